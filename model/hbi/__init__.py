@@ -1,0 +1,1 @@
+"""HBI model package: data (synthclips), model, train, eval, export."""
