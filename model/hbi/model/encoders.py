@@ -1,0 +1,172 @@
+"""Frame, temporal and text encoders (METHOD.md §1).
+
+Parameter names of `VisionTransformer` and `TextTransformer` follow OpenAI CLIP's state dict, so a
+CLIP ViT-B/32 checkpoint loads into the `vit-b32` preset (see hbi.model.clip_weights).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import ModelConfig
+
+
+class QuickGELU(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * torch.sigmoid(1.702 * x)
+
+
+class ResidualAttentionBlock(nn.Module):
+    """Pre-norm transformer block with CLIP's parameter names (attn, ln_1, mlp.c_fc/c_proj, ln_2)."""
+
+    def __init__(self, width: int, heads: int) -> None:
+        super().__init__()
+        self.attn = nn.MultiheadAttention(width, heads, batch_first=True)
+        self.ln_1 = nn.LayerNorm(width)
+        self.mlp = nn.Sequential()
+        self.mlp.add_module("c_fc", nn.Linear(width, width * 4))
+        self.mlp.add_module("gelu", QuickGELU())
+        self.mlp.add_module("c_proj", nn.Linear(width * 4, width))
+        self.ln_2 = nn.LayerNorm(width)
+
+    def forward(self, x: torch.Tensor, attn_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """x: [B,N,W]; attn_mask: additive float mask [B*heads,N,N] or [N,N], or None."""
+        h = self.ln_1(x)
+        x = x + self.attn(h, h, h, need_weights=False, attn_mask=attn_mask)[0]
+        return x + self.mlp(self.ln_2(x))
+
+
+class Transformer(nn.Module):
+    def __init__(self, width: int, layers: int, heads: int) -> None:
+        super().__init__()
+        self.heads = heads
+        self.resblocks = nn.ModuleList([ResidualAttentionBlock(width, heads) for _ in range(layers)])
+
+    def forward(self, x: torch.Tensor, attn_mask: torch.Tensor | None = None) -> torch.Tensor:
+        for block in self.resblocks:
+            x = block(x, attn_mask)
+        return x
+
+
+def additive_mask(key_valid: torch.Tensor, heads: int, causal: bool = False) -> torch.Tensor:
+    """Attention mask from key validity [B,N] (1 valid): float [B*heads,N,N], -1e4 where masked.
+
+    A large finite negative (not -inf) keeps rows of all-padding sequences finite.
+    """
+    b, n = key_valid.shape
+    m = (1.0 - key_valid.float())[:, None, :].expand(b, n, n) * -1e4
+    if causal:
+        tri = torch.triu(torch.ones(n, n, device=key_valid.device), diagonal=1) * -1e4
+        m = m + tri
+    return m.repeat_interleave(heads, dim=0)
+
+
+class VisionTransformer(nn.Module):
+    """CLIP's image encoder: patches + class token → transformer → projected class token [B,D]."""
+
+    def __init__(self, image_size: int, patch: int, width: int, layers: int, heads: int, out_dim: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, width, kernel_size=patch, stride=patch, bias=False)
+        scale = width**-0.5
+        grid = image_size // patch
+        self.class_embedding = nn.Parameter(scale * torch.randn(width))
+        self.positional_embedding = nn.Parameter(scale * torch.randn(grid * grid + 1, width))
+        self.ln_pre = nn.LayerNorm(width)
+        self.transformer = Transformer(width, layers, heads)
+        self.ln_post = nn.LayerNorm(width)
+        self.proj = nn.Parameter(scale * torch.randn(width, out_dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: normalised images [N,3,H,W] → class-token features [N,D]."""
+        x = self.conv1(x).flatten(2).transpose(1, 2)  # [N, grid², width]
+        cls = self.class_embedding.to(x.dtype).expand(x.shape[0], 1, -1)
+        x = torch.cat([cls, x], dim=1) + self.positional_embedding.to(x.dtype)
+        x = self.transformer(self.ln_pre(x))
+        return self.ln_post(x[:, 0, :]) @ self.proj
+
+
+class ConvFrameEncoder(nn.Module):
+    """A small strided CNN for the `tiny` preset: [N,3,H,W] → [N,D].
+
+    The last feature map is flattened (not pooled) so the token keeps *where* things are, which the
+    motion words (left, right, up, down) depend on.
+    """
+
+    def __init__(self, image_size: int, channels: tuple[int, ...], out_dim: int) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        c_in = 3
+        for c in channels:
+            layers += [nn.Conv2d(c_in, c, 3, stride=2, padding=1), nn.GroupNorm(8 if c % 8 == 0 else 1, c), nn.GELU()]
+            c_in = c
+        self.features = nn.Sequential(*layers)
+        side = image_size // (2 ** len(channels))
+        self.proj = nn.Linear(c_in * side * side, out_dim)
+        self.ln = nn.LayerNorm(out_dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.ln(self.proj(self.features(x).flatten(1)))
+
+
+class VideoEncoder(nn.Module):
+    """uint8 frames [B,T,H,W,3] → frame tokens [B,T,D] (per-frame encoder + residual temporal transformer)."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        d = cfg.embed_dim
+        self.register_buffer("mean", torch.tensor(cfg.pixel_mean).view(1, 3, 1, 1) * 255.0, persistent=False)
+        self.register_buffer("std", torch.tensor(cfg.pixel_std).view(1, 3, 1, 1) * 255.0, persistent=False)
+        if cfg.frame_encoder == "vit":
+            self.frame = VisionTransformer(cfg.image_size, cfg.vit_patch, cfg.vit_width, cfg.vit_layers, cfg.vit_heads, d)
+        elif cfg.frame_encoder == "conv":
+            self.frame = ConvFrameEncoder(cfg.image_size, cfg.conv_channels, d)
+        else:
+            raise ValueError(f"unknown frame_encoder {cfg.frame_encoder!r}: use 'conv' or 'vit'")
+        self.frame_position = nn.Parameter(torch.zeros(cfg.frames, d))
+        nn.init.normal_(self.frame_position, std=0.02)
+        self.temporal = Transformer(d, cfg.temporal_layers, cfg.heads)
+
+    def forward(self, frames: torch.Tensor, frame_mask: torch.Tensor) -> torch.Tensor:
+        """frames: uint8 [B,T,H,W,3]; frame_mask: [B,T] (1 valid) → frame tokens [B,T,D]."""
+        b, t, h, w, _ = frames.shape
+        x = frames.reshape(b * t, h, w, 3).permute(0, 3, 1, 2).float()
+        x = (x - self.mean) / self.std  # normalisation lives in the graph: callers pass ffmpeg's rgb24
+        x = self.frame(x).reshape(b, t, -1)
+        h_in = x + self.frame_position[:t]
+        return x + self.temporal(h_in, additive_mask(frame_mask, self.cfg.heads))
+
+
+class TextTransformer(nn.Module):
+    """Token ids [B,L] → per-word features [B,L,D] (CLIP's text tower layout, all positions kept)."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.token_embedding = nn.Embedding(cfg.vocab_size, cfg.text_width)
+        self.positional_embedding = nn.Parameter(torch.empty(cfg.max_words, cfg.text_width))
+        nn.init.normal_(self.token_embedding.weight, std=0.02)
+        nn.init.normal_(self.positional_embedding, std=0.01)
+        self.transformer = Transformer(cfg.text_width, cfg.text_layers, cfg.text_heads)
+        self.ln_final = nn.LayerNorm(cfg.text_width)
+        self.text_projection = nn.Parameter(torch.empty(cfg.text_width, cfg.embed_dim))
+        nn.init.normal_(self.text_projection, std=cfg.text_width**-0.5)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        n = input_ids.shape[1]
+        x = self.token_embedding(input_ids) + self.positional_embedding[:n]
+        x = self.transformer(x, additive_mask(attention_mask, self.cfg.text_heads, self.cfg.text_causal))
+        return self.ln_final(x) @ self.text_projection
+
+
+class TokenWeights(nn.Module):
+    """Token importance (METHOD.md §1): an MLP scores each token, softmax over the valid ones → [B,N]."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.mlp = nn.Sequential(nn.Linear(dim, dim // 2), nn.GELU(), nn.Linear(dim // 2, 1))
+
+    def forward(self, tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        logits = self.mlp(tokens).squeeze(-1).masked_fill(mask <= 0, -1e4)
+        return F.softmax(logits, dim=-1) * (mask > 0).float()

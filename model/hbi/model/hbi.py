@@ -1,0 +1,184 @@
+"""The HBI model: shared encoders, hierarchy of players, interaction score, heads and training losses."""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .banzhaf import BanzhafPredictor, banzhaf_kl
+from .config import ModelConfig
+from .dpc_knn import TokenMerge
+from .encoders import TextTransformer, TokenWeights, VideoEncoder
+from .heads import CaptionDecoder, QALevel, caption_loss
+from .similarity import Reconstruction, paired_matrix, pool_from_matrix, reconstructed_similarity, token_similarity
+
+QA_LEVEL_WEIGHTS = {"entity": 0.4, "action": 0.4, "event": 0.2}
+
+
+class Level(nn.Module):
+    """The per-level modules: merging (above entity), token weights, reconstruction, temperature."""
+
+    def __init__(self, cfg: ModelConfig, name: str, index: int) -> None:
+        super().__init__()
+        d = cfg.embed_dim
+        self.name = name
+        if index > 0:
+            self.merge_words = TokenMerge(d, cfg.heads, cfg.word_ratios[index - 1], cfg.max_words, cfg.knn)
+            self.merge_frames = TokenMerge(d, cfg.heads, cfg.frame_ratios[index - 1], cfg.frames, cfg.knn)
+            self.word_weights = TokenWeights(d)
+            self.frame_weights = TokenWeights(d)
+        self.reconstruction = Reconstruction(d) if cfg.reconstruction else None
+        self.logit_scale = nn.Parameter(torch.tensor(math.log(20.0)))
+
+
+class HBIModel(nn.Module):
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        d = cfg.embed_dim
+        self.video = VideoEncoder(cfg)
+        self.text = TextTransformer(cfg)
+        self.word_weights = TokenWeights(d)
+        self.frame_weights = TokenWeights(d)
+        self.global_video = nn.Linear(d, d)
+        self.global_text = nn.Linear(d, d)
+        self.global_scale = nn.Parameter(torch.tensor(math.log(20.0)))
+        # Built for every preset; levels that the ablation switches off are simply never called.
+        self.level_modules = nn.ModuleList([Level(cfg, n, i) for i, n in enumerate(("entity", "action", "event"))])
+        self.banzhaf_teacher = BanzhafPredictor() if cfg.banzhaf else None
+        if self.banzhaf_teacher is not None:
+            self.banzhaf_teacher.requires_grad_(False)
+        self.qa_levels = nn.ModuleList([QALevel(d, cfg.heads, cfg.answers) for _ in range(3)]) if cfg.qa else None
+        self.captioner = CaptionDecoder(cfg.vocab_size, cfg.max_words, d, cfg.heads, cfg.caption_layers) if cfg.caption else None
+
+    # ---- encoders (the `video` and `text` graphs) ----
+    def encode_video(self, frames: torch.Tensor, frame_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """frames uint8 [B,T,H,W,3], mask [B,T] → frame_tokens [B,T,D], frame_weights [B,T], video_embedding [B,D]."""
+        tokens = self.video(frames, frame_mask)
+        weights = self.frame_weights(tokens, frame_mask)
+        pooled = (tokens * frame_mask[:, :, None]).sum(1) / frame_mask.sum(1, keepdim=True).clamp(min=1.0)
+        return tokens, weights, F.normalize(self.global_video(pooled), dim=-1)
+
+    def encode_text(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """ids/mask int64 [B,L] → word_tokens [B,L,D], word_weights [B,L], text_embedding [B,D]."""
+        mask = attention_mask.float()
+        tokens = self.text(input_ids, mask)
+        weights = self.word_weights(tokens, mask)
+        pooled = (tokens * mask[:, :, None]).sum(1) / mask.sum(1, keepdim=True).clamp(min=1.0)
+        return tokens, weights, F.normalize(self.global_text(pooled), dim=-1)
+
+    # ---- hierarchy ----
+    def words_by_level(self, tokens: torch.Tensor, mask: torch.Tensor, weights: torch.Tensor, levels: int = 3) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+        """Entity words, then merged phrases and sentence parts: [(tokens, mask, weights)] per level."""
+        out = [(tokens, mask, weights)]
+        for lvl in self.level_modules[1:levels]:
+            tokens, mask = lvl.merge_words(tokens, mask)
+            out.append((tokens, mask, lvl.word_weights(tokens, mask)))
+        return out
+
+    def frames_by_level(self, tokens: torch.Tensor, mask: torch.Tensor, weights: torch.Tensor, levels: int = 3) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+        out = [(tokens, mask, weights)]
+        for lvl in self.level_modules[1:levels]:
+            tokens, mask = lvl.merge_frames(tokens, mask)
+            out.append((tokens, mask, lvl.frame_weights(tokens, mask)))
+        return out
+
+    def level_scores(self, words: list, frames: list) -> list[torch.Tensor]:
+        """All pairs at each enabled level → [S_l [Q,V]] (before temperature)."""
+        scores = []
+        for lvl, (w, wm, ww), (f, fm, fw) in zip(self.level_modules, words, frames):
+            if lvl.reconstruction is not None:
+                scores.append(reconstructed_similarity(lvl.reconstruction, w, wm, ww, f, fm, fw))
+            else:
+                scores.append(token_similarity(w, wm, ww, f, fm, fw))
+        return scores
+
+    def interaction(self, word_tokens, word_weights, word_mask, frame_tokens, frame_weights, frame_mask) -> torch.Tensor:
+        """The `interaction` graph: HBI similarity of Q texts × V videos → [Q,V], the mean over levels."""
+        n = len(self.cfg.levels)
+        if n == 0:
+            raise ValueError("the global-only baseline has no interaction graph")
+        words = self.words_by_level(word_tokens, word_mask, word_weights, n)
+        frames = self.frames_by_level(frame_tokens, frame_mask, frame_weights, n)
+        return torch.stack(self.level_scores(words, frames)).mean(0)
+
+    # ---- heads ----
+    def qa_logits(self, frame_tokens, frame_mask, question_tokens, question_mask) -> torch.Tensor:
+        """The `qa` graph → answer_logits [B,A]; level logits fused 0.4 / 0.4 / 0.2 (entity only: 1)."""
+        assert self.qa_levels is not None
+        n = 3 if self.cfg.hierarchy else 1
+        ones_q = torch.ones_like(question_mask)
+        ones_f = torch.ones_like(frame_mask)
+        words = self.words_by_level(question_tokens, question_mask, ones_q, n)
+        frames = self.frames_by_level(frame_tokens, frame_mask, ones_f, n)
+        names = ("entity", "action", "event")[:n]
+        total = sum(QA_LEVEL_WEIGHTS[name] for name in names)
+        logits = 0
+        for name, head, (q, qm, _), (f, fm, _) in zip(names, self.qa_levels, words, frames):
+            logits = logits + QA_LEVEL_WEIGHTS[name] / total * head(q, qm, f, fm)
+        return logits
+
+    def caption_logits(self, frame_tokens, frame_mask, tokens) -> torch.Tensor:
+        """The `caption` graph → next-token logits [B,S,V]."""
+        assert self.captioner is not None
+        return self.captioner(frame_tokens, frame_mask, tokens)
+
+    # ---- training ----
+    def losses(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """One training step's losses. batch: frames [B,T,H,W,3] uint8, frame_mask [B,T], caption_ids/mask
+        [B,L], and when the heads are on: question_ids/mask [B,L], answer [B], target_ids [B,L]."""
+        cfg = self.cfg
+        fmask = batch["frame_mask"].float()
+        wmask = batch["caption_mask"].float()
+        f_tok, f_w, v_emb = self.encode_video(batch["frames"], fmask)
+        w_tok, w_w, t_emb = self.encode_text(batch["caption_ids"], batch["caption_mask"])
+        out: dict[str, torch.Tensor] = {}
+        out["global"] = symmetric_infonce(t_emb @ v_emb.T * self.global_scale.exp().clamp(max=100.0))
+        n = len(cfg.levels)
+        if n:
+            words = self.words_by_level(w_tok, wmask, w_w, n)
+            frames = self.frames_by_level(f_tok, fmask, f_w, n)
+            scores = self.level_scores(words, frames)
+            logits = [s * lvl.logit_scale.exp().clamp(max=100.0) for s, lvl in zip(scores, self.level_modules)]
+            out["contrastive"] = sum(symmetric_infonce(lg) for lg in logits) / n
+            if cfg.hierarchy:
+                teacher = logits[0].detach()
+                out["self_distill"] = 2.0 * sum(distill_kl(teacher, lg) for lg in logits[1:]) / (n - 1)
+            if cfg.banzhaf:
+                out["banzhaf"] = self.banzhaf_loss(words, frames) / n
+        if cfg.qa and "question_ids" in batch:
+            q_tok, _, _ = self.encode_text(batch["question_ids"], batch["question_mask"])
+            qa = self.qa_logits(f_tok, fmask, q_tok, batch["question_mask"].float())
+            out["qa"] = F.cross_entropy(qa, batch["answer"])
+        if cfg.caption and "target_ids" in batch:
+            ids = batch["target_ids"]
+            out["caption"] = caption_loss(self.caption_logits(f_tok, fmask, ids[:, :-1]), ids[:, 1:])
+        return out
+
+    def banzhaf_loss(self, words: list, frames: list) -> torch.Tensor:
+        """L_BI summed over levels, on the matched pairs' word×frame matrices."""
+        assert self.banzhaf_teacher is not None
+        total = words[0][0].new_zeros(())
+        for lvl, (w, wm, _), (f, fm, _) in zip(self.level_modules, words, frames):
+            if lvl.reconstruction is not None:
+                w, f = lvl.reconstruction.paired(w, wm, f, fm)
+            m = paired_matrix(w, f)
+            with torch.no_grad():
+                target = self.banzhaf_teacher(m.detach(), wm, fm)
+            total = total + banzhaf_kl(target, m, wm, fm)
+        return total
+
+
+def symmetric_infonce(logits: torch.Tensor) -> torch.Tensor:
+    """Symmetric InfoNCE over a batch whose matched pairs lie on the diagonal of logits [B,B]."""
+    target = torch.arange(logits.shape[0], device=logits.device)
+    return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target))
+
+
+def distill_kl(teacher: torch.Tensor, student: torch.Tensor) -> torch.Tensor:
+    """Self-distillation: KL(softmax(teacher) ‖ softmax(student)) over rows and over columns [B,B]."""
+    rows = F.kl_div(F.log_softmax(student, 1), F.log_softmax(teacher, 1), log_target=True, reduction="batchmean")
+    cols = F.kl_div(F.log_softmax(student, 0).T, F.log_softmax(teacher, 0).T, log_target=True, reduction="batchmean")
+    return 0.5 * (rows + cols)

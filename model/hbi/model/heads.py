@@ -1,0 +1,76 @@
+"""Task heads on the shared encoder: video question answering and caption decoding (METHOD.md §6)."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .encoders import QuickGELU
+from .similarity import NEG
+
+
+class CrossBlock(nn.Module):
+    """Pre-norm cross-attention + MLP block: queries [B,N,D] read a memory [B,M,D] (masked)."""
+
+    def __init__(self, dim: int, heads: int) -> None:
+        super().__init__()
+        self.heads = heads
+        self.ln_q, self.ln_m, self.ln_2 = nn.LayerNorm(dim), nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.attn = nn.MultiheadAttention(dim, heads, batch_first=True)
+        self.mlp = nn.Sequential(nn.Linear(dim, dim * 4), QuickGELU(), nn.Linear(dim * 4, dim))
+
+    def forward(self, q: torch.Tensor, memory: torch.Tensor, memory_mask: torch.Tensor) -> torch.Tensor:
+        m = ((1.0 - memory_mask) * NEG)[:, None, :].expand(-1, q.shape[1], -1).repeat_interleave(self.heads, 0)
+        mem = self.ln_m(memory)
+        q = q + self.attn(self.ln_q(q), mem, mem, need_weights=False, attn_mask=m)[0]
+        return q + self.mlp(self.ln_2(q))
+
+
+class QALevel(nn.Module):
+    """Question tokens attend to the level's frame tokens; masked mean → answer logits [B,A]."""
+
+    def __init__(self, dim: int, heads: int, answers: int) -> None:
+        super().__init__()
+        self.cross = CrossBlock(dim, heads)
+        self.out = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, dim), nn.GELU(), nn.Linear(dim, answers))
+
+    def forward(self, q: torch.Tensor, qmask: torch.Tensor, f: torch.Tensor, fmask: torch.Tensor) -> torch.Tensor:
+        h = self.cross(q, f, fmask)
+        pooled = (h * qmask[:, :, None]).sum(1) / qmask.sum(1, keepdim=True).clamp(min=1.0)
+        return self.out(pooled)
+
+
+class CaptionDecoder(nn.Module):
+    """Transformer decoder: causal self-attention over tokens so far + cross-attention to frame tokens.
+
+    tokens [B,S] (starting with [BOS]) → next-token logits [B,S,V]. The decoding loop (greedy/beam)
+    lives outside, in Python for evaluation and in TypeScript on the platform.
+    """
+
+    def __init__(self, vocab: int, max_len: int, dim: int, heads: int, layers: int) -> None:
+        super().__init__()
+        self.heads = heads
+        self.embed = nn.Embedding(vocab, dim)
+        self.pos = nn.Parameter(torch.zeros(max_len, dim))
+        nn.init.normal_(self.embed.weight, std=0.02)
+        nn.init.normal_(self.pos, std=0.01)
+        self.self_ln = nn.ModuleList([nn.LayerNorm(dim) for _ in range(layers)])
+        self.self_attn = nn.ModuleList([nn.MultiheadAttention(dim, heads, batch_first=True) for _ in range(layers)])
+        self.cross = nn.ModuleList([CrossBlock(dim, heads) for _ in range(layers)])
+        self.ln = nn.LayerNorm(dim)
+        self.head = nn.Linear(dim, vocab)
+
+    def forward(self, frame_tokens: torch.Tensor, frame_mask: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+        s = tokens.shape[1]
+        x = self.embed(tokens) + self.pos[:s]
+        causal = torch.triu(torch.ones(s, s, device=tokens.device), diagonal=1) * NEG
+        for ln, attn, cross in zip(self.self_ln, self.self_attn, self.cross):
+            h = ln(x)
+            x = x + attn(h, h, h, need_weights=False, attn_mask=causal)[0]
+            x = cross(x, frame_tokens, frame_mask)
+        return self.head(self.ln(x))
+
+
+def caption_loss(logits: torch.Tensor, targets: torch.Tensor, pad_id: int = 0) -> torch.Tensor:
+    """Token cross-entropy ignoring padding: logits [B,S,V], targets [B,S]."""
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=pad_id)

@@ -1,0 +1,156 @@
+"""Training: `python -m hbi.train.train --data DIR --out runs/NAME [--ablation full] [--steps N] ...`
+
+Seeded, resumable (`--resume` continues from OUT/last.pt with optimiser, schedule and RNG state),
+with a progress bar and a JSON-lines log (OUT/log.jsonl). The checkpoint kept as OUT/best.pt is the
+one with the best *validation* score (never test). The learning-rate schedule (linear warm-up then
+cosine) is derived from --steps, not hard-wired to an epoch count.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from hbi.data.dataset import load_meta
+from hbi.eval.evaluate import evaluate
+from hbi.model.config import ABLATIONS, PRESETS, ModelConfig
+from hbi.model.hbi import HBIModel
+from hbi.train.banzhaf_pretrain import load_or_pretrain
+from hbi.train.batches import load_tokenised, make_batch, twin_batches
+
+
+def build_config(preset: str, ablation: str, vocab: int, answers: int, heads: bool) -> ModelConfig:
+    return PRESETS[preset].replace(vocab_size=vocab, answers=answers, qa=heads, caption=heads, **ABLATIONS[ablation])
+
+
+def lr_at(step: int, total: int, base: float, warmup: float = 0.05) -> float:
+    w = max(1, int(total * warmup))
+    if step < w:
+        return base * (step + 1) / w
+    return base * 0.5 * (1 + math.cos(math.pi * min(1.0, (step - w) / max(1, total - w))))
+
+
+def val_score(res: dict) -> float:
+    """Model selection on validation: text→video R@1 plus QA accuracy when the QA head is trained."""
+    return res["retrieval"]["t2v"]["R@1"] + res.get("qa", {}).get("overall", 0.0)
+
+
+def git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    except Exception:  # noqa: BLE001 - provenance is best effort outside a checkout
+        return "unknown"
+
+
+def main(argv: list[str] | None = None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", required=True, help="synthclips folder (python -m hbi.data.synthclips)")
+    ap.add_argument("--out", required=True, help="run folder: checkpoints, log.jsonl, result.json")
+    ap.add_argument("--preset", default="tiny", choices=sorted(PRESETS))
+    ap.add_argument("--ablation", default="full", choices=list(ABLATIONS))
+    ap.add_argument("--no-heads", action="store_true", help="train retrieval only (no QA head, no caption decoder)")
+    ap.add_argument("--steps", type=int, default=3000)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--weight-decay", type=float, default=0.05)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--eval-every", type=int, default=500)
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--test", action="store_true", help="after training, evaluate best.pt on test and comp")
+    ap.add_argument("--banzhaf-cache", default=None, help="pre-trained Banzhaf predictor file (made when missing)")
+    args = ap.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+
+    meta = load_meta(args.data)
+    answers = meta["answers"]
+    vocab = len(json.loads((Path(args.data) / "tokenizer.json").read_text())["model"]["vocab"])
+    heads = not args.no_heads
+    cfg = build_config(args.preset, args.ablation, vocab, len(answers), heads)
+    print(f"[train] {cfg.name}/{args.ablation} heads={heads} steps={args.steps} batch={args.batch} seed={args.seed}", file=sys.stderr)
+    train = load_tokenised(args.data, "train", cfg.frames, cfg.image_size, cfg.max_words, in_memory=True)
+    val = load_tokenised(args.data, "val", cfg.frames, cfg.image_size, cfg.max_words)
+
+    model = HBIModel(cfg)
+    if model.banzhaf_teacher is not None:
+        cache = Path(args.banzhaf_cache or Path(args.data) / f"banzhaf_{cfg.name}.pt")
+        model.banzhaf_teacher.load_state_dict(load_or_pretrain(cfg, cache).state_dict())
+    decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim >= 2]
+    no_decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=args.lr)
+
+    step, best, rng = 0, -1.0, np.random.default_rng(args.seed)
+    epoch_batches: list[np.ndarray] = []
+    if args.resume and (out / "last.pt").exists():
+        ck = torch.load(out / "last.pt", map_location="cpu", weights_only=False)
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        step, best, rng, epoch_batches = ck["step"], ck["best"], ck["rng"], ck["pending_batches"]
+        torch.set_rng_state(ck["torch_rng"])
+        print(f"[train] resumed at step {step} (best val {best:.2f})", file=sys.stderr)
+
+    log = open(out / "log.jsonl", "a")
+    started = time.time()
+    bar = tqdm(total=args.steps, initial=step, desc=f"train {args.ablation}", dynamic_ncols=True, mininterval=5)
+    model.train()
+    running: dict[str, float] = {}
+    while step < args.steps:
+        if not epoch_batches:
+            epoch_batches = twin_batches(train.records, args.batch, rng)
+        idx = epoch_batches.pop(0)
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step, args.steps, args.lr)
+        losses = model.losses(make_batch(train, idx, rng, heads))
+        loss = sum(losses.values())
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        opt.step()
+        step += 1
+        for k, v in losses.items():
+            running[k] = 0.98 * running.get(k, float(v)) + 0.02 * float(v)
+        bar.update(1)
+        bar.set_postfix({k: f"{v:.2f}" for k, v in running.items()}, refresh=False)
+        if step % args.eval_every == 0 or step == args.steps:
+            res = evaluate(model, val, answers, captions=False, progress=False)
+            score = val_score(res)
+            entry = {"step": step, "seconds": round(time.time() - started, 1), "losses": running, "val_t2v": res["retrieval"]["t2v"], "val_global_t2v_R@1": res["global"]["t2v"]["R@1"], "val_qa": res.get("qa", {}).get("overall"), "val_score": score}
+            log.write(json.dumps(entry) + "\n")
+            log.flush()
+            tqdm.write(f"[train] step {step}: val t2v R@1 {res['retrieval']['t2v']['R@1']:.1f} (global {res['global']['t2v']['R@1']:.1f}) QA {entry['val_qa']}", file=sys.stderr)
+            if score > best:
+                best = score
+                torch.save({"model": model.state_dict(), "config": cfg.to_dict(), "step": step, "val": entry}, out / "best.pt")
+            torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step, "best": best, "rng": rng, "pending_batches": epoch_batches, "torch_rng": torch.get_rng_state(), "config": cfg.to_dict()}, out / "last.pt")
+            model.train()
+    bar.close()
+    elapsed = time.time() - started
+    summary: dict = {"preset": args.preset, "ablation": args.ablation, "heads": heads, "steps": args.steps, "batch": args.batch, "lr": args.lr, "seed": args.seed, "train_seconds": round(elapsed, 1), "best_val_score": best, "command": " ".join(["python", "-m", "hbi.train.train", *(argv if argv is not None else sys.argv[1:])]), "data_seed": meta["seed"], "git_commit": git_commit()}
+    if args.test:
+        ck = torch.load(out / "best.pt", map_location="cpu", weights_only=False)
+        model.load_state_dict(ck["model"])
+        summary["best_step"] = ck["step"]
+        for split in ("test", "comp"):
+            data = load_tokenised(args.data, split, cfg.frames, cfg.image_size, cfg.max_words)
+            summary[split] = evaluate(model, data, answers, tokenizer_path=Path(args.data) / "tokenizer.json", progress=False)
+    (out / "result.json").write_text(json.dumps(summary, indent=2))
+    return summary
+
+
+if __name__ == "__main__":
+    main()
