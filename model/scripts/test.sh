@@ -3,6 +3,6 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 "$here/scripts/venv.sh"
-command -v ffmpeg >/dev/null || { echo "[model] ffmpeg missing: run infra/install-ffmpeg.sh (apt-get install ffmpeg)" >&2; exit 1; }
+bash "$here/../infra/install-ffmpeg.sh"
 cd "$here"
 exec "$here/.venv/bin/python" -m pytest -q "$@"

@@ -17,7 +17,7 @@ class ModelConfig:
     frames: int = 8  # T: frames sampled per clip (uniform, see hbi.data.recipe)
     image_size: int = 64  # H = W fed to the frame encoder
     frame_encoder: str = "conv"  # "conv" (tiny, CPU-trainable) or "vit" (CLIP ViT layout)
-    conv_channels: tuple[int, ...] = (32, 64, 96, 128)
+    conv_channels: tuple[int, ...] = (48, 96, 128)
     vit_patch: int = 32
     vit_width: int = 768
     vit_layers: int = 12
@@ -35,9 +35,10 @@ class ModelConfig:
     heads: int = 4  # heads of the small HBI attention modules
     pixel_mean: tuple[float, float, float] = (0.48145466, 0.4578275, 0.40821073)
     pixel_std: tuple[float, float, float] = (0.26862954, 0.26130258, 0.27577711)
-    # hierarchy: clusters per level as a fraction of the *valid* token count (never the padded one)
-    word_ratios: tuple[float, float] = (1 / 3, 1 / 6)  # action, event
-    frame_ratios: tuple[float, float] = (1 / 2, 1 / 4)
+    # hierarchy: clusters of each level as a fraction of the *valid* tokens of the level below it
+    # (never of the padded length): words 30 → 10 → 5, frames 8 → 4 → 2 for full-length inputs
+    word_ratios: tuple[float, float] = (1 / 3, 1 / 2)  # action, event
+    frame_ratios: tuple[float, float] = (1 / 2, 1 / 2)
     knn: int = 3
     # heads
     answers: int = 64
@@ -92,8 +93,8 @@ VIT_B32 = ModelConfig(
     text_causal=True,
     embed_dim=512,
     heads=8,
-    word_ratios=(6 / 24, 3 / 24),
-    frame_ratios=(3 / 12, 2 / 12),
+    word_ratios=(6 / 24, 3 / 6),  # 24 → 6 → 3 as in the paper
+    frame_ratios=(3 / 12, 2 / 3),  # 12 → 3 → 2
     answers=1500,
     caption_layers=3,
 )

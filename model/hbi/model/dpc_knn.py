@@ -9,7 +9,10 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
+
+from .encoders import Attention
 
 BIG = 1e4
 
@@ -66,10 +69,13 @@ class TokenMerge(nn.Module):
         self.max_clusters = max(1, math.ceil(max_tokens * ratio - 1e-6))
         self.score = nn.Linear(dim, 1)
         self.ln_q, self.ln_kv = nn.LayerNorm(dim), nn.LayerNorm(dim)
-        self.attn = nn.MultiheadAttention(dim, heads, batch_first=True)
+        self.attn = Attention(dim, heads)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x [B,N,D], mask [B,N] → merged tokens [B,C,D] and their mask [B,C]."""
+        if x.shape[1] < self.max_clusters:  # a batch trimmed shorter than C: pad (padding never clusters)
+            x = F.pad(x, (0, 0, 0, self.max_clusters - x.shape[1]))
+            mask = F.pad(mask, (0, self.max_clusters - mask.shape[1]))
         counts = cluster_counts(mask, self.ratio, self.max_clusters)
         assign, centre_mask, _ = dpc_knn(x, mask, counts, self.max_clusters, self.k)
         logit = self.score(x).squeeze(-1)

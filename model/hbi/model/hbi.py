@@ -17,6 +17,13 @@ from .similarity import Reconstruction, paired_matrix, pool_from_matrix, reconst
 QA_LEVEL_WEIGHTS = {"entity": 0.4, "action": 0.4, "event": 0.2}
 
 
+def level_capacity(tokens: int, ratios: tuple[float, ...]) -> int:
+    """Most tokens a level can hold: the input length cut by each lower level's ratio in turn."""
+    for r in ratios:
+        tokens = max(1, math.ceil(tokens * r - 1e-6))
+    return tokens
+
+
 class Level(nn.Module):
     """The per-level modules: merging (above entity), token weights, reconstruction, temperature."""
 
@@ -25,8 +32,8 @@ class Level(nn.Module):
         d = cfg.embed_dim
         self.name = name
         if index > 0:
-            self.merge_words = TokenMerge(d, cfg.heads, cfg.word_ratios[index - 1], cfg.max_words, cfg.knn)
-            self.merge_frames = TokenMerge(d, cfg.heads, cfg.frame_ratios[index - 1], cfg.frames, cfg.knn)
+            self.merge_words = TokenMerge(d, cfg.heads, cfg.word_ratios[index - 1], level_capacity(cfg.max_words, cfg.word_ratios[: index - 1]), cfg.knn)
+            self.merge_frames = TokenMerge(d, cfg.heads, cfg.frame_ratios[index - 1], level_capacity(cfg.frames, cfg.frame_ratios[: index - 1]), cfg.knn)
             self.word_weights = TokenWeights(d)
             self.frame_weights = TokenWeights(d)
         self.reconstruction = Reconstruction(d) if cfg.reconstruction else None

@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .encoders import QuickGELU
+from .encoders import Attention, QuickGELU
 from .similarity import NEG
 
 
@@ -16,7 +16,7 @@ class CrossBlock(nn.Module):
         super().__init__()
         self.heads = heads
         self.ln_q, self.ln_m, self.ln_2 = nn.LayerNorm(dim), nn.LayerNorm(dim), nn.LayerNorm(dim)
-        self.attn = nn.MultiheadAttention(dim, heads, batch_first=True)
+        self.attn = Attention(dim, heads)
         self.mlp = nn.Sequential(nn.Linear(dim, dim * 4), QuickGELU(), nn.Linear(dim * 4, dim))
 
     def forward(self, q: torch.Tensor, memory: torch.Tensor, memory_mask: torch.Tensor) -> torch.Tensor:
@@ -55,7 +55,7 @@ class CaptionDecoder(nn.Module):
         nn.init.normal_(self.embed.weight, std=0.02)
         nn.init.normal_(self.pos, std=0.01)
         self.self_ln = nn.ModuleList([nn.LayerNorm(dim) for _ in range(layers)])
-        self.self_attn = nn.ModuleList([nn.MultiheadAttention(dim, heads, batch_first=True) for _ in range(layers)])
+        self.self_attn = nn.ModuleList([Attention(dim, heads) for _ in range(layers)])
         self.cross = nn.ModuleList([CrossBlock(dim, heads) for _ in range(layers)])
         self.ln = nn.LayerNorm(dim)
         self.head = nn.Linear(dim, vocab)

@@ -20,10 +20,9 @@ from hbi.model.config import ModelConfig
 
 def level_shapes(cfg: ModelConfig) -> list[tuple[int, int]]:
     """(max words, frames) of each level: entity, then each merged level."""
-    shapes = [(cfg.max_words, cfg.frames)]
-    for wr, fr in zip(cfg.word_ratios, cfg.frame_ratios):
-        shapes.append((max(1, math.ceil(cfg.max_words * wr - 1e-6)), max(1, math.ceil(cfg.frames * fr - 1e-6))))
-    return shapes
+    from hbi.model.hbi import level_capacity
+
+    return [(level_capacity(cfg.max_words, cfg.word_ratios[:i]), level_capacity(cfg.frames, cfg.frame_ratios[:i])) for i in range(3)]
 
 
 def synthetic_matrix(lt: int, tv: int, dim: int, g: torch.Generator) -> torch.Tensor:
@@ -59,7 +58,7 @@ def make_dataset(cfg: ModelConfig, count: int, samples: int, seed: int) -> list[
     return data
 
 
-def pretrain(cfg: ModelConfig, count: int = 1500, samples: int = 100, epochs: int = 30, seed: int = 0) -> tuple[BanzhafPredictor, dict]:
+def pretrain(cfg: ModelConfig, count: int = 800, samples: int = 100, epochs: int = 40, seed: int = 0) -> tuple[BanzhafPredictor, dict]:
     """Fit a BanzhafPredictor with MSE; returns it and its held-out fit (MSE vs predicting zero)."""
     torch.manual_seed(seed)
     data = make_dataset(cfg, count, samples, seed)

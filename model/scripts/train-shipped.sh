@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# One command, end to end on a CPU: benchmark → frame cache → Banzhaf predictor → training (best
+# checkpoint on val) → test/comp evaluation → demo library → model package. Every stage is cached or
+# resumable: re-running after an interruption picks up where it stopped.
+#
+#   bash model/scripts/train-shipped.sh            # writes models/hbi-synth-tiny and examples/demo-library
+#
+# Measured on this 2-core machine: see model/RESULTS.md ("Shipped model").
+set -euo pipefail
+here="$(cd "$(dirname "$0")/.." && pwd)"
+repo="$(cd "$here/.." && pwd)"
+"$here/scripts/venv.sh"
+bash "$repo/infra/install-ffmpeg.sh"
+py="$here/.venv/bin/python"
+data="$here/.data/synthclips"
+run="$here/runs/shipped"
+cd "$here"
+export OMP_WAIT_POLICY=PASSIVE
+[ -f "$data/meta.json" ] && [ -d "$data/videos/comp" ] || "$py" -m hbi.data.synthclips --out "$data" --seed 0 --workers 2
+"$py" -m hbi.data.cache --data "$data" --frames 8 --size 64
+"$py" -m hbi.train.train --data "$data" --out "$run" --steps 1400 --batch 64 --eval-every 200 --threads 1 --seed 0 --test --resume
+"$py" -m hbi.export.demo --data "$data" --out "$repo/examples/demo-library" --count 200
+"$py" -m hbi.export.package --run "$run" --data "$data" --out "$repo/models/hbi-synth-tiny" --demo "$repo/examples/demo-library"

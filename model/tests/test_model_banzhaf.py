@@ -1,0 +1,115 @@
+"""Banzhaf interaction: exact enumeration, Monte Carlo, prediction network (METHOD.md §4)."""
+import itertools
+
+import pytest
+import torch
+
+from hbi.model.banzhaf import (BanzhafPredictor, all_coalitions, banzhaf_exact, banzhaf_kl, banzhaf_monte_carlo,
+                               similarity_banzhaf_exact, similarity_banzhaf_mc, similarity_game)
+
+
+def brute_force(value, n, i, j):
+    """Textbook definition, one coalition at a time."""
+    others = [p for p in range(n) if p not in (i, j)]
+    total = 0.0
+    for r in range(len(others) + 1):
+        for c in itertools.combinations(others, r):
+            def v(members):
+                m = torch.zeros(1, n, dtype=torch.bool)
+                m[0, list(members)] = True
+                return float(value(m)[0])
+            total += v(c + (i, j)) - v(c + (i,)) - v(c + (j,)) + v(c)
+    return total / 2 ** (n - 2)
+
+
+def test_exact_matches_the_definition_on_a_random_game():
+    g = torch.Generator().manual_seed(0)
+    table = torch.randn(2**5, generator=g)
+    powers = 2 ** torch.arange(5)
+    value = lambda c: table[(c.long() * powers).sum(-1)]
+    got = banzhaf_exact(value, 5, [(0, 1), (2, 4), (1, 3)])
+    want = torch.tensor([brute_force(value, 5, 0, 1), brute_force(value, 5, 2, 4), brute_force(value, 5, 1, 3)])
+    assert torch.allclose(got, want, atol=1e-6)
+
+
+def test_all_coalitions_enumerates_every_subset_once():
+    c = all_coalitions(4)
+    assert c.shape == (16, 4)
+    assert len({tuple(r.tolist()) for r in c}) == 16
+
+
+def test_dummy_player_has_zero_interaction():
+    # Player 3 never changes the value: a dummy. Its interaction with anyone is exactly 0.
+    w = torch.tensor([0.5, -1.0, 2.0, 0.0, 0.3])
+    value = lambda c: (c.float() * w).sum(-1) ** 2 * c[:, :3].any(-1).float() + c[:, 4].float()
+    b = banzhaf_exact(value, 5, [(3, 0), (3, 1), (3, 2), (3, 4)])
+    assert torch.allclose(b, torch.zeros(4), atol=1e-7)
+    assert banzhaf_exact(value, 5, [(0, 2)]).abs().item() > 1e-3  # a real player does interact
+
+
+def test_symmetric_players_get_equal_interactions():
+    m = torch.tensor([[0.9, 0.1, -0.2], [0.9, 0.1, -0.2], [0.0, 0.5, 0.4]])  # words 0 and 1 are identical
+    b = similarity_banzhaf_exact(m)
+    assert torch.allclose(b[0], b[1], atol=1e-7)
+    assert not torch.allclose(b[0], b[2], atol=1e-3)
+    # the interaction itself is symmetric in its two arguments
+    value = similarity_game(m)
+    assert torch.allclose(banzhaf_exact(value, 6, [(0, 4)]), banzhaf_exact(value, 6, [(4, 0)]))
+
+
+@pytest.mark.parametrize("shape", [(3, 3), (6, 4), (8, 4)])
+def test_monte_carlo_converges_to_exact(shape):
+    g = torch.Generator().manual_seed(sum(shape))
+    m = torch.rand(*shape, generator=g) * 2 - 1
+    exact = similarity_banzhaf_exact(m)
+    est = similarity_banzhaf_mc(m, samples=6000, generator=g)
+    assert (est - exact).abs().max() < 0.03
+    few = similarity_banzhaf_mc(m, samples=30, generator=g)
+    assert (few - exact).abs().mean() > (est - exact).abs().mean()  # more samples, less error
+
+
+def test_generic_monte_carlo_agrees_with_vectorised_similarity_estimator():
+    g = torch.Generator().manual_seed(3)
+    m = torch.rand(4, 3, generator=g)
+    pairs = [(i, 4 + j) for i in range(4) for j in range(3)]
+    generic = banzhaf_monte_carlo(similarity_game(m), 7, pairs, 4000, torch.Generator().manual_seed(5)).view(4, 3)
+    assert (generic - similarity_banzhaf_exact(m)).abs().max() < 0.03
+
+
+def test_prediction_network_learns_exact_banzhaf_on_small_games():
+    torch.manual_seed(0)
+    g = torch.Generator().manual_seed(0)
+
+    def game():
+        lt, tv = int(torch.randint(2, 7, (), generator=g)), int(torch.randint(2, 5, (), generator=g))
+        m = torch.zeros(6, 4)
+        t = torch.zeros(6, 4)
+        mm = torch.rand(lt, tv, generator=g) * 2 - 1
+        m[:lt, :tv] = mm
+        t[:lt, :tv] = similarity_banzhaf_exact(mm)
+        return m, (torch.arange(6) < lt).float(), (torch.arange(4) < tv).float(), t
+
+    train = [game() for _ in range(256)]
+    test = [game() for _ in range(64)]
+    net = BanzhafPredictor()
+    assert sum(p.numel() for p in net.parameters()) == 13697  # the ≈13.5k-parameter network of the paper
+    opt = torch.optim.Adam(net.parameters(), lr=3e-3)
+    m, wm, fm, t = (torch.stack(x) for x in zip(*train))
+    for _ in range(300):
+        loss = ((net(m, wm, fm) - t) ** 2).sum() / (wm[:, :, None] * fm[:, None, :]).sum()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    m, wm, fm, t = (torch.stack(x) for x in zip(*test))
+    with torch.no_grad():
+        pred = net(m, wm, fm)
+    assert torch.all(pred[(wm[:, :, None] * fm[:, None, :]) == 0] == 0)  # padding cells stay empty
+    ratio = ((pred - t) ** 2).sum() / (t**2).sum()
+    assert ratio < 0.5, f"held-out MSE is {ratio:.2f} of predicting zero"
+
+
+def test_banzhaf_kl_is_zero_when_distributions_match_and_positive_otherwise():
+    m = torch.rand(2, 5, 3)
+    wm, fm = torch.ones(2, 5), torch.ones(2, 3)
+    assert banzhaf_kl(m / 0.1, m, wm, fm, tau=0.1).abs() < 1e-5
+    assert banzhaf_kl(-m / 0.1, m, wm, fm, tau=0.1) > 1e-3

@@ -1,0 +1,10 @@
+import type { PGlite } from '@electric-sql/pglite';
+
+export interface SchemaEngineSession {
+  /** SQL that would bring the live database to the schema; '' when they already match. */
+  diffLiveToSchema(): Promise<string>;
+  dispose(): void;
+}
+
+/** Opens Prisma's wasm schema engine on a live PGlite database with `schemaFile` as the datamodel. */
+export function openSchemaEngine(pglite: PGlite, schemaFile: string): Promise<SchemaEngineSession>;

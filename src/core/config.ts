@@ -1,0 +1,307 @@
+/**
+ * Configuration, read once from the environment at start, validated, frozen, and handed to whoever
+ * needs it. Nothing else in the codebase reads `process.env`. Every field is one row of `SETTINGS`
+ * with its variable, default and a one-line doc; `.env.example` is rendered from that table and a
+ * test keeps the committed file in sync.
+ */
+import { z } from 'zod';
+
+import { HbiError } from './errors.js';
+import { LOG_LEVELS } from './logger.js';
+import { deepFreeze } from './util/deep-freeze.js';
+
+const GRAPH_NAMES = ['video', 'text', 'interaction', 'qa', 'caption'] as const;
+
+const positiveInt = z.coerce.number().int().positive();
+const nonNegativeInt = z.coerce.number().int().nonnegative();
+const list = z.string().transform((value) =>
+  value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0),
+);
+const optionalUrl = z.url().optional();
+const batchOverride = z.strictObject({
+  maxBatchSize: positiveInt.optional(),
+  maxDelayMs: nonNegativeInt.optional(),
+  queueLimit: positiveInt.optional(),
+});
+const json = <T extends z.ZodType>(schema: T) =>
+  z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be valid JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema);
+
+interface Setting<S extends z.ZodType = z.ZodType> {
+  env: string;
+  schema: S;
+  /** The default as the environment would spell it; undefined means "unset" (embedded adapter). */
+  default: string | undefined;
+  doc: string;
+}
+const setting = <S extends z.ZodType>(env: string, schema: S, value: string | undefined, doc: string) =>
+  ({ env, schema, default: value, doc }) satisfies Setting<S>;
+
+/** Every setting: variable, schema, default, and why it exists. Order is the `.env.example` order. */
+export const SETTINGS = {
+  host: setting('HBI_HOST', z.string().min(1), '127.0.0.1', 'Interface the HTTP/WebSocket server binds to.'),
+  port: setting(
+    'HBI_PORT',
+    z.coerce.number().int().min(0).max(65535),
+    '4000',
+    'TCP port of the GraphQL API (0 = any free port).',
+  ),
+  logLevel: setting('HBI_LOG_LEVEL', z.enum(LOG_LEVELS), 'info', 'Lowest log level written to stderr.'),
+  dataDir: setting(
+    'HBI_DATA_DIR',
+    z.string().min(1),
+    './data',
+    'Folder for embedded state: PGlite database, object folder.',
+  ),
+  modelDir: setting(
+    'HBI_MODEL_DIR',
+    z.string().min(1),
+    './models/hbi-synth-tiny',
+    'Model package to load (folder holding manifest.json).',
+  ),
+  databaseUrl: setting(
+    'DATABASE_URL',
+    optionalUrl,
+    undefined,
+    'PostgreSQL URL; unset = embedded PGlite in <data dir>/db.',
+  ),
+  objectStoreUrl: setting(
+    'HBI_OBJECT_STORE_URL',
+    optionalUrl,
+    undefined,
+    'S3/MinIO endpoint; unset = local folder <data dir>/objects.',
+  ),
+  objectStoreBucket: setting(
+    'HBI_OBJECT_STORE_BUCKET',
+    z.string().min(3),
+    'hbi-videos',
+    'Bucket used when an object store URL is set.',
+  ),
+  objectStoreAccessKey: setting(
+    'HBI_OBJECT_STORE_ACCESS_KEY',
+    z.string().optional(),
+    undefined,
+    'Object store access key.',
+  ),
+  objectStoreSecretKey: setting(
+    'HBI_OBJECT_STORE_SECRET_KEY',
+    z.string().optional(),
+    undefined,
+    'Object store secret key.',
+  ),
+  kafkaBrokers: setting(
+    'KAFKA_BROKERS',
+    list.optional(),
+    undefined,
+    'Comma-separated Kafka brokers; unset = in-process bus.',
+  ),
+  kafkaClientId: setting('HBI_KAFKA_CLIENT_ID', z.string().min(1), 'hbi-platform', 'Kafka client id.'),
+  executionProviders: setting(
+    'HBI_EXECUTION_PROVIDERS',
+    list.pipe(z.array(z.string().min(1)).min(1)),
+    'cpu',
+    'ONNX Runtime execution providers in order of preference (e.g. cuda,cpu); cpu is always the fallback.',
+  ),
+  intraOpThreads: setting(
+    'HBI_INTRA_OP_THREADS',
+    nonNegativeInt,
+    '0',
+    'Threads per ONNX Runtime session (0 = runtime default).',
+  ),
+  gpuProbeTimeoutMs: setting(
+    'HBI_GPU_PROBE_TIMEOUT_MS',
+    positiveInt,
+    '60000',
+    'How long the child-process probe of a GPU provider may take before it counts as failed.',
+  ),
+  batchMaxSize: setting('HBI_BATCH_MAX_SIZE', positiveInt, '16', 'Largest batch the encoder runs per graph.'),
+  batchMaxDelayMs: setting(
+    'HBI_BATCH_MAX_DELAY_MS',
+    nonNegativeInt,
+    '5',
+    'Longest a request waits for companions before a partial batch runs.',
+  ),
+  queueLimit: setting(
+    'HBI_QUEUE_LIMIT',
+    positiveInt,
+    '1024',
+    'Requests waiting per graph before new ones are refused (ENCODER_OVERLOADED).',
+  ),
+  batchOverrides: setting(
+    'HBI_BATCH_OVERRIDES',
+    json(z.partialRecord(z.enum(GRAPH_NAMES), batchOverride)),
+    '{}',
+    'Per-graph overrides as JSON, e.g. {"video":{"maxBatchSize":4,"maxDelayMs":20}}.',
+  ),
+  ffmpegPath: setting(
+    'HBI_FFMPEG_PATH',
+    z.string().min(1).optional(),
+    undefined,
+    'ffmpeg binary; unset = system ffmpeg on PATH, else the one shipped by npm.',
+  ),
+  ffprobePath: setting(
+    'HBI_FFPROBE_PATH',
+    z.string().min(1).optional(),
+    undefined,
+    'ffprobe binary; unset = system ffprobe, else probing parses `ffmpeg -i`.',
+  ),
+  maxUploadBytes: setting(
+    'HBI_MAX_UPLOAD_BYTES',
+    positiveInt,
+    String(2 * 1024 ** 3),
+    'Largest video file accepted, in bytes.',
+  ),
+  maxVideoSeconds: setting(
+    'HBI_MAX_VIDEO_SECONDS',
+    positiveInt,
+    String(4 * 3600),
+    'Longest video accepted, in seconds.',
+  ),
+  maxVideoWidth: setting('HBI_MAX_VIDEO_WIDTH', positiveInt, '7680', 'Widest video accepted, in pixels.'),
+  maxVideoHeight: setting('HBI_MAX_VIDEO_HEIGHT', positiveInt, '4320', 'Tallest video accepted, in pixels.'),
+  allowedContainers: setting(
+    'HBI_ALLOWED_CONTAINERS',
+    list,
+    'mov,mp4,matroska,webm,avi,mpegts',
+    'Accepted container formats (ffmpeg demuxer names).',
+  ),
+  allowedCodecs: setting(
+    'HBI_ALLOWED_CODECS',
+    list,
+    'h264,hevc,vp8,vp9,av1,mpeg4,mjpeg',
+    'Accepted video codecs (ffmpeg decoder names).',
+  ),
+  segmentWindowMs: setting(
+    'HBI_SEGMENT_WINDOW_MS',
+    positiveInt,
+    '10000',
+    'Length of one segment of a long video.',
+  ),
+  segmentOverlapMs: setting(
+    'HBI_SEGMENT_OVERLAP_MS',
+    nonNegativeInt,
+    '2000',
+    'Overlap between consecutive segments (must be below the window).',
+  ),
+  decodeTimeoutMs: setting(
+    'HBI_DECODE_TIMEOUT_MS',
+    positiveInt,
+    '120000',
+    'Longest one ffmpeg probe or segment decode may run before it is killed.',
+  ),
+  maxPageSize: setting('HBI_MAX_PAGE_SIZE', positiveInt, '100', 'Largest page a connection field returns.'),
+  maxQueryDepth: setting('HBI_MAX_QUERY_DEPTH', positiveInt, '12', 'Deepest GraphQL selection accepted.'),
+  maxQueryComplexity: setting(
+    'HBI_MAX_QUERY_COMPLEXITY',
+    positiveInt,
+    '2000',
+    'Largest estimated GraphQL query cost accepted.',
+  ),
+  maxRequestBytes: setting(
+    'HBI_MAX_REQUEST_BYTES',
+    positiveInt,
+    String(1024 ** 2),
+    'Largest GraphQL request body accepted, in bytes.',
+  ),
+  plugins: setting(
+    'HBI_PLUGINS',
+    list,
+    '',
+    'Extra plugins to load after the built-ins: package names or paths, comma-separated.',
+  ),
+  pluginConfig: setting(
+    'HBI_PLUGIN_CONFIG',
+    json(z.record(z.string(), z.record(z.string(), z.unknown()))),
+    '{}',
+    'Per-plugin settings as JSON keyed by plugin name; each plugin validates its own part.',
+  ),
+} as const;
+
+type Settings = typeof SETTINGS;
+type Flat = { [K in keyof Settings]: z.output<Settings[K]['schema']> };
+export type GraphName = (typeof GRAPH_NAMES)[number];
+export { GRAPH_NAMES };
+
+/** Batching limits for one graph after overrides are applied. */
+export interface BatchLimits {
+  maxBatchSize: number;
+  maxDelayMs: number;
+  queueLimit: number;
+}
+
+/** The validated, frozen configuration handed to the kernel at start. */
+export type Config = Readonly<
+  Omit<Flat, 'batchMaxSize' | 'batchMaxDelayMs' | 'queueLimit' | 'batchOverrides'> & {
+    batching: Readonly<Record<GraphName, Readonly<BatchLimits>>>;
+  }
+>;
+
+/**
+ * Reads and validates the configuration. Call once at start (only `src/main.ts` passes
+ * `process.env`); throws CONFIG_INVALID naming every bad variable at once.
+ */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
+  // Defaults are spelled as the environment would spell them, so they pass through the same schema.
+  const shape = Object.fromEntries(Object.entries(SETTINGS).map(([key, s]) => [key, s.schema]));
+  const raw = Object.fromEntries(
+    Object.entries(SETTINGS).map(([key, s]) => {
+      const value = env[s.env];
+      return [key, value === undefined || value === '' ? s.default : value];
+    }),
+  );
+  const parsed = z.object(shape).safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const key = String(issue.path[0]) as keyof Settings;
+      return `${SETTINGS[key]?.env ?? key}: ${issue.message}`;
+    });
+    throw new HbiError('CONFIG_INVALID', `Invalid configuration: ${problems.join('; ')}`, {
+      details: { problems },
+    });
+  }
+  const flat = parsed.data as Flat;
+  if (flat.segmentOverlapMs >= flat.segmentWindowMs) {
+    throw new HbiError(
+      'CONFIG_INVALID',
+      `Invalid configuration: HBI_SEGMENT_OVERLAP_MS (${flat.segmentOverlapMs}) must be below HBI_SEGMENT_WINDOW_MS (${flat.segmentWindowMs})`,
+    );
+  }
+  const { batchMaxSize, batchMaxDelayMs, queueLimit, batchOverrides, ...rest } = flat;
+  const batching = Object.fromEntries(
+    GRAPH_NAMES.map((graph) => {
+      const override = batchOverrides[graph] ?? {};
+      const limits: BatchLimits = {
+        maxBatchSize: override.maxBatchSize ?? batchMaxSize,
+        maxDelayMs: override.maxDelayMs ?? batchMaxDelayMs,
+        queueLimit: override.queueLimit ?? queueLimit,
+      };
+      return [graph, Object.freeze(limits)];
+    }),
+  ) as Record<GraphName, BatchLimits>;
+  return deepFreeze({ ...rest, batching });
+}
+
+/** Renders `.env.example` from `SETTINGS`, so the documentation cannot drift from the code. */
+export function renderEnvExample(): string {
+  const lines = [
+    '# hbi-platform configuration. Every variable is optional; the value shown is the default.',
+    '# Generated from src/core/config.ts (SETTINGS); a unit test fails when this file drifts.',
+    '',
+  ];
+  for (const s of Object.values(SETTINGS) as Setting[]) {
+    lines.push(`# ${s.doc}`, s.default === undefined ? `# ${s.env}=` : `${s.env}=${s.default}`, '');
+  }
+  return lines.join('\n');
+}

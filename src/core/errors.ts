@@ -1,0 +1,105 @@
+/**
+ * One error type for the whole platform. Every failure a client or an operator can see carries a code
+ * from this catalogue; retry and dead-letter decisions read `retriable`, never class names.
+ */
+
+/** The catalogue: each code's meaning, whether retrying the same work can succeed, and its HTTP status. */
+export const ERROR_CODES = {
+  /** The request itself is malformed or out of range; retrying it unchanged fails again. */
+  BAD_USER_INPUT: { retriable: false, httpStatus: 400 },
+  /** A referenced id (video, segment, job, camera, object) does not exist. */
+  NOT_FOUND: { retriable: false, httpStatus: 404 },
+  /** A documented limit (page size, query depth, upload size, queue length) was exceeded. */
+  LIMIT_EXCEEDED: { retriable: false, httpStatus: 413 },
+  /** Missing or invalid credentials. */
+  UNAUTHENTICATED: { retriable: false, httpStatus: 401 },
+  /** The video cannot be decoded: corrupt, empty, not a video, or no frames in the requested range. */
+  VIDEO_UNREADABLE: { retriable: false, httpStatus: 422 },
+  /** The container or codec is not on the allowed list. */
+  VIDEO_FORMAT_UNSUPPORTED: { retriable: false, httpStatus: 415 },
+  /** The video is larger, longer or wider than the configured limits. */
+  VIDEO_TOO_LARGE: { retriable: false, httpStatus: 413 },
+  /** The encoder has not finished loading and warming up, or is shutting down. */
+  MODEL_NOT_READY: { retriable: true, httpStatus: 503 },
+  /** The model package on disk does not match its manifest or the graph contract. */
+  MODEL_PACKAGE_INVALID: { retriable: false, httpStatus: 500 },
+  /** A plugin needs a model graph the loaded package does not have. */
+  MODEL_GRAPH_MISSING: { retriable: false, httpStatus: 500 },
+  /** Inference failed for this item (bad tensor, runtime error). */
+  INFERENCE_FAILED: { retriable: false, httpStatus: 500 },
+  /** The encoder's queue is full: back off and retry. */
+  ENCODER_OVERLOADED: { retriable: true, httpStatus: 503 },
+  /** A plugin is malformed, duplicated or failed to set up. */
+  PLUGIN_INVALID: { retriable: false, httpStatus: 500 },
+  /** Configuration failed validation at start. */
+  CONFIG_INVALID: { retriable: false, httpStatus: 500 },
+  /** An object-store key is empty, too long or escapes its namespace. */
+  STORAGE_KEY_INVALID: { retriable: false, httpStatus: 400 },
+  /** A dependency (database, object store, bus) is temporarily unavailable. */
+  UNAVAILABLE: { retriable: true, httpStatus: 503 },
+  /** The operation ran past its deadline. */
+  TIMEOUT: { retriable: true, httpStatus: 504 },
+  /** Anything unexpected: masked for clients, logged in full. */
+  INTERNAL: { retriable: false, httpStatus: 500 },
+} as const satisfies Record<string, { retriable: boolean; httpStatus: number }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface HbiErrorOptions {
+  /** The underlying error; kept for logs, never shown to clients. */
+  cause?: unknown;
+  /** Structured facts safe to show a client (limits, offending field names). */
+  details?: Readonly<Record<string, unknown>>;
+  /** Overrides the catalogue's default when one instance is (or is not) worth retrying. */
+  retriable?: boolean;
+}
+
+/** The platform's only error base: a code from the catalogue, a message for humans, a retriable flag. */
+export class HbiError extends Error {
+  override readonly name = 'HbiError';
+  readonly code: ErrorCode;
+  readonly retriable: boolean;
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(code: ErrorCode, message: string, options: HbiErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.retriable = options.retriable ?? ERROR_CODES[code].retriable;
+    this.details = Object.freeze({ ...options.details });
+  }
+
+  /** The HTTP status a gateway answers with when this error decides the whole response. */
+  get httpStatus(): number {
+    return ERROR_CODES[this.code].httpStatus;
+  }
+}
+
+/** True for HbiError instances, including ones from another copy of this module (external plugins). */
+export function isHbiError(value: unknown): value is HbiError {
+  return (
+    value instanceof HbiError ||
+    (value instanceof Error &&
+      value.name === 'HbiError' &&
+      typeof (value as Partial<HbiError>).code === 'string' &&
+      (value as Partial<HbiError>).code! in ERROR_CODES)
+  );
+}
+
+/** Wraps anything thrown into an HbiError, keeping HbiErrors as they are; unknown becomes `fallback`. */
+export function toHbiError(value: unknown, fallback: ErrorCode = 'INTERNAL', message?: string): HbiError {
+  if (isHbiError(value)) return value;
+  const text = message ?? (value instanceof Error ? value.message : String(value));
+  return new HbiError(fallback, text, { cause: value });
+}
+
+/** True when retrying may succeed: HbiErrors say so themselves; unknown errors are assumed transient. */
+export function isRetriable(error: unknown): boolean {
+  return isHbiError(error) ? error.retriable : true;
+}
+
+/** Thrown from the default branch of an exhaustive switch; the compiler proves it unreachable. */
+export class UnreachableCaseError extends Error {
+  constructor(value: never) {
+    super(`Unreachable case: ${JSON.stringify(value)}`);
+  }
+}

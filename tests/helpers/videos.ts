@@ -1,0 +1,43 @@
+/** Makes small test videos with whichever ffmpeg the platform found (system or the npm one). */
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+
+import type { FfmpegTools } from '../../src/core/video/ffmpeg-tools.js';
+
+function run(ffmpeg: string, args: string[], stdin?: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(ffmpeg, args, { stdio: [stdin ? 'pipe' : 'ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0 ? resolve() : reject(new Error(`ffmpeg failed (${code}): ${stderr}`)),
+    );
+    if (stdin) child.stdin!.end(stdin);
+  });
+}
+
+/**
+ * A lossless 8×8 clip at 10 fps whose frame k is a uniform grey of value 10·k, so a test can tell
+ * exactly which source frame a decoded frame came from (bilinear scaling keeps a uniform frame uniform).
+ */
+export async function makeNumberedClip(tools: FfmpegTools, dir: string, frames = 20): Promise<string> {
+  const file = path.join(dir, `numbered-${frames}.mkv`);
+  const raw = Buffer.alloc(frames * 8 * 8 * 3);
+  for (let k = 0; k < frames; k++) raw.fill(10 * k, k * 192, (k + 1) * 192);
+  await run(tools.ffmpeg, [
+    '-v', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', '8x8', '-r', '10', '-i', 'pipe:0',
+    '-c:v', 'ffv1', '-pix_fmt', 'bgr0', file,
+  ], raw); // prettier-ignore
+  return file;
+}
+
+/** A 2 s, 64×48, 10 fps H.264 MP4 test pattern (the common upload case). */
+export async function makeMp4(tools: FfmpegTools, dir: string): Promise<string> {
+  const file = path.join(dir, 'pattern.mp4');
+  await run(tools.ffmpeg, [
+    '-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=64x48:rate=10', '-t', '2',
+    '-pix_fmt', 'yuv420p', '-c:v', 'libx264', file,
+  ]); // prettier-ignore
+  return file;
+}

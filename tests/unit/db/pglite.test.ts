@@ -1,0 +1,5 @@
+import { databaseContract } from './database-contract.js';
+
+import { openPgliteDatabase } from '../../../src/core/db/pglite.js';
+
+databaseContract('pglite (in memory)', () => openPgliteDatabase());
