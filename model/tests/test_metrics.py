@@ -12,7 +12,6 @@ import random
 import shutil
 import subprocess
 import threading
-import time
 import zipfile
 
 import numpy as np
@@ -367,17 +366,6 @@ def test_caption_metrics_keys_and_raw_input():
     assert caption_metrics(gts, _listify(res), tokenize=False) == b
     m2005 = caption_metrics(gts, res, tokenize=False, meteor_params=METEOR_2005)["METEOR"]
     assert m2005 == pytest.approx(meteor(gts, res, tokenize=False, **METEOR_2005))
-
-
-def test_caption_metrics_speed_1000x5():
-    """< 2 s for 1,000 items x 5 references (~0.8 s on an idle core). CPU time of this
-    process is measured, so other load on the shared machine (or the background METEOR
-    jar, a child process) does not make the test flaky."""
-    gts, res = make_corpus(11, 1000, 5, fixed_refs=True)
-    t = time.process_time()
-    caption_metrics(gts, res)
-    took = time.process_time() - t
-    assert took < 2.0, f"caption_metrics took {took:.2f} s CPU on 1000 x 5"
 
 
 # --------------------------------------------------------------------------- METEOR
