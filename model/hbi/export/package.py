@@ -13,7 +13,6 @@ import datetime as dt
 import hashlib
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +24,7 @@ from hbi.data.recipe import RECIPE
 from hbi.export.graphs import graph_specs
 from hbi.model.config import PRESETS, ModelConfig
 from hbi.model.hbi import HBIModel
+from hbi.provenance import git_commit
 
 FORMAT = "hbi-model-package/1"
 OPSET = 17
@@ -77,13 +77,6 @@ def export_graphs(model: HBIModel, out: Path, check: bool = True) -> dict[str, d
                 raise RuntimeError(f"{name}.onnx differs from PyTorch by {worst:.2e} (> 1e-4)")
         graphs[name] = {"file": path.name, "inputs": io_spec(proto.graph.input), "outputs": io_spec(proto.graph.output)}
     return graphs
-
-
-def git_commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-    except Exception:  # noqa: BLE001
-        return "unknown"
 
 
 def write_manifest(out: Path, cfg: ModelConfig, name: str, version: str, graphs: dict, answers: list[str], metrics: dict, provenance: dict) -> dict:

@@ -79,17 +79,18 @@ class HBIModel(nn.Module):
     # ---- hierarchy ----
     def words_by_level(self, tokens: torch.Tensor, mask: torch.Tensor, weights: torch.Tensor, levels: int = 3) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
         """Entity words, then merged phrases and sentence parts: [(tokens, mask, weights)] per level."""
-        out = [(tokens, mask, weights)]
-        for lvl in self.level_modules[1:levels]:
-            tokens, mask = lvl.merge_words(tokens, mask)
-            out.append((tokens, mask, lvl.word_weights(tokens, mask)))
-        return out
+        return self.by_level(tokens, mask, weights, "words", levels)
 
     def frames_by_level(self, tokens: torch.Tensor, mask: torch.Tensor, weights: torch.Tensor, levels: int = 3) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+        """Entity frames, then merged clips (action) and segments (event)."""
+        return self.by_level(tokens, mask, weights, "frames", levels)
+
+    def by_level(self, tokens: torch.Tensor, mask: torch.Tensor, weights: torch.Tensor, kind: str, levels: int) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
         out = [(tokens, mask, weights)]
         for lvl in self.level_modules[1:levels]:
-            tokens, mask = lvl.merge_frames(tokens, mask)
-            out.append((tokens, mask, lvl.frame_weights(tokens, mask)))
+            merge, weigh = (lvl.merge_words, lvl.word_weights) if kind == "words" else (lvl.merge_frames, lvl.frame_weights)
+            tokens, mask = merge(tokens, mask)
+            out.append((tokens, mask, weigh(tokens, mask)))
         return out
 
     def level_scores(self, words: list, frames: list) -> list[torch.Tensor]:

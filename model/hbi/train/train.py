@@ -11,7 +11,6 @@ import argparse
 import json
 import math
 import random
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -24,6 +23,7 @@ from hbi.data.dataset import load_meta
 from hbi.eval.evaluate import evaluate
 from hbi.model.config import ABLATIONS, PRESETS, ModelConfig
 from hbi.model.hbi import HBIModel
+from hbi.provenance import git_commit
 from hbi.train.banzhaf_pretrain import load_or_pretrain
 from hbi.train.batches import load_tokenised, make_batch, twin_batches
 
@@ -42,13 +42,6 @@ def lr_at(step: int, total: int, base: float, warmup: float = 0.05) -> float:
 def val_score(res: dict) -> float:
     """Model selection on validation: text→video R@1 plus QA accuracy when the QA head is trained."""
     return res["retrieval"]["t2v"]["R@1"] + res.get("qa", {}).get("overall", 0.0)
-
-
-def git_commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-    except Exception:  # noqa: BLE001 - provenance is best effort outside a checkout
-        return "unknown"
 
 
 def main(argv: list[str] | None = None) -> dict:
