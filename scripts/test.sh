@@ -30,6 +30,9 @@ npx --no-install tsc -p tsconfig.json --noEmit
 step "unit tests (vitest)"
 vitest_tier unit
 
+step "e2e tests (vitest: the server in-process, driven over HTTP)"
+vitest_tier e2e
+
 step "model package tests (pytest: synthclips, HBI model, Banzhaf, metrics, export parity)"
 bash infra/install-ffmpeg.sh
 bash model/scripts/test.sh

@@ -51,6 +51,9 @@ def test_shipped_package_files_match_the_manifest():
     total = sum(p.stat().st_size for p in PACKAGE.iterdir())
     assert total < 25e6
     assert set(manifest["graphs"]) == {"video", "text", "interaction", "qa", "caption"}
+    for graph in manifest["graphs"].values():  # every axis is fixed or a named contract axis
+        for io in graph["inputs"] + graph["outputs"]:
+            assert all(isinstance(d, int) or d in {"B", "Q", "V", "S"} for d in io["shape"]), io
 
 
 def test_shipped_package_reproduces_pytorch_on_real_clips():

@@ -215,6 +215,12 @@ export const SETTINGS = {
     String(1024 ** 2),
     'Largest GraphQL request body accepted, in bytes.',
   ),
+  demoLibrary: setting(
+    'HBI_DEMO_LIBRARY',
+    z.string().min(1),
+    './examples/demo-library/library.json',
+    'Demo library indexed in the background at start (skipped when the file is missing; "off" disables).',
+  ),
   plugins: setting(
     'HBI_PLUGINS',
     list,

@@ -12,6 +12,8 @@ import type { PgliteDatabase } from './db/pglite.js';
 import { openPgliteDatabase } from './db/pglite.js';
 import { EncoderService } from './encoder/encoder-service.js';
 import { toHbiError } from './errors.js';
+import type { ModelVersionRecord } from './ingest/model-version.js';
+import { registerModelVersion } from './ingest/model-version.js';
 import { createMemoryEventBus } from './events/memory.js';
 import type { EventBus } from './events/port.js';
 import type { Logger } from './logger.js';
@@ -31,6 +33,8 @@ export interface Kernel {
   logger: Logger;
   ffmpeg: FfmpegTools;
   modelPackage: ModelPackage;
+  /** The package's row in `model_versions`; every vector this process writes points at it. */
+  modelVersion: ModelVersionRecord;
   encoder: EncoderService;
   db: PgliteDatabase;
   storage: ObjectStore;
@@ -78,6 +82,7 @@ export async function bootKernel(config: Config, logger: Logger): Promise<Kernel
   const db = await step('database', () => openPgliteDatabase(path.join(config.dataDir, 'db')));
   stops.push(() => db.close());
   await step('migrations', () => migrate(db, MIGRATIONS_DIR, logger.child({ component: 'migrate' })));
+  const modelVersion = await step('model version', () => registerModelVersion(db, modelPackage));
   const storage = await step('object store', () => createFsObjectStore(path.join(config.dataDir, 'objects')));
   stops.push(() => storage.close());
   const events = createMemoryEventBus({ logger: logger.child({ component: 'events' }) });
@@ -89,6 +94,7 @@ export async function bootKernel(config: Config, logger: Logger): Promise<Kernel
     logger,
     ffmpeg,
     modelPackage,
+    modelVersion,
     encoder,
     db,
     storage,

@@ -21,5 +21,6 @@ export function fakeServices(logger: Logger = createMemoryLogger()): PluginServi
     events: createMemoryEventBus(),
     logger,
     model: unused('model'),
+    modelVersion: unused('modelVersion'),
   };
 }

@@ -56,6 +56,25 @@ def io_spec(values) -> list[dict]:
     return out
 
 
+def pin_shapes(proto: onnx.ModelProto, sp: dict) -> None:
+    """Declare every graph input/output shape as the contract states it: the dynamic axes by their
+    contract names (B, Q, V, S) and every other axis as its fixed size (the tracer leaves sizes it
+    could not infer, e.g. D or T of an output, as anonymous symbols that a loader must refuse)."""
+    with torch.no_grad():
+        outs = sp["module"](*sp["args"])
+    outs = outs if isinstance(outs, tuple) else (outs,)
+    examples = dict(zip(sp["inputs"], sp["args"])) | dict(zip(sp["outputs"], outs))
+    for value in [*proto.graph.input, *proto.graph.output]:
+        dynamic = sp["dynamic"].get(value.name, {})
+        dims = value.type.tensor_type.shape.dim
+        for axis, size in enumerate(examples[value.name].shape):
+            dims[axis].Clear()
+            if axis in dynamic:
+                dims[axis].dim_param = dynamic[axis]
+            else:
+                dims[axis].dim_value = int(size)
+
+
 def export_graphs(model: HBIModel, out: Path, check: bool = True) -> dict[str, dict]:
     """Export every graph the model has; returns the manifest's `graphs` section."""
     graphs = {}
@@ -65,6 +84,8 @@ def export_graphs(model: HBIModel, out: Path, check: bool = True) -> dict[str, d
             torch.onnx.export(sp["module"], sp["args"], str(path), input_names=sp["inputs"], output_names=sp["outputs"],
                               dynamic_axes=sp["dynamic"], opset_version=OPSET, dynamo=False, external_data=False)
         proto = onnx.load(str(path))
+        pin_shapes(proto, sp)
+        onnx.save(proto, str(path))
         onnx.checker.check_model(proto)
         if check:
             sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])

@@ -26,6 +26,8 @@ export interface PluginContext<TConfig = unknown> {
   /** This plugin's settings from HBI_PLUGIN_CONFIG, validated by its `configSchema`. */
   config: TConfig;
   model: ModelManifest;
+  /** The loaded package's `model_versions` row: plugins read and write vectors tagged with its id. */
+  modelVersion: { id: string; modelId: string; embedDim: number };
 }
 
 /** The shared services without the per-plugin parts; the registry derives each plugin's context from it. */

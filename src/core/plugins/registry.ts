@@ -82,6 +82,11 @@ export class PluginRegistry {
     return plugin && handler && context ? { plugin, handler, context } : undefined;
   }
 
+  /** A started plugin's context (what its `setup` received); undefined before start or for unknown names. */
+  context(name: string): PluginContext | undefined {
+    return this.#contexts.get(name);
+  }
+
   /** Fails fast (MODEL_GRAPH_MISSING) listing every plugin whose required graphs the package lacks. */
   checkRequiredGraphs(available: Iterable<string>): void {
     const have = new Set(available);

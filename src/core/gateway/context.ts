@@ -1,0 +1,36 @@
+/**
+ * What every GraphQL resolver receives as its context: read-only views of the shared services, never
+ * the concrete adapters' singletons. Plugin resolvers reach their own plugin context through
+ * `pluginContext(name)`, so they see exactly what their `setup` saw.
+ */
+import type { Config } from '../config.js';
+import { HbiError } from '../errors.js';
+import type { SharedEncoder } from '../encoder/types.js';
+import type { Logger } from '../logger.js';
+import type { ModelPackage } from '../model/package-loader.js';
+import type { HbiPlugin, PluginContext } from '../plugins/define-plugin.js';
+
+/** The services the gateway is built from; one object per process, shared by every request. */
+export interface GatewayServices {
+  config: Pick<Config, 'maxPageSize' | 'maxQueryDepth' | 'maxQueryComplexity' | 'maxRequestBytes'>;
+  logger: Logger;
+  encoder: Pick<SharedEncoder, 'state' | 'modelId' | 'graphs'>;
+  modelPackage: Pick<ModelPackage, 'manifest' | 'id' | 'graphs'>;
+  plugins: readonly HbiPlugin[];
+  /** The started plugin's context (its config, bound logger, shared services). */
+  pluginContext(name: string): PluginContext | undefined;
+}
+
+/** The per-request GraphQL context. */
+export interface GatewayContext {
+  services: GatewayServices;
+  /** Correlates this request's log lines. */
+  requestId: string;
+}
+
+/** A plugin resolver's way to its context; throws INTERNAL when the plugin was never started. */
+export function requirePluginContext<T>(context: GatewayContext, plugin: string): PluginContext<T> {
+  const found = context.services.pluginContext(plugin);
+  if (!found) throw new HbiError('INTERNAL', `Plugin "${plugin}" is not started`);
+  return found as PluginContext<T>;
+}

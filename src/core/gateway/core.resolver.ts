@@ -1,0 +1,55 @@
+/** The core queries every deployment has, whatever plugins are loaded: `health`, `model`, `plugins`. */
+import { Ctx, Query, Resolver } from 'type-graphql';
+
+import type { GatewayContext } from './context.js';
+import { EncoderStatus, Health, ModelDims, ModelInfo, PluginInfo } from './core.types.js';
+
+@Resolver()
+export class CoreResolver {
+  @Query(() => Health, { description: 'Liveness and readiness; readiness means the encoder is warm.' })
+  health(@Ctx() { services }: GatewayContext): Health {
+    const state = services.encoder.state;
+    return Object.assign(new Health(), {
+      live: true,
+      ready: state.status === 'ready',
+      encoder: state.status as EncoderStatus,
+      providers: 'providers' in state ? [...state.providers] : [],
+    });
+  }
+
+  @Query(() => ModelInfo, { description: 'The loaded model package: identity, sizes and reached metrics.' })
+  model(@Ctx() { services }: GatewayContext): ModelInfo {
+    const { manifest, id, graphs } = services.modelPackage;
+    const dims = Object.assign(new ModelDims(), {
+      embed: manifest.dims.embed,
+      frames: manifest.dims.frames,
+      height: manifest.dims.height,
+      width: manifest.dims.width,
+      maxWords: manifest.dims.max_words,
+      vocab: manifest.dims.vocab,
+      answers: manifest.dims.answers,
+    });
+    return Object.assign(new ModelInfo(), {
+      id,
+      name: manifest.name,
+      version: manifest.version,
+      architecture: manifest.architecture,
+      dims,
+      graphs: [...graphs],
+      metrics: { ...manifest.metrics },
+      provenance: { ...manifest.provenance },
+    });
+  }
+
+  @Query(() => [PluginInfo], { description: 'Task plugins loaded in this process, in registration order.' })
+  plugins(@Ctx() { services }: GatewayContext): PluginInfo[] {
+    return services.plugins.map((plugin) =>
+      Object.assign(new PluginInfo(), {
+        name: plugin.name,
+        version: plugin.version,
+        tasks: Object.keys(plugin.tasks ?? {}),
+        requiredGraphs: [...(plugin.requiredGraphs ?? [])],
+      }),
+    );
+  }
+}

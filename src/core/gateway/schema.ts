@@ -1,0 +1,43 @@
+/**
+ * Builds the one GraphQL schema from the core resolvers plus every plugin's, and prints it as the SDL
+ * committed in `schema/schema.graphql` (sorted, so the file changes only when the API does).
+ */
+import { createPubSub } from '@graphql-yoga/subscription';
+import type { GraphQLSchema } from 'graphql';
+import { lexicographicSortSchema, printSchema } from 'graphql';
+import type { NonEmptyArray } from 'type-graphql';
+import { buildSchema } from 'type-graphql';
+
+import type { HbiPlugin, ResolverClass } from '../plugins/define-plugin.js';
+import { CoreResolver } from './core.resolver.js';
+import { VideoEventsResolver } from './video-events.resolver.js';
+
+/** The publish/subscribe channel subscriptions read from (in-process; one per gateway). */
+export type GatewayPubSub = ReturnType<typeof createPubSub>;
+
+export interface GatewaySchema {
+  schema: GraphQLSchema;
+  pubSub: GatewayPubSub;
+}
+
+/** Builds the schema; throws (at boot) when a plugin's resolvers do not form a valid schema. */
+export async function buildGatewaySchema(plugins: readonly HbiPlugin[]): Promise<GatewaySchema> {
+  const pubSub = createPubSub();
+  const resolvers: ResolverClass[] = [
+    CoreResolver,
+    VideoEventsResolver,
+    ...plugins.flatMap((plugin) => plugin.resolvers ?? []),
+  ];
+  const schema = await buildSchema({
+    resolvers: resolvers as unknown as NonEmptyArray<ResolverClass>,
+    pubSub,
+    // Input checks live in each resolver (zod / explicit limits), with coded errors.
+    validate: false,
+  });
+  return { schema, pubSub };
+}
+
+/** The SDL as committed: types sorted by name, so only real API changes show up as a diff. */
+export function printGatewaySchema(schema: GraphQLSchema): string {
+  return `${printSchema(lexicographicSortSchema(schema))}\n`;
+}

@@ -1,0 +1,5 @@
+/** The plugins shipped with the platform, in registration order (HBI_PLUGINS adds more after them). */
+import type { HbiPlugin } from '../core/plugins/define-plugin.js';
+import { retrievalPlugin } from './retrieval/index.js';
+
+export const BUILTIN_PLUGINS: readonly HbiPlugin[] = [retrievalPlugin as HbiPlugin];

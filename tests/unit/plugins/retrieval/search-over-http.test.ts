@@ -1,0 +1,109 @@
+import 'reflect-metadata';
+
+import path from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { loadConfig } from '../../../../src/core/config.js';
+import { VideoIngestor } from '../../../../src/core/ingest/video-ingestor.js';
+import { createMemoryLogger } from '../../../../src/core/logger.js';
+import type { Platform } from '../../../../src/core/platform.js';
+import { startPlatform } from '../../../../src/core/platform.js';
+import { BUILTIN_PLUGINS } from '../../../../src/plugins/builtins.js';
+import { TINY_PACKAGE, tempDir } from '../../../helpers/fixtures.js';
+import { makeColorMp4, makeMp4 } from '../../../helpers/videos.js';
+
+type Json = Record<string, any>;
+
+describe('retrieval plugin: search over HTTP on the fixture model', () => {
+  let temp: Awaited<ReturnType<typeof tempDir>>;
+  let platform: Platform;
+  const videoIds: string[] = [];
+
+  beforeAll(async () => {
+    temp = await tempDir('hbi-search-');
+    const config = loadConfig({
+      HBI_MODEL_DIR: TINY_PACKAGE,
+      HBI_DATA_DIR: path.join(temp.dir, 'data'),
+      HBI_PORT: '0',
+      HBI_PLUGIN_CONFIG: JSON.stringify({ retrieval: { candidates: 10 } }),
+    });
+    platform = await startPlatform(config, createMemoryLogger(), { builtins: BUILTIN_PLUGINS });
+    const { kernel } = platform;
+    const ingestor = new VideoIngestor({ ...kernel, model: kernel.modelPackage.manifest });
+    const files = [await makeMp4(kernel.ffmpeg, temp.dir)];
+    for (const color of ['red', 'blue', 'green'])
+      files.push(await makeColorMp4(kernel.ffmpeg, temp.dir, color));
+    for (const file of files)
+      videoIds.push((await ingestor.ingestFile({ file, title: path.basename(file) })).videoId);
+  });
+  afterAll(async () => {
+    await platform?.stop();
+    await temp?.cleanup();
+  });
+
+  const graphql = async (query: string, variables: Json = {}): Promise<{ status: number; body: Json }> => {
+    const response = await fetch(platform.gateway.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query, variables }),
+    });
+    return { status: response.status, body: (await response.json()) as Json };
+  };
+  const SEARCH = `query ($text: String!, $first: Int, $after: String, $filters: SearchFilters) {
+    search(text: $text, first: $first, after: $after, filters: $filters) {
+      totalCount model warnings { code words }
+      pageInfo { hasNextPage endCursor }
+      edges { cursor node { videoId rank score similarity startMs endMs videoTitle } }
+    }
+  }`;
+
+  it('lists the retrieval plugin', async () => {
+    const { body } = await graphql('{ plugins { name requiredGraphs } }');
+    expect(body.data.plugins).toEqual([{ name: 'retrieval', requiredGraphs: ['text', 'interaction'] }]);
+  });
+
+  it('ranks every indexed segment by HBI score, best first, tagged with the model', async () => {
+    const { body } = await graphql(SEARCH, { text: 'a red ball', first: 10 });
+    const search = body.data.search;
+    expect(search).toMatchObject({ totalCount: 4, model: 'hbi-fixture-tiny@0.0.1', warnings: [] });
+    const scores = search.edges.map((edge: Json) => edge.node.score as number);
+    expect([...scores].sort((a, b) => b - a)).toEqual(scores);
+    expect(new Set(search.edges.map((edge: Json) => edge.node.videoId))).toEqual(new Set(videoIds));
+    expect(search.edges.map((edge: Json) => edge.node.rank)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('pages with Relay cursors, the pages together giving the full ranking', async () => {
+    const all = (await graphql(SEARCH, { text: 'the dog runs', first: 10 })).body.data.search.edges;
+    const first = (await graphql(SEARCH, { text: 'the dog runs', first: 3 })).body.data.search;
+    expect(first.pageInfo.hasNextPage).toBe(true);
+    const second = (
+      await graphql(SEARCH, { text: 'the dog runs', first: 3, after: first.pageInfo.endCursor })
+    ).body.data.search;
+    expect(second.pageInfo.hasNextPage).toBe(false);
+    expect([...first.edges, ...second.edges]).toEqual(all);
+  });
+
+  it('reports words outside the vocabulary as a warning, not an error', async () => {
+    const { body } = await graphql(SEARCH, { text: 'a purple zebra runs', first: 1 });
+    expect(body.errors).toBeUndefined();
+    expect(body.data.search.warnings).toEqual([{ code: 'UNKNOWN_WORDS', words: ['purple', 'zebra'] }]);
+  });
+
+  it('filters by video', async () => {
+    const { body } = await graphql(SEARCH, { text: 'blue cat', filters: { videoIds: [videoIds[2]] } });
+    expect(body.data.search.edges.map((edge: Json) => edge.node.videoId)).toEqual([videoIds[2]]);
+  });
+
+  it('answers bad input with coded errors and keeps serving', async () => {
+    const empty = await graphql(SEARCH, { text: '   ' });
+    expect(empty.body.errors[0].extensions.code).toBe('BAD_USER_INPUT');
+    const tooMany = await graphql(SEARCH, { text: 'a dog', first: 1000 });
+    expect(tooMany.body.errors[0].extensions.code).toBe('LIMIT_EXCEEDED');
+    const cursor = await graphql(SEARCH, { text: 'a dog', after: 'not-a-cursor' });
+    expect(cursor.body.errors[0].extensions.code).toBe('BAD_USER_INPUT');
+    const badId = await graphql(SEARCH, { text: 'a dog', filters: { videoIds: ['nope'] } });
+    expect(badId.body.errors[0].extensions.code).toBe('BAD_USER_INPUT');
+    expect((await graphql(SEARCH, { text: 'a dog', first: 1 })).body.data.search.edges).toHaveLength(1);
+  });
+});
