@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # One command, end to end on a CPU: benchmark → frame cache → Banzhaf predictor → training (best
-# checkpoint on val) → test/comp evaluation → demo library → model package. Every stage is cached or
+# checkpoint on val) → stage 2: the QA head tuned on the frozen encoder (best on val) → test/comp
+# evaluation → demo library → model package → the Python reference evaluation of the demo library
+# (examples/demo-library/reference-eval.json, read by the platform's train/serve parity test). Every stage is cached or
 # resumable: re-running after an interruption picks up where it stopped.
 #
 #   bash model/scripts/train-shipped.sh            # writes models/hbi-synth-tiny and examples/demo-library
@@ -19,5 +21,7 @@ export OMP_WAIT_POLICY=PASSIVE
 [ -f "$data/meta.json" ] && [ -d "$data/videos/comp" ] || "$py" -m hbi.data.synthclips --out "$data" --seed 0 --workers 2
 "$py" -m hbi.data.cache --data "$data" --frames 8 --size 64
 "$py" -m hbi.train.train --data "$data" --out "$run" --steps 1400 --batch 64 --eval-every 200 --threads 1 --seed 0 --test --resume
+[ "$run/heads.pt" -nt "$run/best.pt" ] || "$py" -m hbi.train.tune_heads --data "$data" --run "$run" --steps 2000 --eval-every 250 --threads 2 --no-captions --test
 "$py" -m hbi.export.demo --data "$data" --out "$repo/examples/demo-library" --count 200
-"$py" -m hbi.export.package --run "$run" --data "$data" --out "$repo/models/hbi-synth-tiny" --demo "$repo/examples/demo-library"
+"$py" -m hbi.export.package --run "$run" --checkpoint heads.pt --data "$data" --out "$repo/models/hbi-synth-tiny" --demo "$repo/examples/demo-library"
+"$py" -m hbi.export.demo_eval --run "$run" --checkpoint heads.pt --demo "$repo/examples/demo-library" --package "$repo/models/hbi-synth-tiny"

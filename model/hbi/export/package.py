@@ -39,9 +39,10 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def load_run(run: Path) -> tuple[HBIModel, dict]:
-    """The best (validation-selected) checkpoint of a training run, in eval mode."""
-    ck = torch.load(run / "best.pt", map_location="cpu", weights_only=False)
+def load_run(run: Path, checkpoint: str = "best.pt") -> tuple[HBIModel, dict]:
+    """A validation-selected checkpoint of a training run (stage 1 `best.pt`, or `heads.pt` after
+    stage 2 tuned the heads on the frozen encoder), in eval mode."""
+    ck = torch.load(run / checkpoint, map_location="cpu", weights_only=False)
     model = HBIModel(ModelConfig.from_dict(ck["config"]))
     model.load_state_dict(ck["model"])
     return model.eval(), ck
@@ -133,6 +134,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--out", required=True)
     ap.add_argument("--name", default="hbi-synth-tiny")
     ap.add_argument("--version", default="1.0.0")
+    ap.add_argument("--checkpoint", default="best.pt", help="best.pt (stage 1) or heads.pt (after hbi.train.tune_heads)")
     ap.add_argument("--demo", default=None, help="demo library folder: adds parity.json (PyTorch outputs on its clips)")
     ap.add_argument("--preset", default=None, choices=sorted(PRESETS), help="with --random: export an untrained preset")
     ap.add_argument("--random", action="store_true")
@@ -148,12 +150,14 @@ def main(argv: list[str] | None = None) -> dict:
         metrics, provenance = {}, {"command": "python -m hbi.export.package --random", "git_commit": git_commit(), "weights": "random"}
     else:
         run = Path(args.run)
-        model, ck = load_run(run)
+        model, ck = load_run(run, args.checkpoint)
         result = json.loads((run / "result.json").read_text())
+        tuned = result.get("heads_tuned") if args.checkpoint == "heads.pt" else None
         answers = json.loads((Path(args.data) / "meta.json").read_text())["answers"]
         shutil.copy(Path(args.data) / "tokenizer.json", out / "tokenizer.json")
-        metrics = {s: {k: result[s][k] for k in ("retrieval", "qa", "captioning") if k in result[s]} for s in ("test", "comp") if s in result}
-        provenance = {"command": result["command"], "data_seed": result["data_seed"], "train_seed": result["seed"],
+        source = tuned if tuned is not None else result
+        metrics = {s: {k: source[s][k] for k in ("retrieval", "qa", "captioning") if k in source[s]} for s in ("test", "comp") if s in source}
+        provenance = {"command": result["command"] + (f" && {tuned['command']}" if tuned else ""), "data_seed": result["data_seed"], "train_seed": result["seed"],
                       "git_commit": result["git_commit"], "best_step": ck["step"], "train_seconds": result["train_seconds"],
                       "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
     graphs = export_graphs(model, out)
