@@ -4,7 +4,7 @@ import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'model/', 'models/', 'data/', 'coverage/', '**/*.cjs'] },
+  { ignores: ['dist/', '**/dist/', 'node_modules/', 'model/', 'models/', 'data/', 'coverage/', '**/*.cjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

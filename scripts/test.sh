@@ -1,12 +1,25 @@
 #!/usr/bin/env bash
 # The one test command (`npm test`): lint, typecheck, then each test tier in order; stops at the first
-# failure. Tiers are added here as they appear (integration, e2e, the Python model's tests via
-# `bash model/scripts/test.sh`). Ends with one "N passed, N failed" line per tier for CI's log reader.
+# failure. Tiers: unit, e2e, integration (the real services from infra/), then the Python model's tests
+# via `bash model/scripts/test.sh`. Ends with one "N passed, N failed" line per tier for CI's log reader.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .cache
 
 step() { printf '\n== %s\n' "$1"; }
+
+# The integration tier needs PostgreSQL, Kafka and MinIO. Bringing them up can take long on a fresh
+# machine (MinIO compiles from source: up to ~26 min), so it starts now, in the background, while the
+# other tiers run; the integration tier waits for it. up.sh is idempotent and takes ~1 s when all is up.
+INFRA_LOG=.cache/infra-up.log
+bash infra/up.sh >"$INFRA_LOG" 2>&1 </dev/null &
+INFRA_PID=$!
+infra_note() {
+  if kill -0 "$INFRA_PID" 2>/dev/null; then
+    echo "note: infra/up.sh is still starting the services in the background (log: $INFRA_LOG)" >&2
+  fi
+}
+trap infra_note EXIT
 
 # Runs one vitest project and prints its totals as a plain "N passed, N failed, N skipped" line.
 vitest_tier() {
@@ -27,11 +40,29 @@ npx --no-install prettier --check .
 step "typecheck (tsc)"
 npx --no-install tsc -p tsconfig.json --noEmit
 
+step "build (dist/: the tests that spawn the hbi command run it)"
+npx --no-install tsc -p tsconfig.build.json
+
 step "unit tests (vitest)"
 vitest_tier unit
 
 step "e2e tests (vitest: the server in-process, driven over HTTP)"
 vitest_tier e2e
+
+step "integration tests (vitest: the adapters against PostgreSQL + pgvector, Kafka and MinIO from infra/)"
+infra_status=0
+wait "$INFRA_PID" || infra_status=$?
+cat "$INFRA_LOG"
+if [ "$infra_status" -ne 0 ]; then
+  echo "infra/up.sh failed (exit $infra_status); its output is above" >&2
+  exit "$infra_status"
+fi
+# In a subshell, so the services' settings do not leak into the tiers after this one.
+(
+  # shellcheck source=/dev/null
+  source .cache/infra/env
+  vitest_tier integration
+)
 
 step "model package tests (pytest: synthclips, HBI model, Banzhaf, metrics, export parity)"
 bash infra/install-ffmpeg.sh

@@ -1,6 +1,7 @@
 // Prisma's schema engine (WebAssembly build) driven against a PGlite database, for development and
 // tests only: the native engine the Prisma CLI downloads cannot be fetched on these machines.
-// Used by `new-migration.mjs` (write the next migration) and the schema drift test.
+// Used by `new-migration.mjs` (write the next migration) and the schema drift tests (PGlite in the unit
+// tier, PostgreSQL in the integration tier).
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -32,10 +33,20 @@ async function engineModule() {
  * @param {string} schemaFile
  */
 export async function openSchemaEngine(pglite, schemaFile) {
+  return openSchemaEngineWithAdapter(new PrismaPGlite(pglite), schemaFile);
+}
+
+/**
+ * Opens the schema engine through any Prisma driver adapter factory, e.g. `@prisma/adapter-pg`'s
+ * `PrismaPg` for a PostgreSQL server (the integration tier's drift test).
+ * @param {import('@prisma/driver-adapter-utils').SqlMigrationAwareDriverAdapterFactory} factory
+ * @param {string} schemaFile
+ */
+export async function openSchemaEngineWithAdapter(factory, schemaFile) {
   const { SchemaEngine } = await engineModule();
   const content = await readFile(schemaFile, 'utf8');
   const files = [{ path: path.basename(schemaFile), content }];
-  const adapter = bindMigrationAwareSqlAdapterFactory(new PrismaPGlite(pglite));
+  const adapter = bindMigrationAwareSqlAdapterFactory(factory);
   const engine = await SchemaEngine.new({ datamodels: [[files[0].path, content]] }, () => {}, adapter);
   return {
     /** SQL that would bring the live database to the schema; '' when they already match. */

@@ -77,6 +77,12 @@ export const SETTINGS = {
     undefined,
     'PostgreSQL URL; unset = embedded PGlite in <data dir>/db.',
   ),
+  databasePoolSize: setting(
+    'HBI_DATABASE_POOL_SIZE',
+    positiveInt,
+    '10',
+    'Most PostgreSQL connections one process opens (when DATABASE_URL is set).',
+  ),
   objectStoreUrl: setting(
     'HBI_OBJECT_STORE_URL',
     optionalUrl,
@@ -101,6 +107,21 @@ export const SETTINGS = {
     undefined,
     'Object store secret key.',
   ),
+  objectStoreRegion: setting(
+    'HBI_OBJECT_STORE_REGION',
+    z.string().min(1),
+    'us-east-1',
+    'Object store region, for request signing and creating the bucket.',
+  ),
+  objectStorePartSizeBytes: setting(
+    'HBI_OBJECT_STORE_PART_SIZE_BYTES',
+    z.coerce
+      .number()
+      .int()
+      .min(5 * 1024 ** 2),
+    String(16 * 1024 ** 2),
+    'Multipart upload part size (at least 5 MiB); smaller objects go up in one request.',
+  ),
   kafkaBrokers: setting(
     'KAFKA_BROKERS',
     list.optional(),
@@ -108,6 +129,54 @@ export const SETTINGS = {
     'Comma-separated Kafka brokers; unset = in-process bus.',
   ),
   kafkaClientId: setting('HBI_KAFKA_CLIENT_ID', z.string().min(1), 'hbi-platform', 'Kafka client id.'),
+  kafkaPartitions: setting(
+    'HBI_KAFKA_PARTITIONS',
+    positiveInt,
+    '6',
+    'Partitions of each topic the platform creates: the most members of one consumer group that get work.',
+  ),
+  kafkaReplicationFactor: setting(
+    'HBI_KAFKA_REPLICATION_FACTOR',
+    positiveInt,
+    '1',
+    'Replicas of each topic the platform creates (at most the number of brokers).',
+  ),
+  kafkaTopicPrefix: setting(
+    'HBI_KAFKA_TOPIC_PREFIX',
+    z.string().regex(/^[A-Za-z0-9._-]*$/),
+    '',
+    'Prepended to every topic and consumer group the platform names (not the object-events topic): lets deployments or test runs share one Kafka cluster.',
+  ),
+  kafkaSessionTimeoutMs: setting(
+    'HBI_KAFKA_SESSION_TIMEOUT_MS',
+    z.coerce.number().int().min(6000),
+    '30000',
+    'A consumer silent this long (a crashed worker) loses its partitions to the rest of its group.',
+  ),
+  taskTimeoutMs: setting(
+    'HBI_TASK_TIMEOUT_MS',
+    positiveInt,
+    '30000',
+    'Cluster gateway: longest a task (search, answer, caption) waits for its worker before TIMEOUT (retriable).',
+  ),
+  objectEventsTopic: setting(
+    'HBI_KAFKA_OBJECT_EVENTS_TOPIC',
+    z.string().min(1).optional(),
+    undefined,
+    "Workers: Kafka topic carrying the object store's bucket notifications; unset = not consumed.",
+  ),
+  objectEventsPrefix: setting(
+    'HBI_OBJECT_EVENTS_PREFIX',
+    z.string().min(1),
+    'videos/',
+    'Objects created under this key prefix (by any system) are ingested when bucket notifications arrive.',
+  ),
+  workerHealthPort: setting(
+    'HBI_WORKER_HEALTH_PORT',
+    z.coerce.number().int().min(0).max(65535),
+    '4100',
+    "TCP port of a worker process's /health/live and /health/ready (0 = any free port).",
+  ),
   executionProviders: setting(
     'HBI_EXECUTION_PROVIDERS',
     list.pipe(z.array(z.string().min(1)).min(1)),
@@ -220,6 +289,36 @@ export const SETTINGS = {
     z.string().min(1),
     './examples/demo-library/library.json',
     'Demo library indexed in the background at start (skipped when the file is missing; "off" disables).',
+  ),
+  ingestRoots: setting(
+    'HBI_INGEST_ROOTS',
+    list,
+    '',
+    'Folders ingestVideo(path) may read from, comma-separated; empty = <data dir>/ingest and the demo library folder.',
+  ),
+  downloadTimeoutMs: setting(
+    'HBI_DOWNLOAD_TIMEOUT_MS',
+    positiveInt,
+    '300000',
+    'Longest ingestVideo(url) may spend downloading one video before it fails with TIMEOUT.',
+  ),
+  uploadUrlTtlSeconds: setting(
+    'HBI_UPLOAD_URL_TTL_SECONDS',
+    positiveInt,
+    '900',
+    'How long an upload URL from createUpload stays valid, in seconds.',
+  ),
+  uploadSecret: setting(
+    'HBI_UPLOAD_SECRET',
+    z.string().min(32).optional(),
+    undefined,
+    'Key (32+ characters) signing upload URLs; unset = a random key per process (set one shared key when several gateways serve).',
+  ),
+  publicUrl: setting(
+    'HBI_PUBLIC_URL',
+    optionalUrl,
+    undefined,
+    'Base URL clients reach this server at, for upload URLs; unset = the Host header of each request.',
   ),
   plugins: setting(
     'HBI_PLUGINS',

@@ -11,8 +11,10 @@ export const ERROR_CODES = {
   NOT_FOUND: { retriable: false, httpStatus: 404 },
   /** A documented limit (page size, query depth, upload size, queue length) was exceeded. */
   LIMIT_EXCEEDED: { retriable: false, httpStatus: 413 },
-  /** Missing or invalid credentials. */
+  /** Missing or invalid credentials (including a tampered upload URL). */
   UNAUTHENTICATED: { retriable: false, httpStatus: 401 },
+  /** The upload URL expired or was already used: ask `createUpload` for a new one. */
+  UPLOAD_EXPIRED: { retriable: false, httpStatus: 410 },
   /** The video cannot be decoded: corrupt, empty, not a video, or no frames in the requested range. */
   VIDEO_UNREADABLE: { retriable: false, httpStatus: 422 },
   /** The container or codec is not on the allowed list. */
@@ -39,6 +41,8 @@ export const ERROR_CODES = {
   UNAVAILABLE: { retriable: true, httpStatus: 503 },
   /** The operation ran past its deadline. */
   TIMEOUT: { retriable: true, httpStatus: 504 },
+  /** No loaded plugin handles this task kind (a misconfigured deployment, or a plugin not loaded). */
+  TASK_UNKNOWN: { retriable: false, httpStatus: 501 },
   /** Anything unexpected: masked for clients, logged in full. */
   INTERNAL: { retriable: false, httpStatus: 500 },
 } as const satisfies Record<string, { retriable: boolean; httpStatus: number }>;
@@ -90,6 +94,56 @@ export function toHbiError(value: unknown, fallback: ErrorCode = 'INTERNAL', mes
   if (isHbiError(value)) return value;
   const text = message ?? (value instanceof Error ? value.message : String(value));
   return new HbiError(fallback, text, { cause: value });
+}
+
+/** An error as a client may see it (job and video rows, PUT responses): no stack, no server paths. */
+export interface PublicError {
+  code: ErrorCode;
+  message: string;
+  retriable: boolean;
+  details?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * The client-safe form of anything thrown: HbiErrors keep code and message with server paths redacted;
+ * INTERNAL and unknown errors become a generic message. Callers log the original in full.
+ */
+export function toPublicError(error: unknown, fallback: ErrorCode = 'INTERNAL'): PublicError {
+  const failure = toHbiError(error, fallback);
+  if (failure.code === 'INTERNAL')
+    return { code: 'INTERNAL', message: 'Internal server error', retriable: false };
+  const details = redactDetails(failure.details);
+  return {
+    code: failure.code,
+    message: redactServerPaths(failure.message),
+    retriable: failure.retriable,
+    ...(Object.keys(details).length > 0 ? { details } : {}),
+  };
+}
+
+/**
+ * A filesystem path (`/srv/data/x.mp4`, `./data/x.mp4`, `C:\\data\\x.mp4`) not inside a URL: not preceded
+ * by a word character, `:`, `/`, `.` or `~`, so `https://host/a/b` and `mov/mp4` are left alone.
+ */
+const SERVER_PATH = /(?<![\w:/.~-])(?:[A-Za-z]:[\\/]|\.{0,2}\/)[^\s'"`<>|:,;()[\]]+/g;
+
+/**
+ * Replaces server filesystem paths in text meant for clients with `[path]`. ffmpeg, Node and the
+ * database name files in their messages; a client must never learn the server's layout from them.
+ */
+export function redactServerPaths(text: string): string {
+  return text.replace(SERVER_PATH, '[path]');
+}
+
+/** `details` with every string value (one level of arrays included) passed through `redactServerPaths`. */
+export function redactDetails(details: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const redact = (value: unknown): unknown => (typeof value === 'string' ? redactServerPaths(value) : value);
+  return Object.fromEntries(
+    Object.entries(details).map(([key, value]) => [
+      key,
+      Array.isArray(value) ? value.map(redact) : redact(value),
+    ]),
+  );
 }
 
 /** True when retrying may succeed: HbiErrors say so themselves; unknown errors are assumed transient. */

@@ -1,6 +1,6 @@
 /**
- * The one place where platform errors become GraphQL errors. HbiErrors keep their message and gain
- * `extensions.code` (plus `retriable` and safe `details`); errors graphql-js raises itself (syntax,
+ * The one place where platform errors become GraphQL errors. HbiErrors keep their message (with server
+ * filesystem paths redacted) and gain `extensions.code` (plus `retriable` and safe `details`); errors graphql-js raises itself (syntax,
  * validation) pass through; anything else is logged in full and masked as INTERNAL with an id the
  * operator can grep for, so stack traces and internals never reach a client.
  */
@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 
 import { GraphQLError } from 'graphql';
 
-import { isHbiError } from './errors.js';
+import { isHbiError, redactDetails, redactServerPaths } from './errors.js';
 import type { Logger } from './logger.js';
 
 /** Converts anything a resolver threw (possibly wrapped by graphql-js) into the client-facing error. */
@@ -19,9 +19,13 @@ export function toGraphQLError(error: unknown, logger: Logger): GraphQLError {
 
   if (isHbiError(original)) {
     if (original.code === 'INTERNAL') return masked(original, logger, location);
-    return new GraphQLError(original.message, {
+    return new GraphQLError(redactServerPaths(original.message), {
       ...location,
-      extensions: { code: original.code, retriable: original.retriable, ...detailsOf(original.details) },
+      extensions: {
+        code: original.code,
+        retriable: original.retriable,
+        ...detailsOf(redactDetails(original.details)),
+      },
     });
   }
   // No original error: graphql-js itself rejected the document or variables; its message is safe.

@@ -1,26 +1,25 @@
 /**
  * Builds the shared services once, in dependency order, and stops them in reverse. This is the only
- * place that wires concrete adapters (with `src/main.ts`); the database, plugin registry and gateway
- * join here as they are built. Boot fails fast with a typed error naming the part that failed.
+ * place that wires concrete adapters (with `src/main.ts`; `adapters.ts` picks each one from config);
+ * the database, plugin registry and gateway join here as they are built. Boot fails fast with a typed
+ * error naming the part that failed.
  */
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { migrateDatabase, openDatabase, openEventBus, openObjectStore } from './adapters.js';
 import type { Config } from './config.js';
-import { migrate } from './db/migrate.js';
-import type { PgliteDatabase } from './db/pglite.js';
-import { openPgliteDatabase } from './db/pglite.js';
+import type { Database } from './db/port.js';
 import { EncoderService } from './encoder/encoder-service.js';
+import { RemoteEncoder } from './encoder/remote-encoder.js';
+import type { SharedEncoder } from './encoder/types.js';
 import { toHbiError } from './errors.js';
 import type { ModelVersionRecord } from './ingest/model-version.js';
 import { registerModelVersion } from './ingest/model-version.js';
-import { createMemoryEventBus } from './events/memory.js';
 import type { EventBus } from './events/port.js';
 import type { Logger } from './logger.js';
 import type { ModelPackage } from './model/package-loader.js';
 import { loadModelPackage } from './model/package-loader.js';
 import { TextTokenizer } from './model/tokenizer.js';
-import { createFsObjectStore } from './storage/fs.js';
 import type { ObjectStore } from './storage/port.js';
 import type { FfmpegTools } from './video/ffmpeg-tools.js';
 import { locateFfmpeg } from './video/ffmpeg-tools.js';
@@ -35,16 +34,27 @@ export interface Kernel {
   modelPackage: ModelPackage;
   /** The package's row in `model_versions`; every vector this process writes points at it. */
   modelVersion: ModelVersionRecord;
-  encoder: EncoderService;
-  db: PgliteDatabase;
+  /** The ONNX sessions, or on a cluster gateway the model's identity only (`RemoteEncoder`). */
+  encoder: SharedEncoder;
+  /** PGlite embedded, PostgreSQL when DATABASE_URL is set. */
+  db: Database;
   storage: ObjectStore;
   events: EventBus;
   /** Stops everything in reverse order of start; safe to call twice. */
   stop(): Promise<void>;
 }
 
-/** Boots the embedded services; cluster adapters are chosen here from config once they exist. */
-export async function bootKernel(config: Config, logger: Logger): Promise<Kernel> {
+export interface KernelOptions {
+  /** Load and warm the ONNX sessions (default); false on a cluster gateway, whose inference runs on workers. */
+  inference?: boolean;
+}
+
+/** Boots the services, each on its embedded adapter unless config names a real one (`adapters.ts`). */
+export async function bootKernel(
+  config: Config,
+  logger: Logger,
+  options: KernelOptions = {},
+): Promise<Kernel> {
   const stops: (() => Promise<void>)[] = [];
   const step = async <T>(name: string, start: () => Promise<T>): Promise<T> => {
     try {
@@ -56,13 +66,6 @@ export async function bootKernel(config: Config, logger: Logger): Promise<Kernel
       throw failure;
     }
   };
-  if (config.databaseUrl || config.objectStoreUrl || config.kafkaBrokers) {
-    logger.warn('cluster adapters are not built yet; using the embedded ones', {
-      databaseUrl: Boolean(config.databaseUrl),
-      objectStoreUrl: Boolean(config.objectStoreUrl),
-      kafkaBrokers: Boolean(config.kafkaBrokers),
-    });
-  }
   const ffmpeg = await step('ffmpeg', () =>
     locateFfmpeg({ ffmpegPath: config.ffmpegPath, ffprobePath: config.ffprobePath }),
   );
@@ -71,22 +74,29 @@ export async function bootKernel(config: Config, logger: Logger): Promise<Kernel
   const tokenizer = await step('tokenizer', () =>
     TextTokenizer.load(modelPackage.file(modelPackage.manifest.tokenizer.file), modelPackage.manifest),
   );
-  const encoder = new EncoderService({
-    modelPackage,
-    tokenizer,
-    config,
-    logger: logger.child({ component: 'encoder' }),
-  });
-  stops.push(() => encoder.close());
-  await step('encoder', () => encoder.start());
-  const db = await step('database', () => openPgliteDatabase(path.join(config.dataDir, 'db')));
+  let encoder: SharedEncoder;
+  if (options.inference === false) {
+    encoder = new RemoteEncoder({ modelId: modelPackage.id, graphs: modelPackage.graphs, tokenizer });
+  } else {
+    const service = new EncoderService({
+      modelPackage,
+      tokenizer,
+      config,
+      logger: logger.child({ component: 'encoder' }),
+    });
+    stops.push(() => service.close());
+    await step('encoder', () => service.start());
+    encoder = service;
+  }
+  const db = await step('database', () => openDatabase(config, logger));
   stops.push(() => db.close());
-  await step('migrations', () => migrate(db, MIGRATIONS_DIR, logger.child({ component: 'migrate' })));
+  await step('migrations', () => migrateDatabase(db, MIGRATIONS_DIR, logger.child({ component: 'migrate' })));
   const modelVersion = await step('model version', () => registerModelVersion(db, modelPackage));
-  const storage = await step('object store', () => createFsObjectStore(path.join(config.dataDir, 'objects')));
+  const storage = await step('object store', () => openObjectStore(config, logger));
   stops.push(() => storage.close());
-  const events = createMemoryEventBus({ logger: logger.child({ component: 'events' }) });
+  const events = await step('event bus', () => openEventBus(config, logger));
   stops.push(() => events.close());
+  logger.info('adapters', { database: db.kind, objectStore: storage.kind, events: events.kind });
 
   let stopped: Promise<void> | undefined;
   return {

@@ -1,27 +1,40 @@
 /**
  * The whole embedded process in one call: kernel (shared services), plugin registry (built-ins plus
- * HBI_PLUGINS), GraphQL gateway. Start order is kernel → required graphs checked → plugins set up →
- * schema built → server listening; stop runs the reverse. Any failure stops what already started.
+ * HBI_PLUGINS), task dispatcher, video library, GraphQL gateway. Start order is kernel → required
+ * graphs checked → plugins set up → task dispatcher → video library (jobs, ingest worker) → schema
+ * built → server listening; stop runs the reverse. Any failure stops what already started.
+ *
+ * Role `gateway` (cluster mode) is the same API without inference: no ONNX sessions, plugins are not
+ * set up (only their resolvers and task input schemas are used), tasks go to workers over Kafka
+ * (`tasks/kafka.ts`) and ingest jobs are left to the workers' consumer group. Role `worker` is
+ * `worker.ts`.
  */
 import { randomUUID } from 'node:crypto';
 
 import type { Config } from './config.js';
-import { toHbiError } from './errors.js';
+import { HbiError, toHbiError } from './errors.js';
 import type { Gateway } from './gateway/http-server.js';
 import { startGateway } from './gateway/http-server.js';
 import type { GatewayPubSub } from './gateway/schema.js';
 import { buildGatewaySchema } from './gateway/schema.js';
 import { forwardVideoEvents } from './gateway/video-events.resolver.js';
+import type { Library } from './ingest/library.js';
+import { startLibrary } from './ingest/library.js';
 import type { Kernel } from './kernel.js';
 import { bootKernel } from './kernel.js';
 import type { Logger } from './logger.js';
 import type { HbiPlugin } from './plugins/define-plugin.js';
 import { loadPlugins } from './plugins/load-plugins.js';
 import type { PluginRegistry } from './plugins/registry.js';
+import { InProcessTaskDispatcher } from './tasks/in-process.js';
+import { KafkaTaskDispatcher } from './tasks/kafka.js';
+import type { TaskDispatcher } from './tasks/port.js';
 
 export interface PlatformOptions {
   /** Plugins shipped with the platform (src/plugins), registered before HBI_PLUGINS. */
   builtins: readonly HbiPlugin[];
+  /** `all` (default): gateway and worker in one process; `gateway`: API only, tasks sent to workers. */
+  role?: 'all' | 'gateway';
 }
 
 export interface Platform {
@@ -29,6 +42,10 @@ export interface Platform {
   registry: PluginRegistry;
   gateway: Gateway;
   pubSub: GatewayPubSub;
+  /** Runs plugin tasks (`qa.answer`, …); in-process here, the same port a cluster gateway uses. */
+  tasks: TaskDispatcher;
+  /** Videos, segments, cameras and jobs, with the ingest worker running in this process. */
+  library: Library;
   /** Stops server, plugins and kernel, in that order; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -39,8 +56,11 @@ export async function startPlatform(
   logger: Logger,
   options: PlatformOptions,
 ): Promise<Platform> {
+  if (options.role === 'gateway') return startGatewayRole(config, logger, options);
   const kernel = await bootKernel(config, logger);
   let registry: PluginRegistry | undefined;
+  let tasks: TaskDispatcher | undefined;
+  let library: Library | undefined;
   try {
     registry = await loadPlugins({ builtins: options.builtins, external: config.plugins });
     registry.checkRequiredGraphs(kernel.modelPackage.graphs);
@@ -57,6 +77,14 @@ export async function startPlatform(
       config.pluginConfig,
     );
     const started = registry;
+    const dispatcher = new InProcessTaskDispatcher({
+      route: (kind) => started.taskHandler(kind),
+      kinds: started.plugins.flatMap((plugin) => Object.keys(plugin.tasks ?? {})),
+      logger: logger.child({ component: 'tasks' }),
+    });
+    tasks = dispatcher;
+    const videos = await startLibrary(kernel);
+    library = videos;
     const { schema, pubSub } = await buildGatewaySchema(started.plugins);
     const forwarding = await forwardVideoEvents(kernel.events, pubSub, `gateway-${randomUUID()}`);
     const gateway = await startGateway({
@@ -70,6 +98,8 @@ export async function startPlatform(
         modelPackage: kernel.modelPackage,
         plugins: started.plugins,
         pluginContext: (name) => started.context(name),
+        tasks: dispatcher,
+        library: videos,
       },
     });
     let stopped: Promise<void> | undefined;
@@ -78,17 +108,116 @@ export async function startPlatform(
       registry: started,
       gateway,
       pubSub,
+      tasks: dispatcher,
+      library: videos,
       stop: () =>
         (stopped ??= (async () => {
           await gateway.stop().catch((error: unknown) => logger.error('gateway stop failed', { error }));
           await forwarding.stop();
+          await videos.stop();
+          await dispatcher.close();
           await started.stop().catch((error: unknown) => logger.error('plugin stop failed', { error }));
           await kernel.stop();
         })()),
     };
   } catch (error) {
+    await library?.stop().catch(() => undefined);
+    await tasks?.close().catch(() => undefined);
     await registry?.stop().catch(() => undefined);
     await kernel.stop();
     throw toHbiError(error);
+  }
+}
+
+/** A cluster gateway: the API, uploads and dispatch; inference and ingest happen on workers. */
+async function startGatewayRole(config: Config, logger: Logger, options: PlatformOptions): Promise<Platform> {
+  requireClusterAdapters(config, 'gateway');
+  const kernel = await bootKernel(config, logger, { inference: false });
+  let tasks: KafkaTaskDispatcher | undefined;
+  let library: Library | undefined;
+  try {
+    const registry = await loadPlugins({ builtins: options.builtins, external: config.plugins });
+    registry.checkRequiredGraphs(kernel.modelPackage.graphs);
+    const handlers = new Map(
+      registry.plugins
+        .flatMap((plugin) => Object.entries(plugin.tasks ?? {}))
+        .map(([kind, task]) => [kind, task]),
+    );
+    const dispatcher = await KafkaTaskDispatcher.start({
+      brokers: config.kafkaBrokers ?? [],
+      clientId: config.kafkaClientId,
+      topicPrefix: config.kafkaTopicPrefix,
+      partitions: config.kafkaPartitions,
+      replicationFactor: config.kafkaReplicationFactor,
+      sessionTimeoutMs: config.kafkaSessionTimeoutMs,
+      defaultTimeoutMs: config.taskTimeoutMs,
+      kinds: [...handlers.keys()],
+      inputSchema: (kind) => handlers.get(kind)?.input,
+      logger: logger.child({ component: 'tasks' }),
+    });
+    tasks = dispatcher;
+    const videos = await startLibrary(kernel, { worker: false });
+    library = videos;
+    const { schema, pubSub } = await buildGatewaySchema(registry.plugins);
+    const forwarding = await forwardVideoEvents(kernel.events, pubSub, `gateway-${randomUUID()}`);
+    const gateway = await startGateway({
+      schema,
+      host: config.host,
+      port: config.port,
+      services: {
+        config,
+        logger: logger.child({ component: 'gateway' }),
+        encoder: kernel.encoder,
+        modelPackage: kernel.modelPackage,
+        plugins: registry.plugins,
+        // Plugins are set up on workers only; resolvers reach them through tasks.
+        pluginContext: () => undefined,
+        tasks: dispatcher,
+        library: videos,
+      },
+    });
+    let stopped: Promise<void> | undefined;
+    return {
+      kernel,
+      registry,
+      gateway,
+      pubSub,
+      tasks: dispatcher,
+      library: videos,
+      stop: () =>
+        (stopped ??= (async () => {
+          await gateway.stop().catch((error: unknown) => logger.error('gateway stop failed', { error }));
+          await forwarding.stop();
+          await videos.stop();
+          await dispatcher.close();
+          await kernel.stop();
+        })()),
+    };
+  } catch (error) {
+    await library?.stop().catch(() => undefined);
+    await tasks?.close().catch(() => undefined);
+    await kernel.stop();
+    throw toHbiError(error);
+  }
+}
+
+/**
+ * Gateways and workers are separate processes that must share one database, one bus and one object
+ * store: PGlite and the in-process bus belong to a single process, so those roles refuse to start
+ * on them. CONFIG_INVALID names what is missing.
+ */
+export function requireClusterAdapters(config: Config, role: string): void {
+  const missing = [
+    config.databaseUrl ? undefined : 'DATABASE_URL',
+    config.kafkaBrokers && config.kafkaBrokers.length > 0 ? undefined : 'KAFKA_BROKERS',
+    config.objectStoreUrl ? undefined : 'HBI_OBJECT_STORE_URL',
+  ].filter((name): name is string => name !== undefined);
+  if (missing.length > 0) {
+    throw new HbiError(
+      'CONFIG_INVALID',
+      `Role ${role} runs beside other processes and needs the shared services: set ${missing.join(', ')} ` +
+        '(bash infra/up.sh && source .cache/infra/env)',
+      { details: { missing } },
+    );
   }
 }

@@ -1,5 +1,11 @@
 /** The plugins shipped with the platform, in registration order (HBI_PLUGINS adds more after them). */
 import type { HbiPlugin } from '../core/plugins/define-plugin.js';
+import { captioningPlugin } from './captioning/index.js';
+import { qaPlugin } from './qa/index.js';
 import { retrievalPlugin } from './retrieval/index.js';
 
-export const BUILTIN_PLUGINS: readonly HbiPlugin[] = [retrievalPlugin as HbiPlugin];
+export const BUILTIN_PLUGINS: readonly HbiPlugin[] = [
+  retrievalPlugin as HbiPlugin,
+  qaPlugin as HbiPlugin,
+  captioningPlugin as HbiPlugin,
+];

@@ -1,4 +1,5 @@
 /** Makes small test videos with whichever ffmpeg the platform found (system or the npm one). */
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 
@@ -47,6 +48,39 @@ export async function makeColorMp4(tools: FfmpegTools, dir: string, color: strin
   const file = path.join(dir, `${color}.mp4`);
   await run(tools.ffmpeg, [
     '-v', 'error', '-y', '-f', 'lavfi', '-i', `color=c=${color}:size=32x32:rate=10`, '-t', '1',
+    '-pix_fmt', 'yuv420p', '-c:v', 'libx264', file,
+  ]); // prettier-ignore
+  return file;
+}
+
+/**
+ * One H.264 MP4 of `clips` played back to back (ffmpeg's concat demuxer, re-encoded so every clip
+ * starts on a keyframe and seeking by time is exact); clips must share size and frame rate.
+ */
+export async function concatClips(
+  tools: FfmpegTools,
+  clips: readonly string[],
+  file: string,
+): Promise<string> {
+  const list = `${file}.txt`;
+  await writeFile(list, clips.map((clip) => `file '${clip.replaceAll("'", "'\\''")}'`).join('\n'));
+  await run(tools.ffmpeg, [
+    '-v', 'error', '-y', '-f', 'concat', '-safe', '0', '-i', list,
+    '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-an', file,
+  ]); // prettier-ignore
+  return file;
+}
+
+/** A 1 s, 1 fps H.264 MP4 of one colour at `width`×`height`: a few KB even when the frame size is huge. */
+export async function makeSizedMp4(
+  tools: FfmpegTools,
+  dir: string,
+  width: number,
+  height: number,
+): Promise<string> {
+  const file = path.join(dir, `sized-${width}x${height}.mp4`);
+  await run(tools.ffmpeg, [
+    '-v', 'error', '-y', '-f', 'lavfi', '-i', `color=c=gray:size=${width}x${height}:rate=1`, '-t', '1',
     '-pix_fmt', 'yuv420p', '-c:v', 'libx264', file,
   ]); // prettier-ignore
   return file;

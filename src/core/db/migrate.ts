@@ -60,9 +60,10 @@ interface HistoryRow {
 /** Applies the migrations not yet recorded; returns the names applied now (empty when up to date). */
 export async function migrate(db: Database, dir: string, logger?: Logger): Promise<string[]> {
   const migrations = await readMigrations(dir);
-  await db.exec(HISTORY_TABLE);
   await db.query('SELECT pg_advisory_lock($1)', [ADVISORY_LOCK]);
   try {
+    // Under the lock: two concurrent `CREATE TABLE IF NOT EXISTS` can both try to create it.
+    await db.exec(HISTORY_TABLE);
     const { rows } = await db.query<HistoryRow>(
       'SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations" WHERE rolled_back_at IS NULL',
     );

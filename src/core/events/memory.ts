@@ -8,8 +8,16 @@ import { createHash } from 'node:crypto';
 
 import { HbiError, isRetriable, toHbiError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { EventBus, EventMessage, OutgoingMessage, SubscribeOptions, Subscription } from './port.js';
-import { DEAD_LETTER_HEADERS, deadLetterTopic } from './port.js';
+import type {
+  DeadLetter,
+  EventBus,
+  EventMessage,
+  ListDeadLettersOptions,
+  OutgoingMessage,
+  SubscribeOptions,
+  Subscription,
+} from './port.js';
+import { DEAD_LETTER_HEADERS, deadLetterTopic, newestDeadLetters, toDeadLetter } from './port.js';
 
 export interface MemoryBusOptions {
   /** Partitions per topic; more lets members of one group work in parallel. Default 4. */
@@ -251,6 +259,19 @@ export function createMemoryEventBus(options: MemoryBusOptions = {}): EventBus {
           queueMicrotask(pump);
         },
       });
+    },
+    listDeadLetters(topic: string, listOptions: ListDeadLettersOptions = {}): Promise<DeadLetter[]> {
+      const letters = (topics.get(deadLetterTopic(topic)) ?? []).flatMap((partition) =>
+        partition.messages.map((stored) =>
+          toDeadLetter({
+            key: stored.key,
+            value: JSON.parse(stored.json) as unknown,
+            headers: stored.headers,
+            timestamp: stored.timestamp,
+          }),
+        ),
+      );
+      return Promise.resolve(newestDeadLetters(letters, listOptions.limit ?? 100));
     },
     async close(): Promise<void> {
       closed = true;

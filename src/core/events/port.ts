@@ -54,8 +54,37 @@ export interface EventBus {
   /** Resolves once the messages are durably accepted (Kafka: acknowledged by the brokers). */
   publish<T>(topic: string, messages: readonly OutgoingMessage<T>[]): Promise<void>;
   subscribe<T>(options: SubscribeOptions<T>): Promise<Subscription>;
+  /**
+   * The newest messages on `topic`'s dead-letter topic, newest first, with why each failed: for
+   * operators and the API. Optional so thin wrappers need not forward it; both adapters have it.
+   */
+  listDeadLetters?(topic: string, options?: ListDeadLettersOptions): Promise<DeadLetter[]>;
   /** Stops every subscription and releases connections. */
   close(): Promise<void>;
+}
+
+export interface ListDeadLettersOptions {
+  /** At most this many, newest first. Default 100. */
+  limit?: number;
+}
+
+/** A message that ran out of attempts (or failed for good) and was moved to its dead-letter topic. */
+export interface DeadLetter<T = unknown> {
+  /** Where it was consumed from, and its position there. */
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string;
+  value: T;
+  /** The original headers, without the dead-letter bookkeeping below. */
+  headers: Readonly<Record<string, string>>;
+  /** The error code of the last failure (INTERNAL for anything that was not an HbiError). */
+  errorCode: string;
+  errorMessage: string;
+  /** Deliveries made before it was dead-lettered. */
+  attempts: number;
+  /** Milliseconds since the epoch when it was dead-lettered. */
+  deadLetteredAt: number;
 }
 
 /** Where messages go after their last failed attempt; headers say which topic, why and when. */
@@ -72,3 +101,35 @@ export const DEAD_LETTER_HEADERS = {
   errorMessage: 'hbi-error-message',
   attempts: 'hbi-attempts',
 } as const;
+
+/** Reads a message of a dead-letter topic back into a DeadLetter (both adapters use this). */
+export function toDeadLetter<T>(message: {
+  key: string;
+  value: T;
+  headers: Readonly<Record<string, string>>;
+  timestamp: number;
+}): DeadLetter<T> {
+  const headers: Record<string, string> = {};
+  const bookkeeping = new Set<string>(Object.values(DEAD_LETTER_HEADERS));
+  for (const [name, value] of Object.entries(message.headers)) {
+    if (!bookkeeping.has(name)) headers[name] = value;
+  }
+  const read = (name: keyof typeof DEAD_LETTER_HEADERS) => message.headers[DEAD_LETTER_HEADERS[name]] ?? '';
+  return {
+    topic: read('topic'),
+    partition: Number(read('partition') || -1),
+    offset: read('offset'),
+    key: message.key,
+    value: message.value,
+    headers,
+    errorCode: read('errorCode') || 'INTERNAL',
+    errorMessage: read('errorMessage'),
+    attempts: Number(read('attempts') || 0),
+    deadLetteredAt: message.timestamp,
+  };
+}
+
+/** Newest first, at most `limit`. */
+export function newestDeadLetters<T>(letters: DeadLetter<T>[], limit: number): DeadLetter<T>[] {
+  return letters.sort((a, b) => b.deadLetteredAt - a.deadLetteredAt).slice(0, Math.max(0, limit));
+}

@@ -6,9 +6,11 @@
 import type { Config } from '../config.js';
 import { HbiError } from '../errors.js';
 import type { SharedEncoder } from '../encoder/types.js';
+import type { LibraryServices } from '../ingest/library.js';
 import type { Logger } from '../logger.js';
 import type { ModelPackage } from '../model/package-loader.js';
 import type { HbiPlugin, PluginContext } from '../plugins/define-plugin.js';
+import type { TaskDispatcher } from '../tasks/port.js';
 
 /** The services the gateway is built from; one object per process, shared by every request. */
 export interface GatewayServices {
@@ -19,6 +21,10 @@ export interface GatewayServices {
   plugins: readonly HbiPlugin[];
   /** The started plugin's context (its config, bound logger, shared services). */
   pluginContext(name: string): PluginContext | undefined;
+  /** Where resolvers send work: in-process handlers embedded, worker processes in a cluster. */
+  tasks: Pick<TaskDispatcher, 'run' | 'kinds'>;
+  /** Videos, segments, cameras and jobs: lookups, ingest requests, uploads, progress streams. */
+  library: LibraryServices;
 }
 
 /** The per-request GraphQL context. */
@@ -26,6 +32,8 @@ export interface GatewayContext {
   services: GatewayServices;
   /** Correlates this request's log lines. */
   requestId: string;
+  /** `scheme://host[:port]` the client reached this server at (its Host header), for URLs handed back. */
+  origin?: string;
 }
 
 /** A plugin resolver's way to its context; throws INTERNAL when the plugin was never started. */

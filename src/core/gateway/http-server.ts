@@ -1,8 +1,9 @@
 /**
  * The gateway's network side: one Node HTTP server carrying GraphQL over HTTP (POST and GET at
  * `/graphql`, through Apollo Server's integration API), graphql-ws subscriptions on the same port and
- * path, and plain `/health/live` and `/health/ready` probes for orchestrators. The request size limit
- * is enforced while reading the body, before anything is parsed.
+ * path, `PUT /uploads/<token>` for the URLs `createUpload` hands out, and plain `/health/live` and
+ * `/health/ready` probes for orchestrators. The request size limit is enforced while reading the body,
+ * before anything is parsed.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -22,6 +23,7 @@ import { HbiError } from '../errors.js';
 import { toGraphQLError } from '../graphql-errors.js';
 import type { GatewayContext, GatewayServices } from './context.js';
 import { assertWithinLimits, measureOperation, operationLimitsPlugin } from './limits.js';
+import { UPLOAD_PATH, handleUpload } from './upload-route.js';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -46,6 +48,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const { schema, services } = options;
   const { logger, config } = services;
   const httpServer = createServer();
+  // Idle keep-alive sockets outlive clients' own pools (undici keeps them 4 s, browsers and proxies
+  // up to 60 s): a server closing first races a request being written and resets the connection.
+  httpServer.keepAliveTimeout = 65_000;
+  httpServer.headersTimeout = 66_000;
   const apollo = new ApolloServer<GatewayContext>({
     schema,
     includeStacktraceInErrorResponses: false,
@@ -70,7 +76,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     },
   });
   await apollo.start();
-  const makeContext = (): GatewayContext => ({ services, requestId: randomUUID() });
+  const makeContext = (request?: IncomingMessage): GatewayContext => ({
+    services,
+    requestId: randomUUID(),
+    ...(request?.headers.host ? { origin: `http://${request.headers.host}` } : {}),
+  });
 
   httpServer.on('request', (request: IncomingMessage, response: ServerResponse) => {
     handleHttp(request, response, apollo, services, makeContext).catch((error: unknown) => {
@@ -88,7 +98,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const wsCleanup = useServer(
     {
       schema,
-      onSubscribe: (_ctx, _id, payload): ExecutionArgs | readonly GraphQLError[] => {
+      onSubscribe: (ctx, _id, payload): ExecutionArgs | readonly GraphQLError[] => {
         let document;
         try {
           document = parse(payload.query);
@@ -111,7 +121,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           document,
           variableValues: variables,
           operationName: payload.operationName ?? null,
-          contextValue: makeContext(),
+          contextValue: makeContext(ctx.extra.request),
         };
       },
       onNext: (_ctx, _id, _payload, _args, result) =>
@@ -152,7 +162,7 @@ async function handleHttp(
   response: ServerResponse,
   apollo: ApolloServer<GatewayContext>,
   services: GatewayServices,
-  makeContext: () => GatewayContext,
+  makeContext: (request: IncomingMessage) => GatewayContext,
 ): Promise<void> {
   const url = new URL(request.url ?? '/', 'http://gateway');
   if (url.pathname === '/health/live') return sendJson(response, 200, { live: true });
@@ -160,6 +170,7 @@ async function handleHttp(
     const ready = services.encoder.state.status === 'ready';
     return sendJson(response, ready ? 200 : 503, { ready, encoder: services.encoder.state.status });
   }
+  if (url.pathname.startsWith(UPLOAD_PATH)) return handleUpload(request, response, url.pathname, services);
   if (url.pathname !== GRAPHQL_PATH)
     return sendJsonError(response, 404, `No route ${url.pathname}`, 'NOT_FOUND');
 
@@ -183,7 +194,7 @@ async function handleHttp(
   };
   const result = await apollo.executeHTTPGraphQLRequest({
     httpGraphQLRequest,
-    context: () => Promise.resolve(makeContext()),
+    context: () => Promise.resolve(makeContext(request)),
   });
   response.statusCode = result.status ?? 200;
   for (const [name, value] of result.headers) response.setHeader(name, value);

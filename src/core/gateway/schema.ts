@@ -9,7 +9,11 @@ import type { NonEmptyArray } from 'type-graphql';
 import { buildSchema } from 'type-graphql';
 
 import type { HbiPlugin, ResolverClass } from '../plugins/define-plugin.js';
+import { CameraMutationResolver } from './cameras.resolver.js';
 import { CoreResolver } from './core.resolver.js';
+import { IngestResolver } from './ingest.resolver.js';
+import { JobResolver } from './jobs.resolver.js';
+import { CameraResolver, SegmentResolver, VideoResolver } from './library.resolver.js';
 import { VideoEventsResolver } from './video-events.resolver.js';
 
 /** The publish/subscribe channel subscriptions read from (in-process; one per gateway). */
@@ -25,6 +29,12 @@ export async function buildGatewaySchema(plugins: readonly HbiPlugin[]): Promise
   const pubSub = createPubSub();
   const resolvers: ResolverClass[] = [
     CoreResolver,
+    VideoResolver,
+    SegmentResolver,
+    CameraResolver,
+    CameraMutationResolver,
+    JobResolver,
+    IngestResolver,
     VideoEventsResolver,
     ...plugins.flatMap((plugin) => plugin.resolvers ?? []),
   ];

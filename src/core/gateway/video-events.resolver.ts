@@ -1,13 +1,15 @@
 /**
  * Subscriptions over graphql-ws for what ingest announces. The platform forwards each `video.indexed`
- * bus event into the gateway's pubSub (see `forwardVideoEvents`), so every gateway process sees every
- * event whichever worker indexed the video.
+ * and `segment.indexed` bus event into the gateway's pubSub (see `forwardVideoEvents`), so every
+ * gateway process sees every event whichever worker indexed the video.
  */
-import { Field, ID, Int, ObjectType, Resolver, Root, Subscription } from 'type-graphql';
+import { Arg, Field, ID, Int, ObjectType, Resolver, Root, Subscription } from 'type-graphql';
+import type { SubscriptionHandlerData } from 'type-graphql';
 
 import type { EventBus, Subscription as BusSubscription } from '../events/port.js';
-import type { VideoIndexedEvent } from '../ingest/video-ingestor.js';
-import { VIDEO_INDEXED } from '../ingest/video-ingestor.js';
+import type { SegmentIndexedEvent, VideoIndexedEvent } from '../ingest/ingest-events.js';
+import { SEGMENT_INDEXED, VIDEO_INDEXED } from '../ingest/ingest-events.js';
+import { Segment } from './library.types.js';
 import type { GatewayPubSub } from './schema.js';
 
 @ObjectType({ description: 'A video whose segments just became searchable.' })
@@ -20,6 +22,11 @@ export class VideoIndexed {
 
   @Field(() => String, { description: 'The model (`name@version`) that encoded it.' })
   model!: string;
+}
+
+interface SegmentFilterArgs {
+  cameraId?: string | null;
+  videoId?: string | null;
 }
 
 @Resolver()
@@ -35,20 +42,46 @@ export class VideoEventsResolver {
       model: event.model,
     });
   }
+
+  @Subscription(() => Segment, {
+    topics: SEGMENT_INDEXED,
+    filter: ({ payload, args }: SubscriptionHandlerData<SegmentIndexedEvent, SegmentFilterArgs>) =>
+      (!args.cameraId || payload.cameraId === args.cameraId) &&
+      (!args.videoId || payload.videoId === args.videoId),
+    description:
+      'Each segment as soon as its video is indexed (searchable), optionally only of one camera or one video; no replay.',
+  })
+  segmentIndexed(
+    @Root() event: SegmentIndexedEvent,
+    @Arg('cameraId', () => ID, { nullable: true }) _cameraId: string | null | undefined,
+    @Arg('videoId', () => ID, { nullable: true }) _videoId: string | null | undefined,
+  ): Segment {
+    return Object.assign(new Segment(), {
+      id: event.segmentId,
+      videoId: event.videoId,
+      index: event.index,
+      startMs: event.startMs,
+      endMs: event.endMs,
+      createdAt: new Date(event.createdAt),
+    });
+  }
 }
 
-/** Subscribes this gateway to `video.indexed` under its own consumer group and republishes into `pubSub`. */
+/**
+ * Subscribes this gateway to `video.indexed` and `segment.indexed` under its own consumer group and
+ * republishes them into `pubSub`.
+ */
 export function forwardVideoEvents(
   events: EventBus,
   pubSub: GatewayPubSub,
   group: string,
 ): Promise<BusSubscription> {
-  return events.subscribe<VideoIndexedEvent>({
-    topics: [VIDEO_INDEXED],
+  return events.subscribe<VideoIndexedEvent | SegmentIndexedEvent>({
+    topics: [VIDEO_INDEXED, SEGMENT_INDEXED],
     group,
     fromBeginning: false,
     handler: (message) => {
-      pubSub.publish(VIDEO_INDEXED, message.value);
+      pubSub.publish(message.topic, message.value);
       return Promise.resolve();
     },
   });

@@ -1,10 +1,11 @@
 /**
- * The embedded ingest path for one video file: hash → object store → probe and validate → segments →
- * decode T frames each by the model's recipe → shared encoder (the batcher stacks concurrent segments)
- * → segment rows + pgvector embedding + frame tensors → `video.indexed`. Idempotent by content: the
- * same bytes for the same tenant map to one video row, segments are unique per (video, index) and
- * embeddings per (segment, model version), so re-ingesting or a redelivered event never duplicates.
- * A bad file fails only itself, with a typed error recorded on its row.
+ * The ingest path for one video: hash → object store → probe and validate → segments → decode T frames
+ * each by the model's recipe → shared encoder (the batcher stacks concurrent segments) → segment rows +
+ * pgvector embedding + frame tensors → `video.indexed` and one `segment.indexed` per segment.
+ * Idempotent by content: the same bytes for the same tenant map to one video row (and one stored
+ * object), segments are unique per (video, index) and embeddings per (segment, model version), so
+ * re-ingesting or a redelivered event never duplicates. A bad file fails only itself, with a typed,
+ * client-safe error recorded on its row; the full story goes to the log.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -13,10 +14,11 @@ import path from 'node:path';
 import type { Config } from '../config.js';
 import type { Database } from '../db/port.js';
 import type { SharedEncoder } from '../encoder/types.js';
-import { HbiError, toHbiError } from '../errors.js';
+import { HbiError, toHbiError, toPublicError } from '../errors.js';
 import type { EventBus } from '../events/port.js';
 import type { Logger } from '../logger.js';
 import type { ModelManifest } from '../model/manifest.js';
+import { withLocalFile } from '../storage/local-file.js';
 import type { ObjectStore } from '../storage/port.js';
 import { decodeFrames } from '../video/decode-frames.js';
 import type { FfmpegTools } from '../video/ffmpeg-tools.js';
@@ -24,30 +26,37 @@ import { probeVideo } from '../video/probe.js';
 import { planSegments } from '../video/segments.js';
 import type { ValidVideo } from '../video/validate.js';
 import { validateVideo } from '../video/validate.js';
+import type { SegmentIndexedEvent, VideoIndexedEvent } from './ingest-events.js';
+import { SEGMENT_INDEXED, VIDEO_INDEXED } from './ingest-events.js';
 import type { ModelVersionRecord } from './model-version.js';
 import { float32ToBytes, toVectorLiteral } from './vectors.js';
+
+export { VIDEO_INDEXED } from './ingest-events.js';
+export type { VideoIndexedEvent } from './ingest-events.js';
 
 /** The tenant embedded mode works in until API keys name one. */
 export const DEFAULT_TENANT_ID = '00000000-0000-4000-8000-000000000000';
 
-/** Topic of the event published once a video's segments are searchable. */
-export const VIDEO_INDEXED = 'video.indexed';
-
-export interface VideoIndexedEvent {
-  videoId: string;
-  tenantId: string;
-  contentSha256: string;
-  segments: number;
-  model: string;
+/** What every ingest may say about the video besides its bytes. */
+export interface VideoFacts {
+  title?: string | null;
+  /** Where the video came from (a path, URL or library id), stored for display. */
+  sourceUri?: string | null;
+  tenantId?: string;
+  /** The camera that recorded it (must exist). */
+  cameraId?: string | null;
+  /** Wall-clock time its first frame was recorded (camera segments); kept once set. */
+  capturedAt?: Date | null;
 }
 
-export interface IngestRequest {
+export interface IngestRequest extends VideoFacts {
   /** A local file to ingest. */
   file: string;
-  title?: string;
-  /** Where the video came from (a path, URL or library id), stored for display. */
-  sourceUri?: string;
-  tenantId?: string;
+}
+
+export interface StoredVideoRequest extends VideoFacts {
+  /** An object already in the store (an upload, a download). */
+  key: string;
 }
 
 export interface IngestResult {
@@ -55,6 +64,16 @@ export interface IngestResult {
   segments: number;
   /** True when the video was already indexed with this model and nothing was redone. */
   alreadyIndexed: boolean;
+}
+
+/** Reports from a running ingest, for its job's progress; each is awaited before the work goes on. */
+export interface IngestProgress {
+  /** The video row exists (a content hash is known). */
+  videoStored?(videoId: string): Promise<void>;
+  /** The video was probed and split into `count` segments. */
+  segmentsPlanned?(count: number): Promise<void>;
+  /** One more segment is stored. */
+  segmentIndexed?(): Promise<void>;
 }
 
 export interface VideoIngestorOptions {
@@ -73,22 +92,57 @@ export interface VideoIngestorOptions {
   logger: Logger;
 }
 
+interface StoredVideo {
+  id: string;
+  tenantId: string;
+  key: string;
+  sha256: string;
+  cameraId: string | null;
+  capturedAt: Date | null;
+}
+
+interface IndexedSegment {
+  id: string;
+  index: number;
+  startMs: number;
+  endMs: number;
+  createdAt: Date;
+}
+
+/**
+ * PGlite has no autovacuum, so without ANALYZE its planner never learns the tables grew and keeps
+ * scanning instead of using the HNSW index. Statistics are refreshed when this process has indexed
+ * 16, 32, 64, … videos: O(log n) ANALYZEs over any ingest. PostgreSQL's autovacuum does this itself.
+ */
+const FIRST_ANALYZE_AT = 16;
+
 export class VideoIngestor {
   readonly #options: VideoIngestorOptions;
+  #indexed = 0;
 
   constructor(options: VideoIngestorOptions) {
     this.#options = options;
   }
 
-  /** Ingests one file; throws its typed error (and records it on the video row) when the file is bad. */
-  async ingestFile(request: IngestRequest): Promise<IngestResult> {
-    const { db, storage, config, logger } = this.#options;
-    const tenantId = request.tenantId ?? DEFAULT_TENANT_ID;
+  async #refreshStatistics(): Promise<void> {
+    const { db, logger } = this.#options;
+    this.#indexed += 1;
+    const n = this.#indexed;
+    if (db.kind !== 'pglite' || n < FIRST_ANALYZE_AT || (n & (n - 1)) !== 0) return;
+    try {
+      await db.exec('ANALYZE "videos", "segments", "segment_embeddings"');
+      logger.debug('table statistics refreshed', { indexedVideos: n });
+    } catch (error) {
+      logger.warn('ANALYZE failed; search may scan instead of using the vector index', { error });
+    }
+  }
+
+  /** Ingests one local file; throws its typed error (and records it on the video row) when the file is bad. */
+  async ingestFile(request: IngestRequest, progress: IngestProgress = {}): Promise<IngestResult> {
+    const { storage, config, logger } = this.#options;
     const sha256 = await hashFile(request.file).catch((error: unknown) => {
-      throw new HbiError('NOT_FOUND', `Cannot read the video file ${request.file}`, {
-        cause: error,
-        details: { file: request.file },
-      });
+      logger.warn('video file unreadable', { file: request.file, error });
+      throw new HbiError('NOT_FOUND', 'Cannot read the video file', { cause: error });
     });
     const key = `videos/${sha256}${path
       .extname(request.file)
@@ -100,56 +154,182 @@ export class VideoIngestor {
         maxBytes: config.maxUploadBytes,
         contentType: 'video/mp4',
       }));
+    return this.#ingestStored({ ...request, key }, sha256, stored.size, progress);
+  }
+
+  /** Ingests an object already in the store; NOT_FOUND when it is missing. */
+  async ingestObject(request: StoredVideoRequest, progress: IngestProgress = {}): Promise<IngestResult> {
+    const stored = await this.#options.storage.head(request.key);
+    if (!stored) {
+      throw new HbiError('NOT_FOUND', `Object ${request.key} not found`, { details: { key: request.key } });
+    }
+    return this.#ingestStored(request, stored.sha256, stored.size, progress);
+  }
+
+  /** Decodes and encodes a stored video again with the loaded model; NOT_FOUND for an unknown video. */
+  async reindexVideo(
+    videoId: string,
+    tenantId: string = DEFAULT_TENANT_ID,
+    progress: IngestProgress = {},
+  ): Promise<IngestResult> {
+    const { rows } = await this.#options.db.query<{
+      key: string;
+      sha256: string;
+      camera_id: string | null;
+      recorded_at: Date | null;
+    }>(
+      `SELECT "object_key" AS "key", "content_sha256" AS "sha256", "camera_id", "recorded_at" FROM "videos"
+       WHERE "id" = $1 AND "tenant_id" = $2`,
+      [videoId, tenantId],
+    );
+    const row = rows[0];
+    if (!row) throw new HbiError('NOT_FOUND', `Video ${videoId} not found`, { details: { id: videoId } });
+    await progress.videoStored?.(videoId);
+    const video = {
+      id: videoId,
+      tenantId,
+      key: row.key,
+      sha256: row.sha256,
+      cameraId: row.camera_id,
+      capturedAt: row.recorded_at,
+    };
+    return this.#indexAndAnnounce(video, progress, `reindex:${videoId}`);
+  }
+
+  async #ingestStored(
+    request: StoredVideoRequest,
+    sha256: string,
+    size: number,
+    progress: IngestProgress,
+  ): Promise<IngestResult> {
+    const { db } = this.#options;
+    const tenantId = request.tenantId ?? DEFAULT_TENANT_ID;
     await db.query(
       `INSERT INTO "tenants" ("id", "name") VALUES ($1, 'default') ON CONFLICT ("id") DO NOTHING`,
       [tenantId],
     );
-    const { rows } = await db.query<{ id: string; status: string }>(
-      `INSERT INTO "videos" ("id", "tenant_id", "object_key", "content_sha256", "title", "source_uri", "size_bytes", "updated_at")
-       VALUES ($1, $2, $3, $4, $5, $6, $7, now())
-       ON CONFLICT ("tenant_id", "content_sha256") DO UPDATE SET "updated_at" = now()
-       RETURNING "id", "status"`,
-      [randomUUID(), tenantId, key, sha256, request.title ?? null, request.sourceUri ?? null, stored.size],
+    const { rows } = await db.query<{
+      id: string;
+      status: string;
+      key: string;
+      camera_id: string | null;
+      recorded_at: Date | null;
+    }>(
+      `INSERT INTO "videos" ("id", "tenant_id", "object_key", "content_sha256", "title", "source_uri", "size_bytes", "camera_id", "recorded_at", "updated_at")
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now())
+       ON CONFLICT ("tenant_id", "content_sha256") DO UPDATE SET "updated_at" = now(),
+         "title" = COALESCE("videos"."title", EXCLUDED."title"),
+         "source_uri" = COALESCE("videos"."source_uri", EXCLUDED."source_uri"),
+         "camera_id" = COALESCE("videos"."camera_id", EXCLUDED."camera_id"),
+         "recorded_at" = COALESCE("videos"."recorded_at", EXCLUDED."recorded_at")
+       RETURNING "id", "status", "object_key" AS "key", "camera_id", "recorded_at"`,
+      [
+        randomUUID(),
+        tenantId,
+        request.key,
+        sha256,
+        request.title ?? null,
+        request.sourceUri ?? null,
+        size,
+        request.cameraId ?? null,
+        request.capturedAt ?? null,
+      ],
     );
-    const video = rows[0]!;
-    if (video.status === 'INDEXED') {
-      const segments = await this.#indexedSegments(video.id);
-      if (segments !== undefined) return { videoId: video.id, segments, alreadyIndexed: true };
+    const row = rows[0]!;
+    const key = row.key === request.key ? row.key : await this.#keepOneObject(row.id, row.key, request.key);
+    await progress.videoStored?.(row.id);
+    if (row.status === 'INDEXED') {
+      const segments = await this.#indexedSegments(row.id);
+      if (segments !== undefined) {
+        await progress.segmentsPlanned?.(segments);
+        return { videoId: row.id, segments, alreadyIndexed: true };
+      }
     }
+    const video = { id: row.id, tenantId, key, sha256, cameraId: row.camera_id, capturedAt: row.recorded_at };
+    return this.#indexAndAnnounce(video, progress, request.sourceUri ?? request.key);
+  }
+
+  /**
+   * The same bytes arrived under a second key: keep the video's first object and drop the new copy
+   * (unless another row uses it), or adopt the new one when the first has gone missing.
+   */
+  async #keepOneObject(videoId: string, existingKey: string, newKey: string): Promise<string> {
+    const { db, storage } = this.#options;
+    if (await storage.head(existingKey)) {
+      const { rows } = await db.query(`SELECT 1 FROM "videos" WHERE "object_key" = $1 LIMIT 1`, [newKey]);
+      if (rows.length === 0) await storage.delete(newKey);
+      return existingKey;
+    }
+    await db.query(`UPDATE "videos" SET "object_key" = $2 WHERE "id" = $1`, [videoId, newKey]);
+    return newKey;
+  }
+
+  async #indexAndAnnounce(
+    video: StoredVideo,
+    progress: IngestProgress,
+    source: string,
+  ): Promise<IngestResult> {
+    const { events, modelVersion, logger } = this.#options;
+    let segments: IndexedSegment[];
     try {
-      const file = (await storage.localPath(key)) ?? request.file;
-      const segments = await this.#index(video.id, file);
-      await this.#options.events.publish<VideoIndexedEvent>(VIDEO_INDEXED, [
-        {
-          key: video.id,
-          value: {
-            videoId: video.id,
-            tenantId,
-            contentSha256: sha256,
-            segments,
-            model: this.#options.modelVersion.modelId,
-          },
-        },
-      ]);
-      logger.info('video indexed', {
-        videoId: video.id,
-        segments,
-        source: request.sourceUri ?? request.file,
-      });
-      return { videoId: video.id, segments, alreadyIndexed: false };
-    } catch (error) {
-      const failure = toHbiError(error, 'VIDEO_UNREADABLE');
-      await db.query(
-        `UPDATE "videos" SET "status" = 'FAILED', "error" = $2::jsonb, "updated_at" = now() WHERE "id" = $1`,
-        [video.id, JSON.stringify({ code: failure.code, message: failure.message })],
+      segments = await withLocalFile(this.#options.storage, video.key, (file) =>
+        this.#index(video.id, file, progress),
       );
-      logger.warn('video failed to index', {
-        videoId: video.id,
-        code: failure.code,
-        reason: failure.message,
-      });
-      throw failure;
+    } catch (error) {
+      throw await this.#recordFailure(video.id, error);
     }
+    const model = modelVersion.modelId;
+    await events.publish<VideoIndexedEvent>(VIDEO_INDEXED, [
+      {
+        key: video.id,
+        value: {
+          videoId: video.id,
+          tenantId: video.tenantId,
+          contentSha256: video.sha256,
+          segments: segments.length,
+          model,
+        },
+      },
+    ]);
+    await events.publish<SegmentIndexedEvent>(
+      SEGMENT_INDEXED,
+      segments.map((segment) => ({
+        key: video.id,
+        value: {
+          segmentId: segment.id,
+          videoId: video.id,
+          tenantId: video.tenantId,
+          cameraId: video.cameraId,
+          index: segment.index,
+          startMs: segment.startMs,
+          endMs: segment.endMs,
+          createdAt: segment.createdAt.toISOString(),
+          capturedAt: video.capturedAt
+            ? new Date(new Date(video.capturedAt).getTime() + segment.startMs).toISOString()
+            : null,
+          model,
+        },
+      })),
+    );
+    logger.info('video indexed', { videoId: video.id, segments: segments.length, source });
+    await this.#refreshStatistics();
+    return { videoId: video.id, segments: segments.length, alreadyIndexed: false };
+  }
+
+  /** Records why the video failed on its row (client-safe) and in the log (in full); returns the error to throw. */
+  async #recordFailure(videoId: string, error: unknown): Promise<HbiError> {
+    const { db, logger } = this.#options;
+    const { rows } = await db.query(`SELECT 1 FROM "videos" WHERE "id" = $1`, [videoId]);
+    const failure =
+      rows.length === 0
+        ? new HbiError('NOT_FOUND', 'The video was deleted while it was being indexed', { cause: error })
+        : toHbiError(error, 'VIDEO_UNREADABLE');
+    await db.query(
+      `UPDATE "videos" SET "status" = 'FAILED', "error" = $2::jsonb, "updated_at" = now() WHERE "id" = $1`,
+      [videoId, JSON.stringify(toPublicError(failure))],
+    );
+    logger.warn('video failed to index', { videoId, code: failure.code, reason: failure.message, error });
+    return failure;
   }
 
   /** Segment count when every segment has this model's embedding; undefined when work is missing. */
@@ -164,7 +344,7 @@ export class VideoIngestor {
     return row.segments > 0 && row.segments === row.embedded ? row.segments : undefined;
   }
 
-  async #index(videoId: string, file: string): Promise<number> {
+  async #index(videoId: string, file: string, progress: IngestProgress): Promise<IndexedSegment[]> {
     const { db, config, ffmpeg, encoder, model, modelVersion } = this.#options;
     const probe: ValidVideo = validateVideo(await probeVideo(file, ffmpeg, config.decodeTimeoutMs), config);
     await db.query(
@@ -181,10 +361,14 @@ export class VideoIngestor {
       ],
     );
     const spans = planSegments(probe.durationMs, config.segmentWindowMs, config.segmentOverlapMs);
+    await progress.segmentsPlanned?.(spans.length);
+    // A re-index under a different window leaves fewer segments: drop the ones past the new plan.
+    await db.query(`DELETE FROM "segments" WHERE "video_id" = $1 AND "index" >= $2`, [videoId, spans.length]);
     const whole = spans.length === 1;
-    // Segments of one video decode and encode concurrently; the encoder's batcher stacks them.
-    await Promise.all(
-      spans.map(async (span) => {
+    // Segments of one video decode and encode concurrently; the encoder's batcher stacks them. All of
+    // them settle before a failure is reported, so nothing of a failed video keeps running.
+    const settled = await Promise.allSettled(
+      spans.map(async (span): Promise<IndexedSegment> => {
         // A single-segment video is decoded whole, exactly as training decoded its clips.
         const clip = await decodeFrames(ffmpeg, {
           file,
@@ -195,20 +379,29 @@ export class VideoIngestor {
           ...(whole ? {} : { startMs: span.startMs, durationMs: span.endMs - span.startMs }),
         });
         const encoded = await encoder.encodeVideo(clip.frames);
+        const segment: IndexedSegment = {
+          id: '',
+          createdAt: new Date(),
+          index: span.index,
+          startMs: Math.round(span.startMs),
+          endMs: Math.round(span.endMs),
+        };
         await db.transaction(async (tx) => {
-          const { rows } = await tx.query<{ id: string }>(
+          const { rows } = await tx.query<{ id: string; created_at: Date }>(
             `INSERT INTO "segments" ("id", "video_id", "index", "start_ms", "end_ms") VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT ("video_id", "index") DO UPDATE SET "start_ms" = EXCLUDED."start_ms", "end_ms" = EXCLUDED."end_ms"
-             RETURNING "id"`,
-            [randomUUID(), videoId, span.index, Math.round(span.startMs), Math.round(span.endMs)],
+             RETURNING "id", "created_at"`,
+            [randomUUID(), videoId, segment.index, segment.startMs, segment.endMs],
           );
+          segment.id = rows[0]!.id;
+          segment.createdAt = rows[0]!.created_at;
           await tx.query(
             `INSERT INTO "segment_embeddings" ("segment_id", "model_version_id", "embedding", "frame_tokens", "frame_weights", "frame_mask")
              VALUES ($1, $2, $3::vector, $4, $5, $6)
              ON CONFLICT ("segment_id", "model_version_id") DO UPDATE SET "embedding" = EXCLUDED."embedding",
                "frame_tokens" = EXCLUDED."frame_tokens", "frame_weights" = EXCLUDED."frame_weights", "frame_mask" = EXCLUDED."frame_mask"`,
             [
-              rows[0]!.id,
+              segment.id,
               modelVersion.id,
               toVectorLiteral(encoded.embedding),
               float32ToBytes(encoded.frameTokens),
@@ -217,12 +410,16 @@ export class VideoIngestor {
             ],
           );
         });
+        await progress.segmentIndexed?.();
+        return segment;
       }),
     );
+    const failed = settled.find((outcome) => outcome.status === 'rejected');
+    if (failed) throw failed.reason;
     await db.query(`UPDATE "videos" SET "status" = 'INDEXED', "updated_at" = now() WHERE "id" = $1`, [
       videoId,
     ]);
-    return spans.length;
+    return settled.map((outcome) => (outcome as PromiseFulfilledResult<IndexedSegment>).value);
   }
 }
 

@@ -9,7 +9,7 @@ import type { z } from 'zod';
 import type { GraphName } from '../config.js';
 import type { Database } from '../db/port.js';
 import type { SharedEncoder } from '../encoder/types.js';
-import { HbiError } from '../errors.js';
+import { HbiError, toHbiError } from '../errors.js';
 import type { EventBus } from '../events/port.js';
 import type { Logger } from '../logger.js';
 import type { ModelManifest } from '../model/manifest.js';
@@ -49,6 +49,36 @@ export interface TaskHandler<I = unknown, O = unknown, TConfig = unknown> {
   /** Largest batch this handler wants; the dispatcher never exceeds it. Default: 1. */
   maxBatchSize?: number;
   handle(batch: readonly TaskItem<I>[], context: PluginContext<TConfig>): Promise<readonly TaskOutcome<O>[]>;
+}
+
+/**
+ * Types one task handler for a plugin's `tasks`: `I` comes from the `input` schema (the dispatcher
+ * validates each item with it and hands `handle` the parsed value), `TConfig` from `handle`'s context.
+ * Inputs and outputs cross a process boundary in cluster mode, so both must be plain JSON.
+ */
+export function defineTask<I, O, TConfig = unknown>(
+  handler: TaskHandler<I, O, TConfig>,
+): TaskHandler<never, O, TConfig> {
+  return handler as unknown as TaskHandler<never, O, TConfig>;
+}
+
+/**
+ * The usual `handle` body for items that need no shared work: runs `work` on every item at once and
+ * turns what each throws into that item's own typed error, so one bad item never fails its batch.
+ */
+export function handleEach<I, O>(
+  batch: readonly TaskItem<I>[],
+  work: (input: I, item: TaskItem<I>) => Promise<O>,
+): Promise<TaskOutcome<O>[]> {
+  return Promise.all(
+    batch.map(async (item): Promise<TaskOutcome<O>> => {
+      try {
+        return { ok: true, value: await work(item.input, item) };
+      } catch (error) {
+        return { ok: false, error: toHbiError(error) };
+      }
+    }),
+  );
 }
 
 /** Undoes what `setup` did (closes timers, subscriptions); called once, in reverse start order. */

@@ -1,7 +1,9 @@
 /**
  * Builds the registry from an explicit list: the built-ins first, then each package name or path from
- * HBI_PLUGINS. An external module must export its plugin as `default` or as `plugin`.
+ * HBI_PLUGINS. A path may name a module file or a package folder (its package.json `exports` "." or
+ * `main` entry is loaded). An external module must export its plugin as `default` or as `plugin`.
  */
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -12,7 +14,7 @@ import { PluginRegistry } from './registry.js';
 
 export interface LoadPluginsOptions {
   builtins: readonly HbiPlugin[];
-  /** Package names (`@acme/hbi-moments`) or paths (`./plugins/moments/index.js`), from config. */
+  /** Package names (`@acme/hbi-moments`) or paths (`./plugins/moments/dist/index.js`, `./plugins/moments`), from config. */
   external: readonly string[];
   /** Paths are resolved against this folder (the working directory by default). */
   baseDir?: string;
@@ -26,11 +28,11 @@ export async function loadPlugins(options: LoadPluginsOptions): Promise<PluginRe
   for (const plugin of options.builtins) registry.register(plugin);
   const importModule = options.importModule ?? ((specifier: string) => import(specifier) as Promise<unknown>);
   for (const specifier of options.external) {
-    const target = isPath(specifier)
-      ? pathToFileURL(path.resolve(options.baseDir ?? process.cwd(), specifier)).href
-      : specifier;
     let loaded: unknown;
     try {
+      const target = isPath(specifier)
+        ? pathToFileURL(await moduleFile(path.resolve(options.baseDir ?? process.cwd(), specifier))).href
+        : specifier;
       loaded = await importModule(target);
     } catch (error) {
       throw new HbiError(
@@ -53,6 +55,28 @@ export async function loadPlugins(options: LoadPluginsOptions): Promise<PluginRe
     registry.register(exported);
   }
   return registry;
+}
+
+/** A file as it is; a package folder as the file its package.json names (`exports` ".", else `main`, else index.js). */
+async function moduleFile(target: string): Promise<string> {
+  if (!(await stat(target).catch(() => undefined))?.isDirectory()) return target;
+  const manifest = JSON.parse(await readFile(path.join(target, 'package.json'), 'utf8')) as {
+    exports?: unknown;
+    main?: unknown;
+  };
+  const root =
+    isRecord(manifest.exports) && '.' in manifest.exports ? manifest.exports['.'] : manifest.exports;
+  const entry = [
+    root,
+    isRecord(root) ? root.import : undefined,
+    isRecord(root) ? root.default : undefined,
+    manifest.main,
+  ].find((candidate): candidate is string => typeof candidate === 'string');
+  return path.join(target, entry ?? 'index.js');
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
 }
 
 function isPath(specifier: string): boolean {

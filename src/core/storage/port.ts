@@ -1,7 +1,7 @@
 /**
  * The object store port: where uploaded and ingested videos live. The embedded adapter is a local
- * folder (`fs.ts`); the cluster adapter (MinIO, S3 API) implements the same interface and passes the
- * same contract suite (`tests/unit/storage/object-store-contract.ts`).
+ * folder (`fs.ts`); the cluster adapter (any S3 server, MinIO in `infra/`, `s3.ts`) implements the
+ * same interface and passes the same contract suite (`tests/unit/storage/object-store-contract.ts`).
  */
 import type { Readable } from 'node:stream';
 
@@ -25,6 +25,12 @@ export interface PutOptions {
 
 export type ObjectBody = Uint8Array | Readable | AsyncIterable<Uint8Array>;
 
+/** What a presigned URL lets its holder do, and for how long. */
+export interface PresignOptions {
+  /** Seconds the URL stays valid: 1 to 604 800 (7 days, the S3 maximum). */
+  expiresInSeconds: number;
+}
+
 export interface ObjectStore {
   /** Adapter name for logs and health output. */
   readonly kind: string;
@@ -43,6 +49,12 @@ export interface ObjectStore {
    * null means the caller must stream `get` into a temporary file.
    */
   localPath(key: string): Promise<string | null>;
+  /**
+   * A URL a client can PUT the object's bytes to, or GET them from, without passing through this
+   * process. Optional: only stores with their own HTTP endpoint (S3) have it; others return uploads
+   * through the gateway.
+   */
+  presignedUrl?(method: 'GET' | 'PUT', key: string, options: PresignOptions): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -76,4 +88,29 @@ export function validateKeyPrefix(prefix: string): string {
   if (prefix === '') return prefix;
   validateObjectKey(prefix.endsWith('/') ? prefix.slice(0, -1) : prefix);
   return prefix;
+}
+
+/** Tenant ids become one key segment: letters, digits, `_` and `-` only (UUIDs fit). */
+const TENANT_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+/**
+ * The prefix under which one tenant's objects live: `tenants/<tenantId>/`. Listing it never returns
+ * another tenant's objects, on every adapter.
+ */
+export function tenantKeyPrefix(tenantId: string): string {
+  if (!TENANT_ID.test(tenantId)) {
+    throw new HbiError(
+      'STORAGE_KEY_INVALID',
+      `Invalid tenant id for an object key: ${JSON.stringify(tenantId)}`,
+      {
+        details: { tenantId },
+      },
+    );
+  }
+  return `tenants/${tenantId}/`;
+}
+
+/** `key` placed under the tenant's prefix, validated as a whole (so `..` cannot climb out). */
+export function tenantObjectKey(tenantId: string, key: string): string {
+  return validateObjectKey(`${tenantKeyPrefix(tenantId)}${key}`);
 }

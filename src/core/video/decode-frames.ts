@@ -8,7 +8,7 @@
 import { HbiError } from '../errors.js';
 import { DECODE_FILTER_TEMPLATE } from '../model/contract.js';
 import type { FfmpegTools } from './ffmpeg-tools.js';
-import { lastLine, runProcess } from './run-process.js';
+import { failureReason, runProcess } from './run-process.js';
 
 export interface DecodeRequest {
   file: string;
@@ -78,7 +78,7 @@ export async function decodeFrames(tools: FfmpegTools, request: DecodeRequest): 
   }
   if (result.timedOut) throw new HbiError('TIMEOUT', `Decoding took longer than ${request.timeoutMs} ms`);
   if (result.code !== 0) {
-    const reason = lastLine(result.stderr) || `ffmpeg exited with code ${result.code}`;
+    const reason = failureReason(result.stderr, request.file) || `ffmpeg exited with code ${result.code}`;
     throw new HbiError('VIDEO_UNREADABLE', `Cannot decode the video: ${reason}`, { details: { reason } });
   }
   if (pending.length > 0) {

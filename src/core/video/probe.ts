@@ -7,7 +7,7 @@ import { stat } from 'node:fs/promises';
 
 import { HbiError } from '../errors.js';
 import type { FfmpegTools } from './ffmpeg-tools.js';
-import { lastLine, runProcess } from './run-process.js';
+import { failureReason, runProcess } from './run-process.js';
 
 export interface VideoProbe {
   /** Demuxer names, e.g. ["mov","mp4","m4a","3gp","3g2","mj2"]. */
@@ -41,7 +41,7 @@ async function probeWithFfprobe(
     { timeoutMs },
   );
   if (result.timedOut) throw new HbiError('TIMEOUT', `Probing the video took longer than ${timeoutMs} ms`);
-  if (result.code !== 0) throw unreadable(result.stderr);
+  if (result.code !== 0) throw unreadable(failureReason(result.stderr, file));
   const json = JSON.parse(result.stdout.toString('utf8')) as {
     format?: { format_name?: string; duration?: string };
     streams?: {
@@ -82,13 +82,13 @@ async function probeWithFfmpeg(
     maxStderr: 64_000,
   });
   if (result.timedOut) throw new HbiError('TIMEOUT', `Probing the video took longer than ${timeoutMs} ms`);
-  return parseFfmpegHeader(result.stderr);
+  return parseFfmpegHeader(result.stderr, file);
 }
 
 /** Parses the `Input #0 …` header ffmpeg prints to stderr; exported for tests. */
-export function parseFfmpegHeader(stderr: string): Omit<VideoProbe, 'sizeBytes'> {
+export function parseFfmpegHeader(stderr: string, file = ''): Omit<VideoProbe, 'sizeBytes'> {
   const input = /^Input #0, (.+?), from '/m.exec(stderr);
-  if (!input) throw unreadable(stderr);
+  if (!input) throw unreadable(failureReason(stderr, file));
   const duration = /Duration: (\d+):(\d{2}):(\d{2}(?:\.\d+)?)/.exec(stderr);
   const videoLine = /Stream #0:\d+.*?: Video: (.+)$/m.exec(stderr)?.[1];
   let video: VideoProbe['video'] = null;
@@ -119,8 +119,8 @@ function parseRate(rate: string | undefined): number | null {
   return value > 0 ? value : null;
 }
 
-function unreadable(stderr: string): HbiError {
-  const reason = lastLine(stderr) || 'no media header found';
+function unreadable(lastWords: string): HbiError {
+  const reason = lastWords || 'no media header found';
   return new HbiError('VIDEO_UNREADABLE', `The file is not a readable video: ${reason}`, {
     details: { reason },
   });

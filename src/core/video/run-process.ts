@@ -3,6 +3,7 @@
  * instead of buffered (raw frames). Used for every ffmpeg/ffprobe call.
  */
 import { spawn } from 'node:child_process';
+import path from 'node:path';
 
 export interface ProcessResult {
   code: number | null;
@@ -61,4 +62,12 @@ export function runProcess(
 /** The most telling line of ffmpeg's stderr (the last non-empty one). */
 export function lastLine(text: string): string {
   return text.trim().split('\n').filter(Boolean).at(-1)?.trim() ?? '';
+}
+
+/**
+ * ffmpeg's most telling line about `file`, with the file's path replaced by its base name: the reason
+ * reaches clients, and the server's folder layout must not.
+ */
+export function failureReason(stderr: string, file: string): string {
+  return lastLine(file.length > 0 ? stderr.replaceAll(file, path.basename(file)) : stderr);
 }

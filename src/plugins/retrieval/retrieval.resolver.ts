@@ -1,20 +1,17 @@
-/** The `search` query: text → ranked video segments, as a Relay connection with warnings. */
-import { Arg, Ctx, Int, Query, Resolver } from 'type-graphql';
+/**
+ * The retrieval queries: `search` (text → ranked video segments, as a Relay connection with warnings)
+ * and `rankTexts` (segment → the given texts, ranked). Both run as tasks through the dispatcher; the
+ * resolver only pages and shapes the result.
+ */
+import { Arg, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
 
 import { HbiError } from '../../core/errors.js';
 import type { GatewayContext } from '../../core/gateway/context.js';
-import { requirePluginContext } from '../../core/gateway/context.js';
-import type { RetrievalConfig } from './config.js';
-import { PLUGIN_NAME } from './name.js';
-import {
-  QueryWarning,
-  QueryWarningCode,
-  SearchFilters,
-  SegmentHit,
-  SegmentSearchConnection,
-} from './retrieval.types.js';
+import { textWarnings } from '../../core/gateway/query-warning.js';
+import type { RankTextsTaskInput, SearchTaskInput } from './plugin.js';
+import type { RankedTextResult } from './rank-texts.js';
+import { RankedText, SearchFilters, SegmentHit, SegmentSearchConnection } from './retrieval.types.js';
 import type { SearchOutcome } from './search.js';
-import { searchSegments } from './search.js';
 
 const CURSOR_PREFIX = 'search:';
 
@@ -57,9 +54,38 @@ export class RetrievalResolver {
       });
     }
     const start = after === null || after === undefined ? 0 : decodeCursor(after);
-    const plugin = requirePluginContext<RetrievalConfig>(context, PLUGIN_NAME);
-    const outcome = await searchSegments(plugin, text, filters ?? {});
-    return toConnection(outcome, start, first, plugin.modelVersion.modelId);
+    const input: SearchTaskInput = {
+      text,
+      videoIds: filters?.videoIds ?? null,
+      cameraIds: filters?.cameraIds ?? null,
+      recordedAfter: filters?.recordedAfter?.toISOString() ?? null,
+      recordedBefore: filters?.recordedBefore?.toISOString() ?? null,
+    };
+    const outcome = await context.services.tasks.run<SearchOutcome>('retrieval.search', input);
+    return toConnection(outcome, start, first, context.services.encoder.modelId);
+  }
+
+  @Query(() => [RankedText], {
+    description:
+      'The given texts ranked by their HBI interaction score against one indexed segment, best first.',
+  })
+  async rankTexts(
+    @Arg('segmentId', () => ID) segmentId: string,
+    @Arg('texts', () => [String], { description: 'Between 1 and the server limit (default 100).' })
+    texts: string[],
+    @Ctx() context: GatewayContext,
+  ): Promise<RankedText[]> {
+    const input: RankTextsTaskInput = { segmentId, texts };
+    const ranked = await context.services.tasks.run<RankedTextResult[]>('retrieval.rankTexts', input);
+    return ranked.map((result) =>
+      Object.assign(new RankedText(), {
+        text: result.text,
+        score: result.score,
+        rank: result.rank,
+        index: result.index,
+        warnings: textWarnings(result),
+      }),
+    );
   }
 }
 
@@ -83,30 +109,7 @@ function toConnection(
       endCursor: edges.at(-1)?.cursor ?? null,
     },
     totalCount: outcome.ranked.length,
-    warnings: warningsOf(outcome),
+    warnings: textWarnings(outcome),
     model,
   });
-}
-
-function warningsOf(outcome: SearchOutcome): QueryWarning[] {
-  const warnings: QueryWarning[] = [];
-  if (outcome.unknownWords.length > 0) {
-    warnings.push(
-      Object.assign(new QueryWarning(), {
-        code: QueryWarningCode.UNKNOWN_WORDS,
-        message: `The model does not know ${outcome.unknownWords.length === 1 ? 'this word' : 'these words'}: ${outcome.unknownWords.join(', ')}; they were read as unknown`,
-        words: outcome.unknownWords,
-      }),
-    );
-  }
-  if (outcome.truncated) {
-    warnings.push(
-      Object.assign(new QueryWarning(), {
-        code: QueryWarningCode.TEXT_TRUNCATED,
-        message: 'The text is longer than the model reads; only its beginning was used',
-        words: [],
-      }),
-    );
-  }
-  return warnings;
 }

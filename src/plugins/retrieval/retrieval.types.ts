@@ -1,32 +1,12 @@
-/** GraphQL types of the `retrieval` plugin: search filters, hits, and the Relay connection around them. */
+/** GraphQL types of the `retrieval` plugin: search filters, hits, the Relay connection around them, ranked texts. */
 import { GraphQLDateTime } from 'graphql-scalars';
-import { Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, Float, ID, InputType, Int, ObjectType } from 'type-graphql';
 
-/** Why a response carries a warning. */
-export enum QueryWarningCode {
-  /** Words the model's vocabulary lacks; they were encoded as the unknown token. */
-  UNKNOWN_WORDS = 'UNKNOWN_WORDS',
-  /** The text was longer than the model reads; its tail was ignored. */
-  TEXT_TRUNCATED = 'TEXT_TRUNCATED',
-}
-registerEnumType(QueryWarningCode, {
-  name: 'QueryWarningCode',
-  description: 'Why a response carries a warning.',
-});
+import { PageInfo } from '../../core/gateway/connections.js';
+import { QueryWarning } from '../../core/gateway/query-warning.js';
 
-@ObjectType({
-  description: 'Something the client should know about how its text was read; the request still succeeded.',
-})
-export class QueryWarning {
-  @Field(() => QueryWarningCode)
-  code!: QueryWarningCode;
-
-  @Field(() => String)
-  message!: string;
-
-  @Field(() => [String], { description: 'The words concerned (for UNKNOWN_WORDS).' })
-  words!: string[];
-}
+export { PageInfo } from '../../core/gateway/connections.js';
+export { QueryWarning, QueryWarningCode } from '../../core/gateway/query-warning.js';
 
 @InputType({ description: 'Restricts a search; every given filter must match.' })
 export class SearchFilters {
@@ -88,21 +68,6 @@ export class SegmentHitEdge {
   node!: SegmentHit;
 }
 
-@ObjectType({ description: 'Relay page information.' })
-export class PageInfo {
-  @Field(() => Boolean)
-  hasNextPage!: boolean;
-
-  @Field(() => Boolean)
-  hasPreviousPage!: boolean;
-
-  @Field(() => String, { nullable: true })
-  startCursor!: string | null;
-
-  @Field(() => String, { nullable: true })
-  endCursor!: string | null;
-}
-
 @ObjectType({ description: 'A page of search hits, best first.' })
 export class SegmentSearchConnection {
   @Field(() => [SegmentHitEdge])
@@ -119,4 +84,22 @@ export class SegmentSearchConnection {
 
   @Field(() => String, { description: 'The model (`name@version`) whose vectors were searched.' })
   model!: string;
+}
+
+@ObjectType({ description: 'One of the texts given to rankTexts, with its HBI score against the segment.' })
+export class RankedText {
+  @Field(() => String)
+  text!: string;
+
+  @Field(() => Float, { description: 'HBI interaction score; texts are ordered by it, highest first.' })
+  score!: number;
+
+  @Field(() => Int, { description: '1-based rank among the given texts.' })
+  rank!: number;
+
+  @Field(() => Int, { description: '0-based position of the text in the request.' })
+  index!: number;
+
+  @Field(() => [QueryWarning], { description: 'How this text was read (unknown words, cut tail).' })
+  warnings!: QueryWarning[];
 }

@@ -12,6 +12,7 @@ describe('bootKernel', () => {
       const config = loadConfig({ HBI_MODEL_DIR: TINY_PACKAGE, HBI_DATA_DIR: temp.dir });
       const kernel = await bootKernel(config, createMemoryLogger());
       expect(kernel.encoder.state.status).toBe('ready');
+      expect([kernel.db.kind, kernel.storage.kind, kernel.events.kind]).toEqual(['pglite', 'fs', 'memory']);
       const { rows } = await kernel.db.query<{ n: number }>(
         'SELECT count(*)::int AS n FROM "_prisma_migrations"',
       );

@@ -58,6 +58,44 @@ export function databaseContract(name: string, open: () => Promise<Database>) {
       ]);
     });
 
+    it('returns the same JavaScript values for every column type (PGlite’s parsing)', async () => {
+      const { rows } = await db.query(
+        `SELECT 7::int8 AS i8, 9007199254740993::int8 AS huge, 2::int4 AS i4, 1.5::float8 AS f8,
+                1.25::numeric AS num, true AS yes, '{"a":[1]}'::jsonb AS doc, '\\x0102'::bytea AS bytes,
+                '2020-01-02T03:04:05.006Z'::timestamptz AS at, '00000000-0000-0000-0000-000000000001'::uuid AS id,
+                '[1,2]'::vector AS v, ARRAY[[1,2],[3,4]]::int4[] AS grid, ARRAY['a"b', NULL, 'c,d', '']::text[] AS texts,
+                NULL::text AS nothing`,
+      );
+      expect(rows[0]).toEqual({
+        i8: 7,
+        huge: 9007199254740993n,
+        i4: 2,
+        f8: 1.5,
+        num: '1.25',
+        yes: true,
+        doc: { a: [1] },
+        bytes: new Uint8Array([1, 2]),
+        at: new Date('2020-01-02T03:04:05.006Z'),
+        id: '00000000-0000-0000-0000-000000000001',
+        v: '[1,2]',
+        grid: [
+          [1, 2],
+          [3, 4],
+        ],
+        texts: ['a"b', null, 'c,d', ''],
+        nothing: null,
+      });
+    });
+
+    it('binds dates, bytes, JSON text and vectors as parameters', async () => {
+      const at = new Date('2021-06-07T08:09:10.011Z');
+      const { rows } = await db.query<{ at: Date; bytes: Uint8Array; doc: unknown; d: number }>(
+        'SELECT $1::timestamptz AS at, $2::bytea AS bytes, $3::jsonb AS doc, $4::vector <-> $5::vector AS d',
+        [at, new Uint8Array([0, 255, 7]), JSON.stringify({ ok: [true] }), '[0,0]', '[3,4]'],
+      );
+      expect(rows[0]).toEqual({ at, bytes: new Uint8Array([0, 255, 7]), doc: { ok: [true] }, d: 5 });
+    });
+
     it('has pgvector', async () => {
       const { rows } = await db.query<{ d: number }>('SELECT $1::vector <-> $2::vector AS d', [
         '[0,0]',

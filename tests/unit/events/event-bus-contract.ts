@@ -1,21 +1,34 @@
 /**
- * The contract every EventBus adapter passes (memory now; Kafka in the integration tier): topics and
- * keys, consumer groups, ordering per key, at-least-once redelivery, retries, dead-lettering.
+ * The contract every EventBus adapter passes (memory in the unit tier; Kafka in the integration tier):
+ * topics and keys, consumer groups, ordering per key, at-least-once redelivery, retries,
+ * dead-lettering and listing dead letters.
  */
 import { describe, expect, it } from 'vitest';
 
 import { HbiError } from '../../../src/core/errors.js';
 import type { EventBus, EventMessage } from '../../../src/core/events/port.js';
 import { DEAD_LETTER_HEADERS, deadLetterTopic } from '../../../src/core/events/port.js';
-import { eventually } from '../../helpers/fixtures.js';
+import { eventually as pollUntil } from '../../helpers/fixtures.js';
 
-export function eventBusContract(name: string, open: () => Promise<EventBus>) {
+export interface EventBusContractOptions {
+  /** How long a test waits for deliveries (a real broker needs seconds to join groups). Default 2 000 ms. */
+  timeoutMs?: number;
+  /** Put before every topic name, so a run's topics can be found and removed afterwards. Default ''. */
+  topicPrefix?: string;
+}
+
+export function eventBusContract(
+  name: string,
+  open: () => Promise<EventBus>,
+  options: EventBusContractOptions = {},
+) {
+  const eventually = (check: () => unknown) => pollUntil(check, options.timeoutMs ?? 2_000);
   describe(`EventBus contract: ${name}`, () => {
     const withBus = (test: (bus: EventBus, topic: (name: string) => string) => Promise<void>) => async () => {
       const bus = await open();
       const suffix = Math.random().toString(36).slice(2, 8);
       try {
-        await test(bus, (topicName) => `${topicName}.${suffix}`);
+        await test(bus, (topicName) => `${options.topicPrefix ?? ''}${topicName}.${suffix}`);
       } finally {
         await bus.close();
       }
@@ -144,6 +157,41 @@ export function eventBusContract(name: string, open: () => Promise<EventBus>) {
           [DEAD_LETTER_HEADERS.attempts]: '1',
         });
         expect(handled).toEqual([2]);
+      }),
+    );
+
+    it(
+      'lists dead letters newest first, with the reason and the original headers',
+      withBus(async (bus, topic) => {
+        expect(bus.listDeadLetters).toBeTypeOf('function');
+        expect(await bus.listDeadLetters!(topic('t'))).toEqual([]);
+        const handled: number[] = [];
+        await bus.subscribe<number>({
+          topics: [topic('t')],
+          group: 'g',
+          handler: async (m) => {
+            handled.push(m.value);
+            if (m.value < 3) throw new HbiError('VIDEO_UNREADABLE', `bad ${m.value}`);
+          },
+        });
+        for (const value of [1, 2, 3]) {
+          await bus.publish(topic('t'), [{ key: 'v', value, headers: { tenant: 't1' } }]);
+          await eventually(() => handled.length === value);
+          await new Promise((resolve) => setTimeout(resolve, 5)); // distinct timestamps
+        }
+        let letters: Awaited<ReturnType<NonNullable<EventBus['listDeadLetters']>>> = [];
+        await eventually(async () => (letters = await bus.listDeadLetters!(topic('t'))).length === 2);
+        expect(letters.map((letter) => letter.value)).toEqual([2, 1]);
+        expect(letters[0]).toMatchObject({
+          topic: topic('t'),
+          key: 'v',
+          headers: { tenant: 't1' },
+          errorCode: 'VIDEO_UNREADABLE',
+          errorMessage: 'bad 2',
+          attempts: 1,
+        });
+        expect(letters[0]!.deadLetteredAt).toBeGreaterThan(0);
+        expect(await bus.listDeadLetters!(topic('t'), { limit: 1 })).toHaveLength(1);
       }),
     );
 

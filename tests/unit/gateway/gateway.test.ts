@@ -42,6 +42,9 @@ describe('GraphQL gateway over HTTP and WebSocket', () => {
       modelPackage,
       plugins: [plugin],
       pluginContext: () => undefined,
+      tasks: { kinds: [], run: () => Promise.reject(new Error('no tasks in this test')) },
+      // No library lookups in this test: the library resolvers have their own (tests/unit/gateway/library-resolvers.test.ts).
+      library: {} as GatewayServices['library'],
     };
     const built = await buildGatewaySchema([plugin]);
     const schema = built.schema;

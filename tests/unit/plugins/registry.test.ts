@@ -189,6 +189,11 @@ describe('loadPlugins', () => {
     ]);
   });
 
+  it('loads a package folder named by path through its package.json entry', async () => {
+    const registry = await loadPlugins({ builtins: [], external: ['./echo-package'], baseDir: fixtures });
+    expect(registry.plugins.map((plugin) => plugin.name)).toEqual(['echo']);
+  });
+
   it('loads packages by name through the importer', async () => {
     const importer = vi.fn(async () => ({ plugin: definePlugin({ name: 'from-npm', version: '1.0.0' }) }));
     const registry = await loadPlugins({

@@ -1,6 +1,6 @@
 /**
- * The contract every ObjectStore adapter passes (fs now; MinIO in the integration tier). Call it from
- * a test file with a factory that returns a fresh, empty store.
+ * The contract every ObjectStore adapter passes (fs in the unit tier; S3 on MinIO in the integration
+ * tier). Call it from a test file with a factory that returns a fresh, empty store.
  */
 import { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 
 import type { HbiError } from '../../../src/core/errors.js';
 import type { ObjectStore } from '../../../src/core/storage/port.js';
+import { tenantKeyPrefix, tenantObjectKey } from '../../../src/core/storage/port.js';
 
 async function readAll(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -99,6 +100,23 @@ export function objectStoreContract(
           'videos/b/x',
         ]);
         expect(await collect(store.list(''))).toHaveLength(4);
+      }),
+    );
+
+    it(
+      'keeps tenants apart under their own prefixes',
+      withStore(async (store) => {
+        await store.put(tenantObjectKey('t1', 'videos/a.mp4'), Buffer.from('one'));
+        await store.put(tenantObjectKey('t2', 'videos/a.mp4'), Buffer.from('two'));
+        expect((await collect(store.list(tenantKeyPrefix('t1')))).map((info) => info.key)).toEqual([
+          'tenants/t1/videos/a.mp4',
+        ]);
+        expect(() => tenantObjectKey('t1', '../t2/videos/a.mp4')).toThrow(
+          expect.objectContaining({ code: 'STORAGE_KEY_INVALID' }),
+        );
+        expect(() => tenantKeyPrefix('t1/../t2')).toThrow(
+          expect.objectContaining({ code: 'STORAGE_KEY_INVALID' }),
+        );
       }),
     );
 

@@ -59,6 +59,8 @@ describe('probeVideo', () => {
       const error = (await probeVideo(file, tools, 20_000).catch((e: unknown) => e)) as HbiError;
       expect(error.code).toBe('VIDEO_UNREADABLE');
       expect(error.message).toMatch(message);
+      // The reason reaches clients: it names the file, never the server folder it lives in.
+      expect(JSON.stringify([error.message, error.details])).not.toContain(temp.dir);
     }
   });
 
@@ -67,7 +69,10 @@ describe('probeVideo', () => {
     const file = path.join(temp.dir, 'truncated.mp4');
     await writeFile(file, bytes.subarray(0, Math.floor(bytes.length / 3)));
     for (const tools of [system, npm]) {
-      await expect(probeVideo(file, tools, 20_000)).rejects.toMatchObject({ code: 'VIDEO_UNREADABLE' });
+      const error = (await probeVideo(file, tools, 20_000).catch((e: unknown) => e)) as HbiError;
+      expect(error.code).toBe('VIDEO_UNREADABLE');
+      expect(error.message).toContain('truncated.mp4');
+      expect(error.message).not.toContain(temp.dir);
     }
   });
 });

@@ -58,9 +58,13 @@ describe('retrieval plugin: search over HTTP on the fixture model', () => {
     }
   }`;
 
-  it('lists the retrieval plugin', async () => {
-    const { body } = await graphql('{ plugins { name requiredGraphs } }');
-    expect(body.data.plugins).toEqual([{ name: 'retrieval', requiredGraphs: ['text', 'interaction'] }]);
+  it('lists the retrieval plugin and its tasks', async () => {
+    const { body } = await graphql('{ plugins { name tasks requiredGraphs } }');
+    expect(body.data.plugins[0]).toEqual({
+      name: 'retrieval',
+      tasks: ['retrieval.search', 'retrieval.rankTexts'],
+      requiredGraphs: ['text', 'interaction'],
+    });
   });
 
   it('ranks every indexed segment by HBI score, best first, tagged with the model', async () => {
@@ -105,5 +109,56 @@ describe('retrieval plugin: search over HTTP on the fixture model', () => {
     const badId = await graphql(SEARCH, { text: 'a dog', filters: { videoIds: ['nope'] } });
     expect(badId.body.errors[0].extensions.code).toBe('BAD_USER_INPUT');
     expect((await graphql(SEARCH, { text: 'a dog', first: 1 })).body.data.search.edges).toHaveLength(1);
+  });
+
+  const RANK = `query ($segmentId: ID!, $texts: [String!]!) {
+    rankTexts(segmentId: $segmentId, texts: $texts) { text score rank index warnings { code words } }
+  }`;
+  const segmentOf = async (videoId: string) => {
+    const { rows } = await platform.kernel.db.query<{ id: string }>(
+      `SELECT "id" FROM "segments" WHERE "video_id" = $1 ORDER BY "index" LIMIT 1`,
+      [videoId],
+    );
+    return rows[0]!.id;
+  };
+
+  it('ranks texts against one segment by HBI score, agreeing with search’s scores', async () => {
+    const segmentId = await segmentOf(videoIds[1]!);
+    const texts = ['a red ball', 'the dog runs on the grass', 'blue cat', 'a purple zebra'];
+    const { body } = await graphql(RANK, { segmentId, texts });
+    expect(body.errors).toBeUndefined();
+    const ranked = body.data.rankTexts;
+    expect(ranked.map((r: Json) => r.rank)).toEqual([1, 2, 3, 4]);
+    expect(new Set(ranked.map((r: Json) => r.text))).toEqual(new Set(texts));
+    const scores = ranked.map((r: Json) => r.score as number);
+    expect([...scores].sort((a, b) => b - a)).toEqual(scores);
+    for (const entry of ranked) expect(texts[entry.index]).toBe(entry.text);
+    expect(ranked.find((r: Json) => r.text === 'a purple zebra').warnings).toEqual([
+      { code: 'UNKNOWN_WORDS', words: ['purple', 'zebra'] },
+    ]);
+    expect(ranked.find((r: Json) => r.text === 'the dog runs on the grass').warnings).toEqual([
+      { code: 'TEXT_TRUNCATED', words: [] },
+    ]);
+    // The same interaction head scores search hits: the segment's search score for a text matches.
+    const search = await graphql(SEARCH, { text: 'blue cat', first: 10 });
+    const hit = search.body.data.search.edges.find((edge: Json) => edge.node.videoId === videoIds[1]);
+    expect(ranked.find((r: Json) => r.text === 'blue cat').score).toBeCloseTo(hit.node.score, 5);
+  });
+
+  it('ranks through the retrieval.rankTexts task and refuses bad requests with coded errors', async () => {
+    const segmentId = await segmentOf(videoIds[0]!);
+    const direct = await platform.tasks.run<Json[]>('retrieval.rankTexts', {
+      segmentId,
+      texts: ['a dog', 'a cat'],
+    });
+    expect(direct.map((r) => r.rank)).toEqual([1, 2]);
+    const code = async (variables: Json) =>
+      (await graphql(RANK, variables)).body.errors?.[0]?.extensions?.code;
+    expect(await code({ segmentId, texts: [] })).toBe('BAD_USER_INPUT');
+    expect(await code({ segmentId, texts: ['a dog', '  '] })).toBe('BAD_USER_INPUT');
+    expect(await code({ segmentId, texts: Array.from({ length: 101 }, () => 'dog') })).toBe('LIMIT_EXCEEDED');
+    expect(await code({ segmentId: '00000000-0000-4000-8000-00000000dead', texts: ['a dog'] })).toBe(
+      'NOT_FOUND',
+    );
   });
 });

@@ -1,0 +1,7 @@
+export {
+  momentLocalisationPlugin,
+  momentLocalisationPlugin as default,
+  localiseTaskInput,
+} from './plugin.js';
+export type { MomentConfig } from './config.js';
+export type { CurvePoint, LocaliseInput, MomentResult } from './localise.js';

@@ -1,0 +1,174 @@
+/**
+ * `hbi bench encoder|search|ingest`: each measures the platform against a baseline in the same run,
+ * shows a progress line on stderr, prints a markdown table (or JSON with --json) and writes both to
+ * `--out`. Sizes are flags, so a run fits a few minutes on a laptop; docs/benchmarks.md records runs.
+ * They run on the embedded adapters in temporary folders whatever the cluster settings say.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+
+import type { Config } from '../../core/config.js';
+import { loadConfig } from '../../core/config.js';
+import type { Logger } from '../../core/logger.js';
+import { createLogger } from '../../core/logger.js';
+import type { Command, OptionSpec, ParsedArgs } from '../args.js';
+import { UsageError, intOption, stringOption } from '../args.js';
+import { writeJson } from '../io.js';
+import type { Progress } from '../progress.js';
+import { createProgress } from '../progress.js';
+import { clusterBenchCommand } from './cluster-bench.js';
+import { runEncoderBench } from './encoder-bench.js';
+import { runIngestBench } from './ingest-bench.js';
+import { renderMarkdown, startReport, writeReport } from './report.js';
+import { runSearchBench } from './search-bench.js';
+
+const COMMON: Readonly<Record<string, OptionSpec>> = {
+  out: {
+    type: 'string',
+    value: '<dir>',
+    description: 'Folder for <bench>.json and <bench>.md (default bench-results)',
+  },
+  json: { type: 'boolean', description: 'Print the report as JSON instead of markdown' },
+};
+
+/** A bench command: parses its sizes into settings, runs on the configured services, reports. */
+function benchCommand<S extends object>(spec: {
+  name: string;
+  summary: string;
+  details: string;
+  options: Record<string, OptionSpec>;
+  settings: (args: ParsedArgs) => S;
+  run: (
+    config: Config,
+    settings: S,
+    report: ReturnType<typeof startReport>,
+    progress: Progress,
+    logger: Logger,
+  ) => Promise<void>;
+  /** Runs on a temporary data folder and a free port, leaving the configured ones alone (search). */
+  isolated?: boolean;
+}): Command {
+  const { name } = spec;
+  return {
+    name: `bench ${name}`,
+    summary: spec.summary,
+    usage: `hbi bench ${name} [options]`,
+    details: spec.details,
+    options: { ...spec.options, ...COMMON },
+    positionals: { min: 0, max: 0 },
+    async run(args, io) {
+      const settings = spec.settings(args);
+      const dataDir = spec.isolated ? await mkdtemp(path.join(os.tmpdir(), `hbi-bench-${name}-`)) : undefined;
+      try {
+        // Always the embedded adapters: a benchmark must never write its synthetic rows into a real cluster.
+        const { DATABASE_URL: _db, HBI_OBJECT_STORE_URL: _store, KAFKA_BROKERS: _bus, ...env } = io.env;
+        const config = loadConfig({
+          HBI_LOG_LEVEL: 'warn',
+          ...env,
+          ...(dataDir ? { HBI_DATA_DIR: dataDir, HBI_PORT: '0' } : {}),
+        });
+        const logger = createLogger(config.logLevel);
+        const report = startReport(name, commandLine(name, args), settings);
+        await spec.run(config, settings, report, createProgress(io.stderr, `bench ${name}`), logger);
+        const done = report.finish();
+        const files = await writeReport(done, stringOption(args, 'out') ?? 'bench-results');
+        if (args.values.json) writeJson(io.stdout, done);
+        else io.stdout.write(renderMarkdown(done));
+        io.stderr.write(`written: ${files.join(', ')}\n`);
+        return 0;
+      } finally {
+        if (dataDir) await rm(dataDir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+/** The command as it would be typed again, from the options given. */
+function commandLine(name: string, args: ParsedArgs): string {
+  const flags = Object.entries(args.values)
+    .filter(([flag, value]) => value !== undefined && flag !== 'help')
+    .map(([flag, value]) => (value === true ? `--${flag}` : `--${flag} ${String(value)}`));
+  return ['hbi bench', name, ...flags].join(' ');
+}
+
+const size = (description: string): OptionSpec => ({ type: 'string', value: '<n>', description });
+
+export const BENCH_COMMANDS: readonly Command[] = [
+  benchCommand({
+    name: 'encoder',
+    summary: 'Benchmark the shared encoder against a bare ONNX Runtime session, and batching on against off',
+    details:
+      'Reports clips/s of the shared encoder ÷ a bare onnxruntime-node session at the same batch size\n' +
+      '(goal ≥ 0.9), and the throughput of concurrent single-clip requests with dynamic batching ÷ without\n' +
+      '(goal ≥ 3). Uses HBI_MODEL_DIR, HBI_EXECUTION_PROVIDERS and HBI_INTRA_OP_THREADS as the server would.',
+    options: {
+      clips: size('Clips per throughput run (default 256)'),
+      batch: size('Batch size of both contenders (default HBI_BATCH_MAX_SIZE, 16)'),
+      concurrent: size('Concurrent single-clip requests (default 64)'),
+      rounds: size('Alternating rounds; medians are reported (default 5)'),
+    },
+    settings: (args) => ({
+      clips: intOption(args, 'clips', 256, 1, 100_000),
+      batch: intOption(args, 'batch', 16, 1, 1024),
+      concurrent: intOption(args, 'concurrent', 64, 1, 10_000),
+      rounds: intOption(args, 'rounds', 5, 1, 100),
+    }),
+    run: runEncoderBench,
+  }),
+  benchCommand({
+    name: 'search',
+    summary: 'Benchmark search latency over HTTP, ANN + re-rank against an exact scan, and its recall@10',
+    details:
+      'Builds a temporary index of --segments synthetic segments from real encodings of demo clips\n' +
+      '(see docs/benchmarks.md), then measures p50/p95 latency of `search` over HTTP and in-process, before\n' +
+      'and after ANALYZE (the embedded database only uses the HNSW index once it has statistics), an exact\n' +
+      'HBI scan over every segment, and recall@10 of the two-stage search against that exact ranking.',
+    options: {
+      segments: size('Segments in the index (default 20000)'),
+      bases: size('Demo clips encoded as the corpus, 16 variants each (default 200)'),
+      queries: size('Query texts (demo captions) (default 6)'),
+      repeat: size('Times each query is sent over HTTP and in-process (default 5)'),
+      noise: {
+        type: 'string',
+        value: '<x>',
+        description: 'Noise on synthetic segments, × RMS (default 0.05)',
+      },
+    },
+    settings: (args) => ({
+      segments: intOption(args, 'segments', 20_000, 10, 1_000_000),
+      bases: intOption(args, 'bases', 200, 1, 200),
+      queries: intOption(args, 'queries', 6, 1, 200),
+      repeat: intOption(args, 'repeat', 5, 1, 1000),
+      noise: noiseOption(args),
+    }),
+    run: runSearchBench,
+    isolated: true,
+  }),
+  benchCommand({
+    name: 'ingest',
+    summary: 'Benchmark end-to-end ingest against the encoder alone, with a breakdown of where the time goes',
+    details:
+      'Ingests --videos demo clips into fresh temporary databases: end to end one at a time (stages timed),\n' +
+      'probe and decode alone, the encoder alone, and end to end --concurrency videos at a time.',
+    options: {
+      videos: size('Demo clips to ingest (default 48)'),
+      concurrency: size('Videos at a time in the concurrent pass (default 4)'),
+    },
+    settings: (args) => ({
+      videos: intOption(args, 'videos', 48, 1, 200),
+      concurrency: intOption(args, 'concurrency', 4, 1, 64),
+    }),
+    run: runIngestBench,
+  }),
+  // On the real services rather than the embedded adapters, so it brings its own command shape.
+  clusterBenchCommand,
+];
+
+function noiseOption(args: ParsedArgs): number {
+  const given = stringOption(args, 'noise');
+  const value = given === undefined ? 0.05 : Number(given);
+  if (!(value >= 0 && value <= 10))
+    throw new UsageError(`--noise must be a number from 0 to 10, got ${JSON.stringify(given)}`);
+  return value;
+}

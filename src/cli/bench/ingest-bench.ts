@@ -1,0 +1,228 @@
+/**
+ * `hbi bench ingest`: end-to-end ingest throughput (segments/s from file to searchable rows) against the
+ * encoder alone on the same segments, and where the time goes. Two passes over the same demo clips,
+ * each on a fresh embedded database:
+ *   1. one video at a time: its probe and decode alone (the same ffmpeg calls ingest makes, which also
+ *      give the frames for the encoder-alone runs), then the video end to end with the encoder,
+ *      database and object store timed by wrappers; the end-to-end time minus the stages is the rest
+ *      (hashing, validation, events, bookkeeping);
+ *   2. `--concurrency` videos at a time end to end, as the demo library is indexed.
+ * The encoder alone runs every segment one at a time, then all at once (its batched best case).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+
+import type { Config } from '../../core/config.js';
+import type { Database } from '../../core/db/port.js';
+import type { SharedEncoder } from '../../core/encoder/types.js';
+import { VideoIngestor } from '../../core/ingest/video-ingestor.js';
+import type { Kernel } from '../../core/kernel.js';
+import { bootKernel } from '../../core/kernel.js';
+import type { Logger } from '../../core/logger.js';
+import type { ObjectStore } from '../../core/storage/port.js';
+import { mapConcurrent } from '../../core/util/map-concurrent.js';
+import { decodeFrames } from '../../core/video/decode-frames.js';
+import { probeVideo } from '../../core/video/probe.js';
+import { planSegments } from '../../core/video/segments.js';
+import { validateVideo } from '../../core/video/validate.js';
+import type { Progress } from '../progress.js';
+import type { DemoClip } from './demo-clips.js';
+import { loadDemoClips } from './demo-clips.js';
+import type { startReport } from './report.js';
+import { timed } from './stats.js';
+
+export interface IngestBenchOptions {
+  /** Demo clips ingested (each a video of its own). */
+  videos: number;
+  /** Videos ingested at once in the concurrent pass. */
+  concurrency: number;
+}
+
+/** Milliseconds spent inside calls of one service, summed. */
+class Stopwatch {
+  ms = 0;
+  calls = 0;
+  async time<T>(work: () => Promise<T>): Promise<T> {
+    const start = performance.now();
+    try {
+      return await work();
+    } finally {
+      this.ms += performance.now() - start;
+      this.calls++;
+    }
+  }
+}
+
+export async function runIngestBench(
+  config: Config,
+  options: IngestBenchOptions,
+  report: ReturnType<typeof startReport>,
+  progress: Progress,
+  logger: Logger,
+): Promise<void> {
+  const sequential = await withKernel(config, logger, async (kernel) => {
+    const clips = await loadDemoClips(config.demoLibrary, options.videos, {
+      ffmpeg: kernel.ffmpeg,
+      model: kernel.modelPackage.manifest,
+      timeoutMs: config.decodeTimeoutMs,
+      decode: false,
+    });
+    const watches = {
+      probe: new Stopwatch(),
+      decode: new Stopwatch(),
+      endToEnd: new Stopwatch(),
+      encode: new Stopwatch(),
+      db: new Stopwatch(),
+      store: new Stopwatch(),
+    };
+    const ingestor = new VideoIngestor({
+      ...kernel,
+      encoder: timedMethods<SharedEncoder>(kernel.encoder, ['encodeVideo'], watches.encode),
+      // A transaction is timed as a whole: its statements run on `tx`, which is not wrapped.
+      db: timedMethods<Database>(kernel.db, ['query', 'exec', 'transaction'], watches.db),
+      storage: timedMethods<ObjectStore>(kernel.storage, ['put', 'head', 'get', 'localPath'], watches.store),
+      model: kernel.modelPackage.manifest,
+    });
+    const frames: Uint8Array[] = [];
+    let segments = 0;
+    for (const [i, clip] of clips.entries()) {
+      progress.update(i, clips.length, 'one video at a time');
+      frames.push(...(await probeAndDecode(kernel, clip, watches)));
+      segments += (
+        await watches.endToEnd.time(() => ingestor.ingestFile({ file: clip.file, title: clip.id }))
+      ).segments;
+    }
+    progress.update(0, 0, 'encoder alone');
+    const one = await timed(async () => {
+      for (const clip of frames) await kernel.encoder.encodeVideo(clip);
+    });
+    const all = await timed(() => Promise.all(frames.map((clip) => kernel.encoder.encodeVideo(clip))));
+    return { clips, segments, watches, encodeOneMs: one.ms, encodeAllMs: all.ms };
+  });
+  const concurrent = await withKernel(config, logger, async (kernel) => {
+    const ingestor = new VideoIngestor({ ...kernel, model: kernel.modelPackage.manifest });
+    return timed(() =>
+      mapConcurrent(sequential.clips, options.concurrency, async (clip, i) => {
+        progress.update(i, sequential.clips.length, `${options.concurrency} videos at a time`);
+        return ingestor.ingestFile({ file: clip.file, title: clip.id });
+      }),
+    );
+  });
+  progress.finish();
+
+  const { segments, watches } = sequential;
+  const rate = (ms: number) => (segments * 1000) / ms;
+  const endToEndMs = watches.endToEnd.ms;
+  report.measure('videos', sequential.clips.length, 'videos', 'demo clips, 3 s each');
+  report.measure(
+    'segments',
+    segments,
+    'segments',
+    `window ${config.segmentWindowMs} ms, overlap ${config.segmentOverlapMs} ms`,
+  );
+  report.measure(`end to end, ${options.concurrency} videos at a time`, rate(concurrent.ms), 'segments/s');
+  report.measure('end to end, one video at a time', rate(endToEndMs), 'segments/s');
+  report.measure(
+    'encoder alone, all segments at once',
+    rate(sequential.encodeAllMs),
+    'segments/s',
+    'batched by the shared encoder',
+  );
+  report.measure('encoder alone, one segment at a time', rate(sequential.encodeOneMs), 'segments/s');
+  const stages: [string, Stopwatch][] = [
+    ['probe (ffprobe or ffmpeg -i, run alone)', watches.probe],
+    ['decode (ffmpeg, run alone)', watches.decode],
+    ['encode (shared encoder)', watches.encode],
+    ['database', watches.db],
+    ['object store', watches.store],
+  ];
+  const rest = endToEndMs - stages.reduce((sum, [, watch]) => sum + watch.ms, 0);
+  report.measure('time per segment: end to end', endToEndMs / segments, 'ms', 'one video at a time');
+  for (const [stage, watch] of stages) {
+    report.measure(
+      `time per segment: ${stage}`,
+      watch.ms / segments,
+      'ms',
+      `${Math.round((100 * watch.ms) / endToEndMs)}% of end to end; ${watch.calls} calls`,
+    );
+  }
+  report.measure(
+    'time per segment: the rest (hashing, validation, events; and timing noise)',
+    rest / segments,
+    'ms',
+    `${Math.round((100 * rest) / endToEndMs)}% of end to end; end to end minus the stages above`,
+  );
+  report.ratio(
+    `end to end (${options.concurrency} at a time) ÷ encoder alone (all at once), segments/s`,
+    sequential.encodeAllMs / concurrent.ms,
+  );
+  report.ratio(
+    'end to end ÷ encoder alone, both one at a time, segments/s',
+    sequential.encodeOneMs / endToEndMs,
+  );
+  report.note(
+    'Each pass starts from an empty embedded database (PGlite) and object folder in a temporary directory. ' +
+      'Probe and decode are timed on their own just before each video is ingested (ingest runs the same ffmpeg ' +
+      'calls on its stored copy), so on a noisy machine the rest can come out slightly off, even below zero.',
+  );
+}
+
+/** Probes and decodes one clip's segments as ingest does; returns the frames of each segment. */
+async function probeAndDecode(
+  kernel: Kernel,
+  clip: DemoClip,
+  watches: { probe: Stopwatch; decode: Stopwatch },
+): Promise<Uint8Array[]> {
+  const { config, ffmpeg } = kernel;
+  const { dims } = kernel.modelPackage.manifest;
+  const probe = await watches.probe.time(() => probeVideo(clip.file, ffmpeg, config.decodeTimeoutMs));
+  const { durationMs } = validateVideo(probe, config);
+  const spans = planSegments(durationMs, config.segmentWindowMs, config.segmentOverlapMs);
+  const frames: Uint8Array[] = [];
+  for (const span of spans) {
+    const decoded = await watches.decode.time(() =>
+      decodeFrames(ffmpeg, {
+        file: clip.file,
+        frames: dims.frames,
+        width: dims.width,
+        height: dims.height,
+        timeoutMs: config.decodeTimeoutMs,
+        // A single-segment video is decoded whole, as ingest does.
+        ...(spans.length === 1 ? {} : { startMs: span.startMs, durationMs: span.endMs - span.startMs }),
+      }),
+    );
+    frames.push(decoded.frames);
+  }
+  return frames;
+}
+
+/** Boots a kernel on a fresh temporary data folder, runs `work`, and removes everything. */
+async function withKernel<T>(
+  config: Config,
+  logger: Logger,
+  work: (kernel: Kernel) => Promise<T>,
+): Promise<T> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'hbi-bench-ingest-'));
+  const kernel = await bootKernel({ ...config, dataDir }, logger);
+  try {
+    return await work(kernel);
+  } finally {
+    await kernel.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** `target` with the named methods timed by `watch`; a Proxy, so private fields and other members keep working. */
+function timedMethods<T extends object>(target: T, methods: readonly (keyof T)[], watch: Stopwatch): T {
+  return new Proxy(target, {
+    get(object, property) {
+      const value: unknown = Reflect.get(object, property, object);
+      if (typeof value !== 'function') return value;
+      const bound = (value as (...args: unknown[]) => unknown).bind(object);
+      return methods.includes(property as keyof T)
+        ? (...args: unknown[]) => watch.time(() => Promise.resolve(bound(...args)))
+        : bound;
+    },
+  });
+}

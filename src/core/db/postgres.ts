@@ -1,0 +1,288 @@
+/**
+ * Cluster database: PostgreSQL 15 with pgvector through a `pg` connection pool. Raw SQL like the
+ * embedded adapter (the port is SQL, not Prisma Client), with PGlite's result types: the same query
+ * returns the same JavaScript values on both adapters (see `PGLITE_TYPES`).
+ */
+import pg from 'pg';
+import type { PoolClient, QueryResult as PgQueryResult } from 'pg';
+
+import { HbiError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { Database, QueryResult, Queryable } from './port.js';
+
+export interface PostgresOptions {
+  /** `postgresql://user:password@host:port/database` (query parameters such as `sslmode` pass through). */
+  url: string;
+  /** Most connections this process opens. Default 10. */
+  poolSize?: number;
+  /** How long to wait for a connection before failing with UNAVAILABLE. Default 10 000 ms. */
+  connectTimeoutMs?: number;
+  /** Shown in `pg_stat_activity`. Default `hbi-platform`. */
+  applicationName?: string;
+  logger?: Logger;
+}
+
+export interface PostgresDatabase extends Database {
+  readonly pool: pg.Pool;
+  /**
+   * Runs `work` on one dedicated connection: for session state such as the advisory lock that
+   * `migrate` holds. The session's `transaction` runs on that same connection.
+   */
+  withSession<T>(work: (session: Database) => Promise<T>): Promise<T>;
+}
+
+/** True for the PostgreSQL adapter (it needs `withSession` for migrations). */
+export function isPostgresDatabase(db: Database): db is PostgresDatabase {
+  return db.kind === 'postgres' && 'withSession' in db;
+}
+
+/** Opens the pool, checks the server answers and that pgvector is installed in the database. */
+export async function openPostgresDatabase(options: PostgresOptions): Promise<PostgresDatabase> {
+  const target = describeUrl(options.url);
+  const arrayElements = new Map<number, number>();
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.poolSize ?? 10,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+    application_name: options.applicationName ?? 'hbi-platform',
+    types: pgliteTypes(arrayElements),
+  });
+  // An idle connection dropped by the server must not crash the process: the pool replaces it.
+  pool.on('error', (error) => options.logger?.warn('idle PostgreSQL connection failed', { target, error }));
+  try {
+    await pool.query('SELECT 1');
+    await ensureVector(pool, target);
+    await readArrayTypes(pool, arrayElements);
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    throw databaseError(error, `Cannot open PostgreSQL at ${target}`);
+  }
+
+  /**
+   * Runs `work` on one connection taken from the pool. A connection that fails while held is
+   * destroyed on release instead of going back to the pool; its error event is caught here, since
+   * an unheard one would crash the process.
+   */
+  async function withConnection<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await pool.connect().catch((error: unknown) => {
+      throw unavailable(error, `No PostgreSQL connection to ${target}`);
+    });
+    let broken: Error | undefined;
+    const onError = (error: Error) => (broken ??= error);
+    client.on('error', onError);
+    try {
+      return await work(client);
+    } catch (error) {
+      if (isConnectionError(error) || isConnectionError((error as { cause?: unknown })?.cause)) {
+        broken ??= error as Error;
+      }
+      throw error;
+    } finally {
+      client.off('error', onError);
+      client.release(broken);
+    }
+  }
+
+  return {
+    kind: 'postgres',
+    pool,
+    ...queryable(pool),
+    transaction: (work) => withConnection((client) => runTransaction(client, work)),
+    withSession: (work) =>
+      withConnection((client) =>
+        work({
+          kind: 'postgres',
+          ...queryable(client),
+          transaction: (inner) => runTransaction(client, inner),
+          close: () => Promise.resolve(),
+        }),
+      ),
+    close: () => pool.end(),
+  };
+}
+
+/** Commands whose row count PGlite reports as `affectedRows` (it reports 0 for the rest). */
+const COUNTED = new Set(['INSERT', 'UPDATE', 'DELETE', 'COPY', 'MERGE']);
+
+function queryable(target: pg.Pool | PoolClient): Queryable {
+  return {
+    async query<R>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
+      const result: PgQueryResult = await target.query(sql, [...params]).catch(rethrow);
+      return {
+        rows: result.rows as R[],
+        affectedRows: COUNTED.has(result.command) ? (result.rowCount ?? 0) : 0,
+      };
+    },
+    async exec(sql: string): Promise<void> {
+      // No parameters: the simple query protocol, which runs several statements in one call.
+      await target.query(sql).catch(rethrow);
+    },
+  };
+}
+
+async function runTransaction<T>(client: PoolClient, work: (tx: Queryable) => Promise<T>): Promise<T> {
+  const tx = queryable(client);
+  await tx.exec('BEGIN');
+  try {
+    const result = await work(tx);
+    await tx.exec('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}
+
+async function ensureVector(pool: pg.Pool, target: string): Promise<void> {
+  const { rows } = await pool.query("SELECT 1 FROM pg_extension WHERE extname = 'vector'");
+  if (rows.length > 0) return;
+  try {
+    await pool.query('CREATE EXTENSION IF NOT EXISTS vector');
+  } catch (error) {
+    throw new HbiError(
+      'CONFIG_INVALID',
+      `pgvector is not enabled in ${target} and this role may not enable it: as a superuser run ` +
+        `CREATE EXTENSION vector in that database (or in template1 before creating it)`,
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * Result parsing as PGlite does it (its `types.ts` and `_initArrayTypes`): integers and floats as
+ * numbers, int8 as a number when it is a safe integer (else a bigint), json/jsonb parsed, bool, dates
+ * as Date, bytea as Uint8Array, arrays of any type known at open as arrays of their parsed elements,
+ * everything else (numeric, uuid, vector, interval, …) as the server's text.
+ */
+function pgliteTypes(arrayElements: ReadonlyMap<number, number>): pg.CustomTypesConfig {
+  const parserOf = (oid: number): ((text: string) => unknown) => {
+    if (NUMBER_OIDS.has(oid)) return Number;
+    switch (oid) {
+      case 20: // int8
+        return (text) => {
+          const value = BigInt(text);
+          return value < Number.MIN_SAFE_INTEGER || value > Number.MAX_SAFE_INTEGER ? value : Number(value);
+        };
+      case 114: // json
+      case 3802: // jsonb
+        return (text) => JSON.parse(text) as unknown;
+      case 16: // bool
+        return (text) => text === 't';
+      case 1082: // date
+      case 1114: // timestamp
+      case 1184: // timestamptz
+        return (text) => new Date(text);
+      case 17: // bytea, hex output
+        return (text) => new Uint8Array(Buffer.from(text.slice(2), 'hex'));
+    }
+    const element = arrayElements.get(oid);
+    if (element === undefined) return (text) => text;
+    const parseElement = parserOf(element);
+    return (text) => parseArrayLiteral(text, parseElement, oid === BOX_ARRAY ? ';' : ',');
+  };
+  return {
+    getTypeParser: ((oid: number, format?: string) =>
+      format === 'binary'
+        ? (value: unknown) => value
+        : parserOf(oid)) as pg.CustomTypesConfig['getTypeParser'],
+  };
+}
+
+const NUMBER_OIDS = new Set([21, 23, 26, 700, 701]); // int2, int4, oid, float4, float8
+/** box[]: the one array type whose elements are separated by `;`. */
+const BOX_ARRAY = 1020;
+
+/** Every array type and its element type, as PGlite reads them when it opens. */
+async function readArrayTypes(pool: pg.Pool, into: Map<number, number>): Promise<void> {
+  const { rows } = await pool.query<{ oid: number; typarray: number }>(
+    `SELECT b.oid, b.typarray FROM pg_catalog.pg_type a
+     LEFT JOIN pg_catalog.pg_type b ON b.oid = a.typelem
+     WHERE a.typcategory = 'A' GROUP BY b.oid, b.typarray`,
+  );
+  for (const { oid, typarray } of rows) if (oid !== null && typarray) into.set(Number(typarray), Number(oid));
+}
+
+/** Parses a PostgreSQL array literal such as `{1,NULL,"a \\"b"}` or `{{1,2},{3,4}}`. */
+export function parseArrayLiteral(
+  text: string,
+  parseElement: (text: string) => unknown,
+  delimiter = ',',
+): unknown[] {
+  let at = text.indexOf('{');
+  const list = (): unknown[] => {
+    const items: unknown[] = [];
+    at++; // past '{'
+    if (text[at] === '}') {
+      at++;
+      return items;
+    }
+    while (at < text.length) {
+      if (text[at] === '{') {
+        items.push(list());
+      } else if (text[at] === '"') {
+        let value = '';
+        for (at++; at < text.length && text[at] !== '"'; at++) value += text[text[at] === '\\' ? ++at : at];
+        at++;
+        items.push(parseElement(value));
+      } else {
+        const start = at;
+        while (at < text.length && text[at] !== delimiter && text[at] !== '}') at++;
+        const raw = text.slice(start, at);
+        items.push(raw === 'NULL' ? null : parseElement(raw));
+      }
+      if (text[at++] !== delimiter) break; // '}' closes this list
+    }
+    return items;
+  };
+  return list();
+}
+
+/**
+ * Node socket errors, SQLSTATE classes 08 (connection) and 57P (server shutting down), and `pg`'s own
+ * codeless errors for a connection that ended ("Connection terminated …", "… not queryable").
+ */
+function isConnectionError(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string')
+    return /^E[A-Z]+$/.test(code) || code.startsWith('08') || code.startsWith('57P');
+  return /connection terminated|not queryable|connection error/i.test((error as Error).message ?? '');
+}
+
+/**
+ * Statement errors pass through unchanged (callers read their SQLSTATE `code`, as with PGlite); a lost
+ * or refused connection becomes UNAVAILABLE, which handlers retry.
+ */
+function rethrow(error: unknown): never {
+  if (isConnectionError(error)) throw unavailable(error, 'PostgreSQL connection failed');
+  throw error;
+}
+
+/** Unreachable is UNAVAILABLE (retriable); bad credentials or a missing database CONFIG_INVALID. */
+function databaseError(error: unknown, message: string): HbiError {
+  if (error instanceof HbiError) return error;
+  const raw = (error as { code?: unknown })?.code;
+  const code = typeof raw === 'string' ? raw : '';
+  // No SQLSTATE: the server was never reached (refused, timed out, DNS).
+  if (isConnectionError(error) || !/^[0-9A-Z]{5}$/.test(code)) return unavailable(error, message);
+  const detail = `${message}: ${(error as Error)?.message ?? String(error)}`;
+  const refused = code.startsWith('28') || code === '3D000';
+  return new HbiError(refused ? 'CONFIG_INVALID' : 'INTERNAL', detail, { cause: error });
+}
+
+function unavailable(error: unknown, message: string): HbiError {
+  if (error instanceof HbiError) return error;
+  return new HbiError('UNAVAILABLE', `${message}: ${(error as Error)?.message ?? String(error)}`, {
+    cause: error,
+  });
+}
+
+/** `host:port/database` of a URL, for messages: never the password. */
+function describeUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.hostname}:${parsed.port || '5432'}${parsed.pathname}`;
+  } catch {
+    return '(unparsable DATABASE_URL)';
+  }
+}

@@ -1,0 +1,406 @@
+/**
+ * What clients ask of the library, checked and turned into jobs: ingest a server path or a URL, upload
+ * through a signed single-use URL, re-index one video or all, delete a video. Requests only validate,
+ * record a QUEUED job and publish `job.queued`; the ingest worker does the work, so a gateway answers
+ * at once and the job row tells the rest.
+ */
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+
+import type { Config } from '../config.js';
+import type { Database } from '../db/port.js';
+import { HbiError, isHbiError, toPublicError } from '../errors.js';
+import type { EventBus } from '../events/port.js';
+import type { JobRecord, JobStore } from '../jobs/job-store.js';
+import type { Logger } from '../logger.js';
+import type { ObjectBody, ObjectStore } from '../storage/port.js';
+import { isUuid } from '../util/ids.js';
+import type { IngestSource, JobQueuedEvent, VideoDeletedEvent } from './ingest-events.js';
+import { JOB_QUEUED, VIDEO_DELETED } from './ingest-events.js';
+import { checkIngestUrl, ingestRoots, resolveIngestPath } from './ingest-sources.js';
+import type { UploadTokens } from './upload-tokens.js';
+import type { VideoCatalog } from './video-catalog.js';
+import { DEFAULT_TENANT_ID } from './video-ingestor.js';
+
+/** The HTTP path prefix upload URLs use: `PUT /uploads/<token>`. */
+export const UPLOAD_PATH = '/uploads/';
+
+/** Longest title, file name and idempotency key accepted. */
+const MAX_TITLE = 500;
+const MAX_FILENAME = 255;
+const MAX_IDEMPOTENCY_KEY = 200;
+
+export interface IngestRequestsOptions {
+  config: Pick<
+    Config,
+    'maxUploadBytes' | 'uploadUrlTtlSeconds' | 'publicUrl' | 'ingestRoots' | 'dataDir' | 'demoLibrary'
+  >;
+  db: Database;
+  storage: ObjectStore;
+  events: EventBus;
+  jobs: JobStore;
+  catalog: VideoCatalog;
+  tokens: UploadTokens;
+  modelVersion: { id: string };
+  logger: Logger;
+}
+
+export interface IngestInput {
+  /** Exactly one of `path` (inside the ingest folders) and `url` (http or https). */
+  path?: string | null;
+  url?: string | null;
+  title: string;
+  cameraId?: string | null;
+  /** Wall-clock time the video starts at (a camera segment's first frame); stored as the video's capture time. */
+  capturedAt?: Date | null;
+  /** Asking again with the same key returns the first job instead of queuing another. */
+  idempotencyKey?: string | null;
+}
+
+export interface UploadInput {
+  filename: string;
+  contentType: string;
+  sizeBytes: number;
+  title?: string | null;
+  cameraId?: string | null;
+  /** Wall-clock time the video starts at (a camera segment's first frame). */
+  capturedAt?: Date | null;
+  /** `scheme://host[:port]` the client reached this server at; HBI_PUBLIC_URL wins when set. */
+  origin: string;
+}
+
+export interface UploadTicket {
+  uploadId: string;
+  uploadUrl: string;
+  objectKey: string;
+  expiresAt: Date;
+  maxBytes: number;
+}
+
+export interface ReceivedUpload {
+  job: JobRecord;
+  objectKey: string;
+  sizeBytes: number;
+}
+
+export interface VideoDeletion {
+  videoId: string;
+  /** False when there was nothing to delete (unknown id, or deleted before): deleting is idempotent. */
+  deleted: boolean;
+  segments: number;
+}
+
+export class IngestRequests {
+  readonly #options: IngestRequestsOptions;
+
+  constructor(options: IngestRequestsOptions) {
+    this.#options = options;
+  }
+
+  /** Queues an ingest of a server file or a URL; BAD_USER_INPUT / NOT_FOUND for a source it may not or cannot read. */
+  async ingest(input: IngestInput, tenantId = DEFAULT_TENANT_ID): Promise<JobRecord> {
+    const given = [input.path, input.url].filter((value) => value !== null && value !== undefined);
+    if (given.length !== 1) throw new HbiError('BAD_USER_INPUT', 'Give exactly one of path and url');
+    const title = checkText('title', input.title, MAX_TITLE, true)!;
+    const key = checkText('idempotencyKey', input.idempotencyKey, MAX_IDEMPOTENCY_KEY, false);
+    const cameraId = await this.#checkCamera(tenantId, input.cameraId);
+    let source: IngestSource;
+    let sourceUri: string;
+    if (input.path !== null && input.path !== undefined) {
+      source = { kind: 'path', path: await resolveIngestPath(input.path, ingestRoots(this.#options.config)) };
+      sourceUri = input.path;
+    } else {
+      const url = checkIngestUrl(input.url!);
+      source = { kind: 'url', url: url.href };
+      url.username = '';
+      url.password = '';
+      sourceUri = url.href;
+    }
+    const idempotencyKey = key ? `ingest:${tenantId}:${key}` : `ingest:${randomUUID()}`;
+    return this.#queue({ tenantId, kind: 'INGEST', idempotencyKey }, (jobId) => ({
+      kind: 'ingest',
+      jobId,
+      tenantId,
+      source,
+      title,
+      cameraId,
+      capturedAt: checkCapturedAt(input.capturedAt),
+      sourceUri,
+    }));
+  }
+
+  /** A signed single-use URL to PUT one video to; LIMIT_EXCEEDED when the declared size is over the limit. */
+  async createUpload(input: UploadInput, tenantId = DEFAULT_TENANT_ID): Promise<UploadTicket> {
+    const { config, tokens } = this.#options;
+    const filename = checkText('filename', input.filename, MAX_FILENAME, true)!;
+    if (!/^[\w.+-]+\/[\w.+-]+$/.test(input.contentType)) {
+      throw new HbiError('BAD_USER_INPUT', 'contentType must be a MIME type such as video/mp4');
+    }
+    if (!Number.isSafeInteger(input.sizeBytes) || input.sizeBytes < 1) {
+      throw new HbiError(
+        'BAD_USER_INPUT',
+        'sizeBytes must be a whole number of at least 1 (an empty file is no video)',
+      );
+    }
+    if (input.sizeBytes > config.maxUploadBytes) {
+      throw new HbiError(
+        'LIMIT_EXCEEDED',
+        `The upload is ${input.sizeBytes} bytes; the limit is ${config.maxUploadBytes}`,
+        { details: { sizeBytes: input.sizeBytes, limit: config.maxUploadBytes } },
+      );
+    }
+    const title = checkText('title', input.title, MAX_TITLE, false);
+    const cameraId = await this.#checkCamera(tenantId, input.cameraId);
+    const uploadId = randomUUID();
+    const extension = path
+      .extname(filename)
+      .toLowerCase()
+      .replace(/[^.a-z0-9]/g, '')
+      .slice(0, 10);
+    const objectKey = `uploads/${uploadId}${extension.length > 1 ? extension : ''}`;
+    const expiresAt = new Date(Date.now() + config.uploadUrlTtlSeconds * 1000);
+    const token = tokens.sign({
+      uploadId,
+      tenantId,
+      objectKey,
+      filename,
+      contentType: input.contentType,
+      maxBytes: input.sizeBytes,
+      expiresAt: expiresAt.getTime(),
+      title,
+      cameraId,
+      capturedAt: checkCapturedAt(input.capturedAt),
+    });
+    const base = (config.publicUrl ?? input.origin).replace(/\/+$/, '');
+    return {
+      uploadId,
+      uploadUrl: `${base}${UPLOAD_PATH}${token}`,
+      objectKey,
+      expiresAt,
+      maxBytes: input.sizeBytes,
+    };
+  }
+
+  /**
+   * Stores the bytes PUT to an upload URL and queues their ingest. The token is claimed first (its job
+   * row is created once), so a second PUT gets UPLOAD_EXPIRED. A failure after the claim (too many
+   * bytes: LIMIT_EXCEEDED; the client went away: BAD_USER_INPUT) ends the job FAILED and carries its id.
+   */
+  async receiveUpload(token: string, body: ObjectBody, declaredBytes?: number): Promise<ReceivedUpload> {
+    const { tokens, jobs, storage, logger } = this.#options;
+    const grant = tokens.verify(token);
+    const { job, created } = await jobs.create({
+      tenantId: grant.tenantId,
+      kind: 'INGEST',
+      idempotencyKey: `upload:${grant.uploadId}`,
+      modelVersionId: this.#options.modelVersion.id,
+    });
+    if (!created) {
+      throw new HbiError(
+        'UPLOAD_EXPIRED',
+        'This upload URL was already used; ask createUpload for a new one',
+        {
+          details: { jobId: job.id },
+        },
+      );
+    }
+    const failJob = async (error: HbiError): Promise<HbiError> => {
+      await jobs.finish(job.id, { status: 'FAILED', error: toPublicError(error) });
+      return new HbiError(error.code, error.message, {
+        cause: error,
+        details: { ...error.details, jobId: job.id },
+      });
+    };
+    const tooLarge = () =>
+      new HbiError(
+        'LIMIT_EXCEEDED',
+        `The upload is larger than the ${grant.maxBytes} bytes declared to createUpload`,
+        {
+          details: { limit: grant.maxBytes },
+        },
+      );
+    if (declaredBytes !== undefined && declaredBytes > grant.maxBytes) throw await failJob(tooLarge());
+    let stored;
+    try {
+      stored = await storage.put(grant.objectKey, body, {
+        maxBytes: grant.maxBytes,
+        contentType: grant.contentType,
+      });
+    } catch (error) {
+      if (isHbiError(error) && error.code === 'LIMIT_EXCEEDED') throw await failJob(tooLarge());
+      logger.warn('upload did not complete', { jobId: job.id, error });
+      throw await failJob(
+        isHbiError(error)
+          ? error
+          : new HbiError('BAD_USER_INPUT', 'The upload was interrupted before all bytes arrived'),
+      );
+    }
+    await this.#publish({
+      kind: 'ingest',
+      jobId: job.id,
+      tenantId: grant.tenantId,
+      source: { kind: 'object', key: grant.objectKey },
+      title: grant.title ?? grant.filename,
+      cameraId: grant.cameraId,
+      capturedAt: grant.capturedAt ?? null,
+      sourceUri: `upload:${grant.filename}`,
+    });
+    return { job, objectKey: grant.objectKey, sizeBytes: stored.size };
+  }
+
+  /**
+   * Queues the ingest of an object another system wrote to the store (a bucket notification said so).
+   * Once per object version (`version`: its ETag): a redelivered notification finds the same job, and
+   * republishes it only while it is still QUEUED (the first publish may have been lost in a crash).
+   */
+  async ingestStoredObject(
+    input: { key: string; version: string; title?: string | null },
+    tenantId = DEFAULT_TENANT_ID,
+  ): Promise<JobRecord> {
+    const request = (jobId: string): JobQueuedEvent => ({
+      kind: 'ingest',
+      jobId,
+      tenantId,
+      source: { kind: 'object', key: input.key },
+      title: input.title ?? path.basename(input.key),
+      cameraId: null,
+      sourceUri: `object:${input.key}`,
+    });
+    const { job, created } = await this.#options.jobs.create({
+      tenantId,
+      kind: 'INGEST',
+      idempotencyKey: `object:${tenantId}:${input.key}@${input.version}`.slice(0, 500),
+      modelVersionId: this.#options.modelVersion.id,
+    });
+    if (created || job.status === 'QUEUED') await this.#publish(request(job.id));
+    return job;
+  }
+
+  /** Queues a re-encode of one video with the loaded model (or returns the one already queued); NOT_FOUND for an unknown video. */
+  async reindexVideo(videoId: string, tenantId = DEFAULT_TENANT_ID): Promise<JobRecord> {
+    if (!(await this.#options.catalog.video(tenantId, videoId))) {
+      throw new HbiError('NOT_FOUND', `Video ${videoId} not found`, { details: { id: videoId } });
+    }
+    const active = await this.#options.jobs.findActive(tenantId, 'REINDEX', videoId);
+    if (active) return active;
+    return this.#queue(
+      { tenantId, kind: 'REINDEX', idempotencyKey: `reindex:${randomUUID()}`, videoId },
+      (jobId) => ({
+        kind: 'reindex',
+        jobId,
+        tenantId,
+        videoId,
+        force: true,
+      }),
+    );
+  }
+
+  /** Queues a re-encode of every video the loaded model has not encoded (all with `force`), or returns the one already queued. */
+  async reindexAll(force: boolean, tenantId = DEFAULT_TENANT_ID): Promise<JobRecord> {
+    const active = await this.#options.jobs.findActive(tenantId, 'REINDEX', null);
+    if (active) return active;
+    return this.#queue(
+      { tenantId, kind: 'REINDEX', idempotencyKey: `reindex-all:${randomUUID()}` },
+      (jobId) => ({
+        kind: 'reindex',
+        jobId,
+        tenantId,
+        videoId: null,
+        force,
+      }),
+    );
+  }
+
+  /**
+   * Removes a video: its unfinished jobs are cancelled, its row goes with its segments, embeddings and
+   * cached captions and answers, then its object (unless another row shares it); `video.deleted` follows.
+   */
+  async deleteVideo(videoId: string, tenantId = DEFAULT_TENANT_ID): Promise<VideoDeletion> {
+    const { db, jobs, storage, events } = this.#options;
+    const nothing: VideoDeletion = { videoId, deleted: false, segments: 0 };
+    if (!isUuid(videoId)) return nothing;
+    await jobs.cancelForVideo(tenantId, videoId, {
+      code: 'NOT_FOUND',
+      message: 'The video was deleted',
+      retriable: false,
+    });
+    const removed = await db.transaction(async (tx) => {
+      const { rows: segments } = await tx.query<{ id: string }>(
+        `SELECT s."id" FROM "segments" s JOIN "videos" v ON v."id" = s."video_id" WHERE v."id" = $1 AND v."tenant_id" = $2`,
+        [videoId, tenantId],
+      );
+      const scopes = [`video:${videoId}`, ...segments.map((segment) => `segment:${segment.id}`)];
+      const { rows } = await tx.query<{ key: string }>(
+        `DELETE FROM "videos" WHERE "id" = $1 AND "tenant_id" = $2 RETURNING "object_key" AS "key"`,
+        [videoId, tenantId],
+      );
+      if (!rows[0]) return undefined;
+      await tx.query(`DELETE FROM "caption_cache" WHERE "scope_key" = ANY($1::text[])`, [scopes]);
+      await tx.query(`DELETE FROM "answer_cache" WHERE "scope_key" = ANY($1::text[])`, [scopes]);
+      return { key: rows[0].key, segments: segments.length };
+    });
+    if (!removed) return nothing;
+    const { rows: sharing } = await db.query(`SELECT 1 FROM "videos" WHERE "object_key" = $1 LIMIT 1`, [
+      removed.key,
+    ]);
+    if (sharing.length === 0) await storage.delete(removed.key);
+    await events.publish<VideoDeletedEvent>(VIDEO_DELETED, [
+      { key: videoId, value: { videoId, tenantId, segments: removed.segments } },
+    ]);
+    return { videoId, deleted: true, segments: removed.segments };
+  }
+
+  /** Creates the job (or finds the one holding the key) and, when new, hands it to the worker. */
+  async #queue(
+    job: { tenantId: string; kind: 'INGEST' | 'REINDEX'; idempotencyKey: string; videoId?: string },
+    request: (jobId: string) => JobQueuedEvent,
+  ): Promise<JobRecord> {
+    const { job: record, created } = await this.#options.jobs.create({
+      ...job,
+      modelVersionId: this.#options.modelVersion.id,
+    });
+    if (created) await this.#publish(request(record.id));
+    return record;
+  }
+
+  async #publish(request: JobQueuedEvent): Promise<void> {
+    await this.#options.events.publish<JobQueuedEvent>(JOB_QUEUED, [{ key: request.jobId, value: request }]);
+  }
+
+  /** The camera id when it names one of the tenant's cameras; NOT_FOUND otherwise. */
+  async #checkCamera(tenantId: string, cameraId: string | null | undefined): Promise<string | null> {
+    if (cameraId === null || cameraId === undefined) return null;
+    if (!(await this.#options.catalog.camera(tenantId, cameraId))) {
+      throw new HbiError('NOT_FOUND', `Camera ${cameraId} not found`, { details: { id: cameraId } });
+    }
+    return cameraId;
+  }
+}
+
+/** A capture time as ISO text; BAD_USER_INPUT when it is not a valid time. */
+function checkCapturedAt(value: Date | null | undefined): string | null {
+  if (value === null || value === undefined) return null;
+  if (Number.isNaN(value.getTime())) throw new HbiError('BAD_USER_INPUT', 'capturedAt is not a valid time');
+  return value.toISOString();
+}
+
+/** A trimmed text argument: BAD_USER_INPUT when required and empty, or longer than `max`. */
+function checkText(
+  name: string,
+  value: string | null | undefined,
+  max: number,
+  required: boolean,
+): string | null {
+  const text = value?.trim() ?? '';
+  if (text.length === 0) {
+    if (required) throw new HbiError('BAD_USER_INPUT', `${name} must not be empty`);
+    return null;
+  }
+  // eslint-disable-next-line no-control-regex
+  if (text.length > max || /[\u0000-\u001f\u007f]/.test(text)) {
+    throw new HbiError('BAD_USER_INPUT', `${name} must be at most ${max} printable characters`, {
+      details: { limit: max },
+    });
+  }
+  return text;
+}

@@ -1,0 +1,197 @@
+/**
+ * Runs the jobs `job.queued` announces: fetch the bytes (stored object, server file, URL download),
+ * ingest them with progress on the job row, or re-encode stored videos with the loaded model. Delivery
+ * is at least once: a redelivered request for a finished job does nothing, one for a running job runs
+ * again (ingest is idempotent). A failure ends only its own job, with a client-safe error; a passing
+ * failure (retriable: store or encoder busy, download cut) is retried a few times first.
+ */
+import type { Config } from '../config.js';
+import type { Queryable } from '../db/port.js';
+import { HbiError, UnreachableCaseError, toHbiError, toPublicError } from '../errors.js';
+import type { EventBus, EventMessage, Subscription } from '../events/port.js';
+import type { JobRecord, JobStore } from '../jobs/job-store.js';
+import type { Logger } from '../logger.js';
+import type { ObjectStore } from '../storage/port.js';
+import type { IngestSource, JobQueuedEvent } from './ingest-events.js';
+import { JOB_QUEUED } from './ingest-events.js';
+import { checkIngestUrl, downloadToStore, ingestRoots, resolveIngestPath } from './ingest-sources.js';
+import type { IngestProgress, VideoIngestor } from './video-ingestor.js';
+
+/** Deliveries of one job request before a retriable failure becomes final. */
+const MAX_ATTEMPTS = 3;
+
+export interface IngestWorkerOptions {
+  config: Pick<Config, 'maxUploadBytes' | 'downloadTimeoutMs' | 'ingestRoots' | 'dataDir' | 'demoLibrary'>;
+  db: Queryable;
+  storage: ObjectStore;
+  events: EventBus;
+  jobs: JobStore;
+  ingestor: VideoIngestor;
+  modelVersion: { id: string };
+  logger: Logger;
+}
+
+export class IngestWorker {
+  readonly #options: IngestWorkerOptions;
+  #subscription: Subscription | undefined;
+
+  private constructor(options: IngestWorkerOptions) {
+    this.#options = options;
+  }
+
+  /** Joins the `ingest-worker` consumer group: every worker process shares the queued jobs. */
+  static async start(options: IngestWorkerOptions): Promise<IngestWorker> {
+    const worker = new IngestWorker(options);
+    worker.#subscription = await options.events.subscribe<JobQueuedEvent>({
+      topics: [JOB_QUEUED],
+      group: 'ingest-worker',
+      maxAttempts: MAX_ATTEMPTS,
+      handler: (message) => worker.#handle(message),
+    });
+    return worker;
+  }
+
+  /** Leaves the group once the job in hand is done. */
+  async stop(): Promise<void> {
+    await this.#subscription?.stop();
+  }
+
+  async #handle(message: EventMessage<JobQueuedEvent>): Promise<void> {
+    const { jobs, logger } = this.#options;
+    const request = message.value;
+    const job = await jobs.start(request.jobId);
+    if (!job) return;
+    try {
+      if (request.kind === 'ingest') await this.#ingest(job, request.source, request);
+      else if (request.videoId !== null) await this.#reindexOne(job, request.videoId);
+      else await this.#reindexAll(job, request.force);
+      await jobs.finish(job.id, { status: 'SUCCEEDED' });
+    } catch (error) {
+      const failure = toHbiError(error);
+      const fields = { jobId: job.id, kind: job.kind, code: failure.code, attempt: message.attempt, error };
+      if (failure.code === 'INTERNAL') logger.error('job failed', fields);
+      else logger.warn('job failed', fields);
+      if (failure.retriable && message.attempt < MAX_ATTEMPTS) {
+        await jobs.requeue(job.id, toPublicError(failure));
+        throw failure;
+      }
+      await jobs.finish(job.id, { status: 'FAILED', error: toPublicError(failure) });
+    }
+  }
+
+  async #ingest(
+    job: JobRecord,
+    source: IngestSource,
+    facts: {
+      tenantId: string;
+      title: string | null;
+      cameraId: string | null;
+      capturedAt?: string | null;
+      sourceUri: string;
+    },
+  ): Promise<void> {
+    const { ingestor, storage, config } = this.#options;
+    const progress = this.#progress(job.id, true);
+    const request = {
+      tenantId: facts.tenantId,
+      title: facts.title,
+      cameraId: facts.cameraId,
+      capturedAt: facts.capturedAt ? new Date(facts.capturedAt) : null,
+      sourceUri: facts.sourceUri,
+    };
+    switch (source.kind) {
+      case 'object':
+        await ingestor.ingestObject({ ...request, key: source.key }, progress);
+        return;
+      case 'path': {
+        // Checked again here: the worker's folders are the ones that count.
+        const file = await resolveIngestPath(source.path, ingestRoots(config));
+        await ingestor.ingestFile({ ...request, file }, progress);
+        return;
+      }
+      case 'url': {
+        const url = checkIngestUrl(source.url);
+        const extension = /\.[a-z0-9]{1,8}$/i.exec(url.pathname)?.[0].toLowerCase() ?? '';
+        const key = `uploads/${job.id}${extension}`;
+        await downloadToStore(storage, key, url, {
+          maxBytes: config.maxUploadBytes,
+          timeoutMs: config.downloadTimeoutMs,
+        });
+        await ingestor.ingestObject({ ...request, key }, progress);
+        return;
+      }
+      default:
+        throw new UnreachableCaseError(source);
+    }
+  }
+
+  async #reindexOne(job: JobRecord, videoId: string): Promise<void> {
+    await this.#options.ingestor.reindexVideo(videoId, job.tenantId, this.#progress(job.id, false));
+  }
+
+  /**
+   * Re-encodes the tenant's videos one after another. The plan starts from each video's stored segment
+   * count and is corrected as videos are probed; a video that fails is recorded on its row and the rest
+   * go on; the job fails at the end naming how many failed.
+   */
+  async #reindexAll(job: JobRecord, force: boolean): Promise<void> {
+    const { db, jobs, ingestor, modelVersion } = this.#options;
+    const { rows } = await db.query<{ id: string; segments: number; embedded: number; status: string }>(
+      `SELECT v."id", v."status", count(s."id")::int AS "segments", count(e."segment_id")::int AS "embedded"
+       FROM "videos" v LEFT JOIN "segments" s ON s."video_id" = v."id"
+       LEFT JOIN "segment_embeddings" e ON e."segment_id" = s."id" AND e."model_version_id" = $2
+       WHERE v."tenant_id" = $1 GROUP BY v."id" ORDER BY v."created_at", v."id"`,
+      [job.tenantId, modelVersion.id],
+    );
+    const todo = rows.filter(
+      (video) =>
+        force || (video.status !== 'FAILED' && (video.segments === 0 || video.embedded < video.segments)),
+    );
+    await jobs.plan(
+      job.id,
+      todo.reduce((sum, video) => sum + Math.max(1, video.segments), 0),
+    );
+    let failed = 0;
+    let first: HbiError | undefined;
+    for (const video of todo) {
+      const expected = Math.max(1, video.segments);
+      let planned = expected;
+      let done = 0;
+      try {
+        await ingestor.reindexVideo(video.id, job.tenantId, {
+          segmentsPlanned: async (count) => {
+            planned = count;
+            if (count !== expected) await jobs.plan(job.id, count - expected);
+          },
+          segmentIndexed: async () => {
+            done++;
+            await jobs.advance(job.id);
+          },
+        });
+      } catch (error) {
+        failed++;
+        first ??= toHbiError(error);
+        if (planned > done) await jobs.advance(job.id, planned - done);
+      }
+    }
+    if (first) {
+      throw new HbiError(
+        first.code,
+        `${failed} of ${todo.length} videos failed to re-index (first: ${first.message}); the others were re-indexed`,
+        { details: { failed, videos: todo.length } },
+      );
+    }
+  }
+
+  /** Progress reports that move the job row; `attach` records the video the job is about. */
+  #progress(jobId: string, attach: boolean): IngestProgress {
+    const { jobs } = this.#options;
+    return {
+      videoStored: async (videoId) => {
+        if (attach) await jobs.attachVideo(jobId, videoId);
+      },
+      segmentsPlanned: async (count) => void (await jobs.plan(jobId, count)),
+      segmentIndexed: async () => void (await jobs.advance(jobId)),
+    };
+  }
+}

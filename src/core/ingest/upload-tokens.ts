@@ -1,0 +1,90 @@
+/**
+ * Upload URLs are capabilities: the token in `PUT /uploads/<token>` carries what the client was granted
+ * (object key, byte limit, expiry, title, camera) and an HMAC-SHA256 over it, so any gateway sharing
+ * the key can check it without a lookup. Single use is enforced where the upload is received (its job
+ * row is claimed once), not here.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+
+import { z } from 'zod';
+
+import { HbiError } from '../errors.js';
+
+/** What one upload URL allows. */
+export interface UploadGrant {
+  uploadId: string;
+  tenantId: string;
+  /** Where the bytes will be stored. */
+  objectKey: string;
+  /** The client's file name, kept for display as `upload:<filename>`. */
+  filename: string;
+  contentType: string;
+  /** The body may not be longer (the size the client declared). */
+  maxBytes: number;
+  /** Milliseconds since the epoch. */
+  expiresAt: number;
+  title: string | null;
+  cameraId: string | null;
+  /** ISO wall-clock time the video starts at (camera segments); absent in tokens signed before it existed. */
+  capturedAt?: string | null;
+}
+
+const grantSchema = z.strictObject({
+  uploadId: z.uuid(),
+  tenantId: z.uuid(),
+  objectKey: z.string().min(1),
+  filename: z.string(),
+  contentType: z.string(),
+  maxBytes: z.number().int().positive(),
+  expiresAt: z.number().int(),
+  title: z.string().nullable(),
+  cameraId: z.uuid().nullable(),
+  capturedAt: z.iso.datetime({ offset: true }).nullish(),
+});
+
+/** Signs and checks upload tokens with one key. */
+export class UploadTokens {
+  readonly #key: Buffer;
+
+  /** `secret` unset: a random key, valid for this process only (embedded mode). */
+  constructor(secret?: string) {
+    this.#key = secret === undefined ? randomBytes(32) : Buffer.from(secret, 'utf8');
+  }
+
+  /** The token for `grant`: `<payload>.<signature>`, both base64url, safe in a URL path. */
+  sign(grant: UploadGrant): string {
+    const payload = Buffer.from(JSON.stringify(grant)).toString('base64url');
+    return `${payload}.${this.#signature(payload).toString('base64url')}`;
+  }
+
+  /**
+   * The grant inside `token`: UNAUTHENTICATED when it was not signed with this key (tampered or
+   * malformed), UPLOAD_EXPIRED once `now` is past its expiry.
+   */
+  verify(token: string, now = Date.now()): UploadGrant {
+    const invalid = () => new HbiError('UNAUTHENTICATED', 'The upload URL is not valid');
+    const [payload, signature, ...rest] = token.split('.');
+    if (!payload || !signature || rest.length > 0) throw invalid();
+    const expected = this.#signature(payload);
+    const given = Buffer.from(signature, 'base64url');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw invalid();
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+    } catch {
+      throw invalid();
+    }
+    const grant = grantSchema.safeParse(parsed);
+    if (!grant.success) throw invalid();
+    if (now > grant.data.expiresAt) {
+      throw new HbiError('UPLOAD_EXPIRED', 'The upload URL has expired; ask createUpload for a new one', {
+        details: { expiresAt: new Date(grant.data.expiresAt).toISOString() },
+      });
+    }
+    return grant.data;
+  }
+
+  #signature(payload: string): Buffer {
+    return createHmac('sha256', this.#key).update(payload).digest();
+  }
+}

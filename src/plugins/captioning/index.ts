@@ -1,0 +1,3 @@
+export { captioningPlugin, captioningPlugin as default } from './plugin.js';
+export type { CaptioningConfig } from './config.js';
+export { captioningConfigSchema } from './config.js';

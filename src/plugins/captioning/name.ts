@@ -1,0 +1,2 @@
+/** The plugin's name: its folder's name. */
+export const PLUGIN_NAME = 'captioning';

@@ -1,0 +1,3 @@
+export { qaPlugin, qaPlugin as default } from './plugin.js';
+export type { QaConfig } from './config.js';
+export { qaConfigSchema } from './config.js';

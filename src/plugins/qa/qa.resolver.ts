@@ -1,0 +1,49 @@
+/** The `answer` query: a question about one segment or a whole video, answered by the `qa.answer` task. */
+import { Arg, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
+
+import type { GatewayContext } from '../../core/gateway/context.js';
+import { textWarnings } from '../../core/gateway/query-warning.js';
+import type { AnswerResult } from './answer.js';
+import type { AnswerTaskInput } from './plugin.js';
+import { Answer, AnswerAlternative, AnswerScope, SegmentAnswer } from './qa.types.js';
+
+@Resolver()
+export class QaResolver {
+  @Query(() => Answer, {
+    description:
+      'Answers a question about one segment (segmentId) or a whole video (videoId, from the mean of its segments’ answer probabilities); give exactly one of them.',
+  })
+  async answer(
+    @Arg('question', () => String) question: string,
+    @Arg('segmentId', () => ID, { nullable: true }) segmentId: string | null | undefined,
+    @Arg('videoId', () => ID, { nullable: true }) videoId: string | null | undefined,
+    @Arg('alternatives', () => Int, {
+      nullable: true,
+      defaultValue: 3,
+      description: 'How many runner-up answers to return (0 or more).',
+    })
+    alternatives: number | null | undefined,
+    @Ctx() context: GatewayContext,
+  ): Promise<Answer> {
+    const input: AnswerTaskInput = {
+      question,
+      segmentId: segmentId ?? null,
+      videoId: videoId ?? null,
+      alternatives: alternatives ?? 3,
+    };
+    const result = await context.services.tasks.run<AnswerResult>('qa.answer', input);
+    return Object.assign(new Answer(), {
+      question: result.question,
+      answer: result.answer,
+      confidence: result.confidence,
+      alternatives: result.alternatives.map((entry) => Object.assign(new AnswerAlternative(), entry)),
+      scope: result.scope === 'VIDEO' ? AnswerScope.VIDEO : AnswerScope.SEGMENT,
+      videoId: result.videoId,
+      segmentId: result.segmentId,
+      segments: result.segments.map((segment) => Object.assign(new SegmentAnswer(), segment)),
+      warnings: textWarnings(result),
+      cached: result.cached,
+      modelVersion: result.modelVersion,
+    });
+  }
+}

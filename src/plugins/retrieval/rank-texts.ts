@@ -1,0 +1,66 @@
+/**
+ * Video → text ranking for one segment: encode each text (shared encoder, `text` graph; the batcher
+ * stacks them), score all of them against the segment's stored frame tokens in one `interaction` run,
+ * and return them best first. Ties keep the order the texts were given in.
+ */
+import { HbiError } from '../../core/errors.js';
+import type { PluginContext } from '../../core/plugins/define-plugin.js';
+import { loadSegmentFrames } from '../../core/segments/segment-frames.js';
+import type { RetrievalConfig } from './config.js';
+import { interactionMatrix } from './interaction-head.js';
+
+/** One ranked text, as the `retrieval.rankTexts` task returns it (plain JSON). */
+export interface RankedTextResult {
+  text: string;
+  /** 0-based position in the request. */
+  index: number;
+  /** HBI interaction score against the segment. */
+  score: number;
+  /** 1-based rank, best first. */
+  rank: number;
+  unknownWords: string[];
+  truncated: boolean;
+}
+
+/** Ranks `texts` for one segment; BAD_USER_INPUT for an empty text, LIMIT_EXCEEDED past the limits. */
+export async function rankTexts(
+  context: PluginContext<RetrievalConfig>,
+  segmentId: string,
+  texts: readonly string[],
+): Promise<RankedTextResult[]> {
+  const { config, encoder, db, modelVersion } = context;
+  if (texts.length === 0) throw new HbiError('BAD_USER_INPUT', 'Give at least one text to rank');
+  if (texts.length > config.maxRankTexts) {
+    throw new HbiError(
+      'LIMIT_EXCEEDED',
+      `rankTexts takes at most ${config.maxRankTexts} texts; ${texts.length} were given`,
+      { details: { texts: texts.length, limit: config.maxRankTexts } },
+    );
+  }
+  const trimmed = texts.map((text, index) => {
+    const value = text.trim();
+    if (value.length === 0)
+      throw new HbiError('BAD_USER_INPUT', `Text ${index} is empty`, { details: { index } });
+    if (value.length > config.maxTextLength) {
+      throw new HbiError(
+        'LIMIT_EXCEEDED',
+        `Text ${index} has ${value.length} characters; the limit is ${config.maxTextLength}`,
+        { details: { index, length: value.length, limit: config.maxTextLength } },
+      );
+    }
+    return value;
+  });
+  const [segment] = await loadSegmentFrames(db, modelVersion, { kind: 'segment', segmentId });
+  const encoded = await Promise.all(trimmed.map((text) => encoder.encodeText(text)));
+  const scores = await interactionMatrix(encoder, encoded, [segment!]);
+  return texts
+    .map((text, index) => ({
+      text,
+      index,
+      score: scores[index]!,
+      unknownWords: encoded[index]!.unknownWords,
+      truncated: encoded[index]!.truncated,
+    }))
+    .sort((a, b) => b.score - a.score || a.index - b.index)
+    .map((ranked, position) => ({ ...ranked, rank: position + 1 }));
+}

@@ -1,0 +1,89 @@
+/** The `hbi` command line itself: finding commands, parsing arguments, help, and usage exit codes. */
+import 'reflect-metadata';
+
+import { describe, expect, it } from 'vitest';
+
+import { EXIT_CODES } from '../../../src/cli/exit-codes.js';
+import { COMMANDS, runCli } from '../../../src/cli/run.js';
+import { captureIo } from '../../helpers/cli-io.js';
+
+async function hbi(argv: string[], env: Record<string, string> = {}) {
+  const captured = captureIo(env, () => Promise.reject(new Error('no network in this test')));
+  const code = await runCli(argv, captured.io);
+  return { code, stdout: captured.stdout(), stderr: captured.stderr() };
+}
+
+describe('hbi: commands and help', () => {
+  it('prints the usage with every command and the exit codes, exiting 2 when no command is given', async () => {
+    const { code, stdout } = await hbi([]);
+    expect(code).toBe(EXIT_CODES.USAGE);
+    for (const command of COMMANDS) expect(stdout).toContain(`  ${command.name} `);
+    expect(stdout).toMatch(/Exit codes:[\s\S]*3 +server unreachable/);
+  });
+
+  it('exits 0 for help, and shows one command’s options for help <command>', async () => {
+    expect((await hbi(['help'])).code).toBe(EXIT_CODES.OK);
+    const { code, stdout } = await hbi(['help', 'search']);
+    expect(code).toBe(EXIT_CODES.OK);
+    expect(stdout).toContain('Usage: hbi search "<text>"');
+    expect(stdout).toContain('--first <n>');
+  });
+
+  it.each(COMMANDS.map((command) => command.name))(
+    'hbi %s --help explains its usage and options',
+    async (name) => {
+      const { code, stdout } = await hbi([...name.split(' '), '--help']);
+      expect(code).toBe(EXIT_CODES.OK);
+      expect(stdout).toContain(`Usage: hbi ${name}`);
+      expect(stdout).toContain('-h, --help');
+    },
+  );
+
+  it('rejects an unknown command (and an unknown benchmark) with exit code 2', async () => {
+    expect(await hbi(['frobnicate'])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('unknown command "frobnicate"'),
+    });
+    expect(await hbi(['bench', 'gpu'])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('unknown command "bench gpu"'),
+    });
+  });
+});
+
+describe('hbi: usage errors exit 2 and do nothing', () => {
+  it.each([
+    [['search'], 'needs more arguments'],
+    [['search', 'a', 'b'], 'takes at most 1 argument'],
+    [['search', 'a red ball', '--bogus'], "Unknown option '--bogus'"],
+    [['search', 'a red ball', '--first', 'many'], '--first must be an integer from 1 to 1000'],
+    [['search', '   '], 'The search text is empty'],
+    [['search', 'a red ball', '--url', 'ftp://example.com/graphql'], 'must be an http(s) URL'],
+    [['ask', 'some-id'], 'needs more arguments'],
+    [['ask', 'some-id', ''], 'The question is empty'],
+    [['ask', 'some-id', 'what colour?', '--segment', '--video'], 'not both'],
+    [['caption', 'some-id', '--beam', '9'], '--beam must be an integer from 1 to 8'],
+    [['ingest'], 'needs more arguments'],
+    [['migrate', 'now'], 'takes at most 0 argument'],
+    [['bench', 'search', '--noise', 'loud'], '--noise must be a number'],
+    [['bench', 'encoder', '--clips', '0'], '--clips must be an integer from 1'],
+  ])('hbi %j', async (argv, message) => {
+    const { code, stderr, stdout } = await hbi(argv);
+    expect(code).toBe(EXIT_CODES.USAGE);
+    expect(stderr).toContain(message);
+    expect(stderr).toContain('--help" for usage');
+    expect(stdout).toBe('');
+  });
+
+  it('reads HBI_URL when --url is absent, and validates it the same way', async () => {
+    const { code, stderr } = await hbi(['search', 'a red ball'], { HBI_URL: 'not a url' });
+    expect(code).toBe(EXIT_CODES.USAGE);
+    expect(stderr).toContain('"not a url"');
+  });
+
+  it('exits 78 when the configuration is invalid', async () => {
+    const { code, stderr } = await hbi(['migrate'], { HBI_PORT: 'eighty' });
+    expect(code).toBe(EXIT_CODES.CONFIG);
+    expect(stderr).toContain('HBI_PORT');
+  });
+});
