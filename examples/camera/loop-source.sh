@@ -28,7 +28,10 @@ done
 
 list="$(mktemp -t hbi-loop-XXXXXX.txt)"
 trap 'rm -f "$list"' EXIT
-find "$clips_dir" -maxdepth 1 -name '*.mp4' | sort | head -n "$clips" | while read -r clip; do
+# No `| head` here: head exits after n lines and, under pipefail, the SIGPIPE that sort then gets
+# would fail the script at random (whenever sort had more than one buffer left to write).
+mapfile -t all_clips < <(find "$clips_dir" -maxdepth 1 -name '*.mp4' | sort)
+for clip in "${all_clips[@]:0:$clips}"; do
   printf "file '%s'\n" "$clip"
 done >"$list"
 if [[ ! -s "$list" ]]; then
