@@ -5,7 +5,6 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { loadConfig } from '../../../../src/core/config.js';
-import { VideoIngestor } from '../../../../src/core/ingest/video-ingestor.js';
 import { createMemoryLogger } from '../../../../src/core/logger.js';
 import type { Platform } from '../../../../src/core/platform.js';
 import { startPlatform } from '../../../../src/core/platform.js';
@@ -13,6 +12,7 @@ import { rank } from '../../../../src/plugins/qa/answer.js';
 import { meanDistribution, softmax } from '../../../../src/plugins/qa/qa-head.js';
 import { BUILTIN_PLUGINS } from '../../../../src/plugins/builtins.js';
 import { TINY_PACKAGE, tempDir } from '../../../helpers/fixtures.js';
+import { ingestWithSegments } from '../../../helpers/segments.js';
 import { makeColorMp4, makeMp4 } from '../../../helpers/videos.js';
 
 type Json = Record<string, any>;
@@ -64,15 +64,7 @@ describe('qa plugin: answer over HTTP on the fixture model', () => {
     });
     platform = await startPlatform(config, createMemoryLogger(), { builtins: BUILTIN_PLUGINS });
     const { kernel } = platform;
-    const ingestor = new VideoIngestor({ ...kernel, model: kernel.modelPackage.manifest });
-    const segmentsOf = async (file: string) => {
-      const { videoId } = await ingestor.ingestFile({ file });
-      const { rows } = await kernel.db.query<{ id: string }>(
-        `SELECT "id" FROM "segments" WHERE "video_id" = $1 ORDER BY "index"`,
-        [videoId],
-      );
-      return { videoId, segmentIds: rows.map((row) => row.id) };
-    };
+    const segmentsOf = (file: string) => ingestWithSegments(platform, file);
     longVideo = await segmentsOf(await makeMp4(kernel.ffmpeg, temp.dir));
     redVideo = await segmentsOf(await makeColorMp4(kernel.ffmpeg, temp.dir, 'red'));
   }, BOOT_TIMEOUT_MS);
