@@ -15,6 +15,7 @@ import type { Config } from './config.js';
 import { HbiError, toHbiError } from './errors.js';
 import type { Gateway } from './gateway/http-server.js';
 import { startGateway } from './gateway/http-server.js';
+import type { GatewayServices } from './gateway/context.js';
 import type { GatewayPubSub } from './gateway/schema.js';
 import { buildGatewaySchema } from './gateway/schema.js';
 import { forwardVideoEvents } from './gateway/video-events.resolver.js';
@@ -85,22 +86,11 @@ export async function startPlatform(
     tasks = dispatcher;
     const videos = await startLibrary(kernel);
     library = videos;
-    const { schema, pubSub } = await buildGatewaySchema(started.plugins);
-    const forwarding = await forwardVideoEvents(kernel.events, pubSub, `gateway-${randomUUID()}`);
-    const gateway = await startGateway({
-      schema,
-      host: config.host,
-      port: config.port,
-      services: {
-        config,
-        logger: logger.child({ component: 'gateway' }),
-        encoder: kernel.encoder,
-        modelPackage: kernel.modelPackage,
-        plugins: started.plugins,
-        pluginContext: (name) => started.context(name),
-        tasks: dispatcher,
-        library: videos,
-      },
+    const { gateway, pubSub, forwarding } = await serveGateway(config, logger, kernel, {
+      plugins: started.plugins,
+      pluginContext: (name) => started.context(name),
+      tasks: dispatcher,
+      library: videos,
     });
     let stopped: Promise<void> | undefined;
     return {
@@ -158,23 +148,12 @@ async function startGatewayRole(config: Config, logger: Logger, options: Platfor
     tasks = dispatcher;
     const videos = await startLibrary(kernel, { worker: false });
     library = videos;
-    const { schema, pubSub } = await buildGatewaySchema(registry.plugins);
-    const forwarding = await forwardVideoEvents(kernel.events, pubSub, `gateway-${randomUUID()}`);
-    const gateway = await startGateway({
-      schema,
-      host: config.host,
-      port: config.port,
-      services: {
-        config,
-        logger: logger.child({ component: 'gateway' }),
-        encoder: kernel.encoder,
-        modelPackage: kernel.modelPackage,
-        plugins: registry.plugins,
-        // Plugins are set up on workers only; resolvers reach them through tasks.
-        pluginContext: () => undefined,
-        tasks: dispatcher,
-        library: videos,
-      },
+    const { gateway, pubSub, forwarding } = await serveGateway(config, logger, kernel, {
+      plugins: registry.plugins,
+      // Plugins are set up on workers only; resolvers reach them through tasks.
+      pluginContext: () => undefined,
+      tasks: dispatcher,
+      library: videos,
     });
     let stopped: Promise<void> | undefined;
     return {
@@ -220,4 +199,28 @@ export function requireClusterAdapters(config: Config, role: string): void {
       { details: { missing } },
     );
   }
+}
+
+/** The GraphQL schema of `plugins`, video events forwarded to its subscriptions, and the HTTP/WS server. */
+async function serveGateway(
+  config: Config,
+  logger: Logger,
+  kernel: Kernel,
+  parts: Pick<GatewayServices, 'plugins' | 'pluginContext' | 'tasks' | 'library'>,
+) {
+  const { schema, pubSub } = await buildGatewaySchema(parts.plugins);
+  const forwarding = await forwardVideoEvents(kernel.events, pubSub, `gateway-${randomUUID()}`);
+  const gateway = await startGateway({
+    schema,
+    host: config.host,
+    port: config.port,
+    services: {
+      config,
+      logger: logger.child({ component: 'gateway' }),
+      encoder: kernel.encoder,
+      modelPackage: kernel.modelPackage,
+      ...parts,
+    },
+  });
+  return { gateway, pubSub, forwarding };
 }
