@@ -17,6 +17,7 @@ import { HbiError, isHbiError, isRetriable, toHbiError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { decodeRecord } from './kafka-codec.js';
 import { listKafkaDeadLetters } from './kafka-dead-letters.js';
+import { createKafkaTopics } from './kafka-topics.js';
 import type {
   DeadLetter,
   EventBus,
@@ -108,16 +109,23 @@ export async function createKafkaEventBus(options: KafkaBusOptions): Promise<Kaf
   function ensureTopics(topics: readonly string[]): Promise<void> {
     const missing = [...new Set(topics)].filter((topic) => !known.has(topic));
     if (missing.length > 0) {
-      const created = admin
-        .createTopics({
-          waitForLeaders: true,
-          topics: missing.map((topic) => ({
-            topic,
-            numPartitions: partitions,
-            replicationFactor: options.replicationFactor ?? 1,
-          })),
-        })
-        .then(() => undefined);
+      const created = createKafkaTopics(
+        admin,
+        missing.map((topic) => ({
+          topic,
+          numPartitions: partitions,
+          replicationFactor: options.replicationFactor ?? 1,
+        })),
+        {
+          onRetry: (error, attempt, backoffMs) =>
+            logger?.info('kafka topics not ready yet; retrying', {
+              topics: missing,
+              attempt,
+              backoffMs,
+              error: (error as Error)?.message ?? String(error),
+            }),
+        },
+      );
       for (const topic of missing) {
         known.set(topic, created);
         // Forget a failed creation so the next call tries again.

@@ -64,7 +64,13 @@ export class KafkaTaskWorker {
     const admin = kafka.admin();
     await admin.connect();
     try {
-      await ensureTopic(admin, topic, options.partitions ?? 6, options.replicationFactor ?? 1);
+      await ensureTopic(
+        admin,
+        topic,
+        options.partitions ?? 6,
+        options.replicationFactor ?? 1,
+        options.logger,
+      );
     } finally {
       await admin.disconnect();
     }

@@ -14,6 +14,7 @@ import type { Admin, Consumer, Producer } from 'kafkajs';
 import type { z } from 'zod';
 
 import { HbiError, toHbiError } from '../errors.js';
+import { createKafkaTopics } from '../events/kafka-topics.js';
 import type { Logger } from '../logger.js';
 import type { TaskDispatcher, TaskRunOptions } from './port.js';
 import { decodeTaskError, throughWire } from './wire.js';
@@ -104,12 +105,16 @@ export async function ensureTopic(
   topic: string,
   partitions: number,
   replicas = 1,
+  logger?: Logger,
 ): Promise<void> {
-  const existing = await admin.listTopics();
-  if (existing.includes(topic)) return;
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [{ topic, numPartitions: partitions, replicationFactor: replicas }],
+  await createKafkaTopics(admin, [{ topic, numPartitions: partitions, replicationFactor: replicas }], {
+    onRetry: (error, attempt, backoffMs) =>
+      logger?.info('kafka topic not ready yet; retrying', {
+        topic,
+        attempt,
+        backoffMs,
+        error: (error as Error)?.message ?? String(error),
+      }),
   });
 }
 
@@ -192,8 +197,8 @@ export class KafkaTaskDispatcher implements TaskDispatcher {
     this.#admin = kafka.admin();
     await this.#admin.connect();
     const replicas = this.#options.replicationFactor ?? 1;
-    await ensureTopic(this.#admin, this.#requestTopic, this.#options.partitions ?? 6, replicas);
-    await ensureTopic(this.#admin, this.replyTopic, 1, replicas);
+    await ensureTopic(this.#admin, this.#requestTopic, this.#options.partitions ?? 6, replicas, logger);
+    await ensureTopic(this.#admin, this.replyTopic, 1, replicas, logger);
     this.#producer = kafka.producer({ allowAutoTopicCreation: false });
     await this.#producer.connect();
     this.#consumer = kafka.consumer({
