@@ -329,7 +329,7 @@ kafka_launch() {
     kafka_write_config
     if [ ! -f "$DATA_DIR/kafka/meta.properties" ]; then
       log "formatting Kafka storage in $DATA_DIR/kafka (cluster id $HBI_KAFKA_CLUSTER_ID)"
-      kafka_tool kafka.tools.StorageTool format -t "$HBI_KAFKA_CLUSTER_ID" -c "$KAFKA_CONF" >"$LOG_DIR/kafka-format.log" 2>&1 || {
+      kafka_tool kafka.tools.StorageTool format --cluster-id="$HBI_KAFKA_CLUSTER_ID" -c "$KAFKA_CONF" >"$LOG_DIR/kafka-format.log" 2>&1 || {
         tail_log "$LOG_DIR/kafka-format.log"
         die "formatting Kafka storage failed (log: $LOG_DIR/kafka-format.log)"
       }

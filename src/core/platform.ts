@@ -13,13 +13,16 @@ import { randomUUID } from 'node:crypto';
 
 import type { Config } from './config.js';
 import { HbiError, toHbiError } from './errors.js';
+import type { EventBus } from './events/port.js';
 import type { Gateway } from './gateway/http-server.js';
 import { startGateway } from './gateway/http-server.js';
 import type { GatewayServices } from './gateway/context.js';
 import type { GatewayPubSub } from './gateway/schema.js';
 import { buildGatewaySchema } from './gateway/schema.js';
 import { forwardVideoEvents } from './gateway/video-events.resolver.js';
+import { JOB_QUEUED, SEGMENT_INDEXED, VIDEO_DELETED, VIDEO_INDEXED } from './ingest/ingest-events.js';
 import type { Library } from './ingest/library.js';
+import { JOB_UPDATED } from './jobs/job-store.js';
 import { startLibrary } from './ingest/library.js';
 import type { Kernel } from './kernel.js';
 import { bootKernel } from './kernel.js';
@@ -219,8 +222,21 @@ async function serveGateway(
       logger: logger.child({ component: 'gateway' }),
       encoder: kernel.encoder,
       modelPackage: kernel.modelPackage,
+      ...deadLetterServices(config, kernel.events),
       ...parts,
     },
   });
   return { gateway, pubSub, forwarding };
+}
+
+/** The `deadLetters` query's view of the bus: the platform's event topics (and bucket events, if any). */
+function deadLetterServices(
+  config: Pick<Config, 'objectEventsTopic'>,
+  events: EventBus,
+): Pick<GatewayServices, 'deadLetters'> {
+  const listDeadLetters = events.listDeadLetters?.bind(events);
+  if (!listDeadLetters) return {};
+  const topics = [JOB_QUEUED, JOB_UPDATED, VIDEO_INDEXED, SEGMENT_INDEXED, VIDEO_DELETED];
+  if (config.objectEventsTopic) topics.push(config.objectEventsTopic);
+  return { deadLetters: { topics, list: (topic, limit) => listDeadLetters(topic, { limit }) } };
 }

@@ -27,6 +27,7 @@ import {
   removeBucket,
   uniqueName,
   withClient,
+  until,
 } from './infra.js';
 
 type Json = Record<string, any>;
@@ -48,16 +49,6 @@ function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
 }
 
 /** `hbi camera` as its own process; resolves with its exit code, stdout (the --json counters) and stderr. */

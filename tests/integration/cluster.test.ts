@@ -27,6 +27,7 @@ import {
   s3Client,
   uniqueName,
   withClient,
+  until,
 } from './infra.js';
 
 const settings = infraSettings();
@@ -50,16 +51,6 @@ async function demoClips(count: number): Promise<Clip[]> {
       bytes: await readFile(path.join(LIBRARY, clip.file)),
     })),
   );
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
 }
 
 describe('cluster mode: one gateway, two workers, real services', () => {
@@ -205,6 +196,10 @@ describe('cluster mode: one gateway, two workers, real services', () => {
     expect(titles).toContain(target.id);
     const bad = await client.graphql('{ rankTexts(segmentId: "nope", texts: []) { text } }');
     expect(client.codes(bad)).toEqual(['BAD_USER_INPUT']);
+    // Dead letters are read from Kafka's dead-letter topic through the gateway: none in this run.
+    const dead = await client.graphql('{ deadLetters(topic: "job.queued") { key errorCode } }');
+    expect(dead.body.errors).toBeUndefined();
+    expect(dead.body.data.deadLetters).toEqual([]);
   });
 
   it.runIf(settings.minioNotifyArn && settings.objectEventsTopic)(

@@ -139,11 +139,11 @@ export async function deleteKafkaLeftovers(settings: InfraSettings, prefix: stri
   }
 }
 
-/** `export NAME='value'` lines of the env file; {} when it does not exist. */
-function readEnvFile(): Record<string, string> {
+/** `export NAME='value'` lines of an infra env file (this checkout's by default); {} when it does not exist. */
+export function readEnvFile(file: string = ENV_FILE): Record<string, string> {
   let text: string;
   try {
-    text = readFileSync(ENV_FILE, 'utf8');
+    text = readFileSync(file, 'utf8');
   } catch {
     return {};
   }
@@ -158,4 +158,19 @@ function readEnvFile(): Record<string, string> {
 
 function definedOnly(env: NodeJS.ProcessEnv): Record<string, string> {
   return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => !!entry[1]));
+}
+
+/** Polls `probe` (every 250 ms) until it returns a value; fails naming `what` after `timeoutMs`. */
+export async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs: number,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
 }

@@ -39,6 +39,20 @@ def lr_at(step: int, total: int, base: float, warmup: float = 0.05) -> float:
     return base * 0.5 * (1 + math.cos(math.pi * min(1.0, (step - w) / max(1, total - w))))
 
 
+def parse_loss_weights(items: list[str]) -> dict[str, float]:
+    """["qa=3", "caption=0.5"] → {"qa": 3.0, "caption": 0.5}; a malformed item is a usage error."""
+    out: dict[str, float] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep or not name.strip():
+            raise SystemExit(f"--loss-weight expects NAME=NUMBER (e.g. qa=3), got {item!r}")
+    return out
+
+
 def val_score(res: dict) -> float:
     """Model selection on validation: text→video R@1 plus QA accuracy when the QA head is trained."""
     return res["retrieval"]["t2v"]["R@1"] + res.get("qa", {}).get("overall", 0.0)
@@ -61,7 +75,10 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--test", action="store_true", help="after training, evaluate best.pt on test and comp")
     ap.add_argument("--banzhaf-cache", default=None, help="pre-trained Banzhaf predictor file (made when missing)")
+    ap.add_argument("--init-from", default=None, help="start from this checkpoint's weights and config (fresh optimiser and schedule): a fine-tuning stage")
+    ap.add_argument("--loss-weight", action="append", default=[], metavar="NAME=W", help="scale one loss term (e.g. qa=3); repeatable")
     args = ap.parse_args(argv)
+    weights = parse_loss_weights(args.loss_weight)
     if args.threads:
         torch.set_num_threads(args.threads)
     # Tiny Adam moments and attention probabilities drift into denormal floats, which are ~100x
@@ -77,7 +94,8 @@ def main(argv: list[str] | None = None) -> dict:
     answers = meta["answers"]
     vocab = len(json.loads((Path(args.data) / "tokenizer.json").read_text())["model"]["vocab"])
     heads = not args.no_heads
-    cfg = build_config(args.preset, args.ablation, vocab, len(answers), heads)
+    init = torch.load(args.init_from, map_location="cpu", weights_only=False) if args.init_from else None
+    cfg = ModelConfig.from_dict(init["config"]) if init else build_config(args.preset, args.ablation, vocab, len(answers), heads)
     print(f"[train] {cfg.name}/{args.ablation} heads={heads} steps={args.steps} batch={args.batch} seed={args.seed}", file=sys.stderr)
     train = load_tokenised(args.data, "train", cfg.frames, cfg.image_size, cfg.max_words, in_memory=True)
     val = load_tokenised(args.data, "val", cfg.frames, cfg.image_size, cfg.max_words)
@@ -86,6 +104,9 @@ def main(argv: list[str] | None = None) -> dict:
     if model.banzhaf_teacher is not None:
         cache = Path(args.banzhaf_cache or Path(args.data) / f"banzhaf_{cfg.name}.pt")
         model.banzhaf_teacher.load_state_dict(load_or_pretrain(cfg, cache).state_dict())
+    if init:
+        model.load_state_dict(init["model"])
+        print(f"[train] initialised from {args.init_from} (step {init.get('step')})", file=sys.stderr)
     decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=args.lr)
@@ -112,7 +133,7 @@ def main(argv: list[str] | None = None) -> dict:
         for g in opt.param_groups:
             g["lr"] = lr_at(step, args.steps, args.lr)
         losses = model.losses(make_batch(train, idx, rng, heads))
-        loss = sum(losses.values())
+        loss = sum(weights.get(k, 1.0) * v for k, v in losses.items())
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
@@ -136,7 +157,7 @@ def main(argv: list[str] | None = None) -> dict:
             model.train()
     bar.close()
     elapsed = time.time() - started
-    summary: dict = {"preset": args.preset, "ablation": args.ablation, "heads": heads, "steps": args.steps, "batch": args.batch, "lr": args.lr, "seed": args.seed, "train_seconds": round(elapsed, 1), "best_val_score": best, "command": " ".join(["python", "-m", "hbi.train.train", *(argv if argv is not None else sys.argv[1:])]), "data_seed": meta["seed"], "git_commit": git_commit()}
+    summary: dict = {"preset": args.preset, "ablation": args.ablation, "heads": heads, "steps": args.steps, "batch": args.batch, "init_from": args.init_from, "loss_weights": weights, "lr": args.lr, "seed": args.seed, "train_seconds": round(elapsed, 1), "best_val_score": best, "command": " ".join(["python", "-m", "hbi.train.train", *(argv if argv is not None else sys.argv[1:])]), "data_seed": meta["seed"], "git_commit": git_commit()}
     if args.test:
         ck = torch.load(out / "best.pt", map_location="cpu", weights_only=False)
         model.load_state_dict(ck["model"])

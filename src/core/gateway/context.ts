@@ -6,6 +6,7 @@
 import type { Config } from '../config.js';
 import { HbiError } from '../errors.js';
 import type { SharedEncoder } from '../encoder/types.js';
+import type { DeadLetter } from '../events/port.js';
 import type { LibraryServices } from '../ingest/library.js';
 import type { Logger } from '../logger.js';
 import type { ModelPackage } from '../model/package-loader.js';
@@ -22,9 +23,14 @@ export interface GatewayServices {
   /** The started plugin's context (its config, bound logger, shared services). */
   pluginContext(name: string): PluginContext | undefined;
   /** Where resolvers send work: in-process handlers embedded, worker processes in a cluster. */
-  tasks: Pick<TaskDispatcher, 'run' | 'kinds'>;
+  tasks: Pick<TaskDispatcher, 'run' | 'kinds' | 'health'>;
   /** Videos, segments, cameras and jobs: lookups, ingest requests, uploads, progress streams. */
   library: LibraryServices;
+  /** What consumers gave up on, per event topic (the `deadLetters` query); absent when the bus keeps none. */
+  deadLetters?: {
+    topics: readonly string[];
+    list(topic: string, limit: number): Promise<DeadLetter[]>;
+  };
 }
 
 /** The per-request GraphQL context. */
@@ -41,4 +47,22 @@ export function requirePluginContext<T>(context: GatewayContext, plugin: string)
   const found = context.services.pluginContext(plugin);
   if (!found) throw new HbiError('INTERNAL', `Plugin "${plugin}" is not started`);
   return found as PluginContext<T>;
+}
+
+/** Readiness as probes and the `health` query report it: a warm encoder and, in a cluster, a usable task bus. */
+export function readiness(services: Pick<GatewayServices, 'encoder' | 'tasks'>): {
+  ready: boolean;
+  encoder: string;
+  taskBus: string | null;
+  reason?: string;
+} {
+  const encoder = services.encoder.state.status;
+  const bus = services.tasks.health?.();
+  const ready = encoder === 'ready' && (bus?.ok ?? true);
+  return {
+    ready,
+    encoder,
+    taskBus: bus === undefined ? null : bus.ok ? 'connected' : 'unreachable',
+    ...(bus && !bus.ok && bus.reason ? { reason: bus.reason } : {}),
+  };
 }

@@ -1,17 +1,22 @@
 /** The core queries every deployment has, whatever plugins are loaded: `health`, `model`, `plugins`. */
 import { Ctx, Query, Resolver } from 'type-graphql';
 
+import { readiness } from './context.js';
 import type { GatewayContext } from './context.js';
 import { EncoderStatus, Health, ModelDims, ModelInfo, PluginInfo } from './core.types.js';
 
 @Resolver()
 export class CoreResolver {
-  @Query(() => Health, { description: 'Liveness and readiness; readiness means the encoder is warm.' })
+  @Query(() => Health, {
+    description: 'Liveness and readiness; readiness means the encoder is warm and the task bus answers.',
+  })
   health(@Ctx() { services }: GatewayContext): Health {
     const state = services.encoder.state;
+    const ready = readiness(services);
     return Object.assign(new Health(), {
       live: true,
-      ready: state.status === 'ready',
+      ready: ready.ready,
+      taskBus: ready.taskBus,
       encoder: state.status as EncoderStatus,
       providers: 'providers' in state ? [...state.providers] : [],
     });

@@ -21,7 +21,10 @@ export class Health {
   @Field(() => Boolean, { description: 'Always true when this answer arrives.' })
   live!: boolean;
 
-  @Field(() => Boolean, { description: 'True once the encoder is loaded and warm.' })
+  @Field(() => Boolean, {
+    description:
+      'True once the encoder is loaded and warm and, in cluster mode, the task bus (Kafka) answers.',
+  })
   ready!: boolean;
 
   @Field(() => EncoderStatus)
@@ -29,6 +32,13 @@ export class Health {
 
   @Field(() => [String], { description: 'Execution providers the encoder runs on, once warm.' })
   providers!: string[];
+
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'Cluster mode: "connected" or "unreachable" (the task bus, Kafka, as this gateway last saw it); null in one process.',
+  })
+  taskBus!: string | null;
 }
 
 @ObjectType({ description: 'Sizes the model works with.' })

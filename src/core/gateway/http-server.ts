@@ -21,6 +21,7 @@ import { WebSocketServer } from 'ws';
 
 import { HbiError } from '../errors.js';
 import { toGraphQLError } from '../graphql-errors.js';
+import { readiness } from './context.js';
 import type { GatewayContext, GatewayServices } from './context.js';
 import { assertWithinLimits, measureOperation, operationLimitsPlugin } from './limits.js';
 import { UPLOAD_PATH, handleUpload } from './upload-route.js';
@@ -167,8 +168,8 @@ async function handleHttp(
   const url = new URL(request.url ?? '/', 'http://gateway');
   if (url.pathname === '/health/live') return sendJson(response, 200, { live: true });
   if (url.pathname === '/health/ready') {
-    const ready = services.encoder.state.status === 'ready';
-    return sendJson(response, ready ? 200 : 503, { ready, encoder: services.encoder.state.status });
+    const state = readiness(services);
+    return sendJson(response, state.ready ? 200 : 503, state);
   }
   if (url.pathname.startsWith(UPLOAD_PATH)) return handleUpload(request, response, url.pathname, services);
   if (url.pathname !== GRAPHQL_PATH)

@@ -11,6 +11,7 @@ import { buildSchema } from 'type-graphql';
 import type { HbiPlugin, ResolverClass } from '../plugins/define-plugin.js';
 import { CameraMutationResolver } from './cameras.resolver.js';
 import { CoreResolver } from './core.resolver.js';
+import { DeadLetterResolver } from './dead-letters.resolver.js';
 import { IngestResolver } from './ingest.resolver.js';
 import { JobResolver } from './jobs.resolver.js';
 import { CameraResolver, SegmentResolver, VideoResolver } from './library.resolver.js';
@@ -34,6 +35,7 @@ export async function buildGatewaySchema(plugins: readonly HbiPlugin[]): Promise
     CameraResolver,
     CameraMutationResolver,
     JobResolver,
+    DeadLetterResolver,
     IngestResolver,
     VideoEventsResolver,
     ...plugins.flatMap((plugin) => plugin.resolvers ?? []),

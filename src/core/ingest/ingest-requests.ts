@@ -9,7 +9,7 @@ import path from 'node:path';
 
 import type { Config } from '../config.js';
 import type { Database } from '../db/port.js';
-import { HbiError, isHbiError, toPublicError } from '../errors.js';
+import { HbiError, isHbiError, isRetriable, toPublicError } from '../errors.js';
 import type { EventBus } from '../events/port.js';
 import type { JobRecord, JobStore } from '../jobs/job-store.js';
 import type { Logger } from '../logger.js';
@@ -90,11 +90,36 @@ export interface VideoDeletion {
   segments: number;
 }
 
+/** Back-off of re-sending `job.queued` while the bus is down: doubling from 1 s to 30 s. */
+const RESEND_FIRST_MS = 1_000;
+const RESEND_MAX_MS = 30_000;
+
 export class IngestRequests {
   readonly #options: IngestRequestsOptions;
+  /** Jobs recorded while the bus was down, by job id: re-sent until the bus takes them. */
+  readonly #unsent = new Map<string, JobQueuedEvent>();
+  #resendTimer: NodeJS.Timeout | undefined;
+  #resendDelay = RESEND_FIRST_MS;
+  #stopped = false;
 
   constructor(options: IngestRequestsOptions) {
     this.#options = options;
+  }
+
+  /** Jobs recorded but not yet handed to the workers (the bus was down). */
+  get unsentJobs(): number {
+    return this.#unsent.size;
+  }
+
+  /** Stops re-sending; jobs still unsent stay QUEUED in the database (logged), nothing is lost. */
+  stop(): void {
+    this.#stopped = true;
+    clearTimeout(this.#resendTimer);
+    if (this.#unsent.size > 0) {
+      this.#options.logger.warn('jobs left queued but not handed to workers; re-index or re-submit them', {
+        jobs: [...this.#unsent.keys()],
+      });
+    }
   }
 
   /** Queues an ingest of a server file or a URL; BAD_USER_INPUT / NOT_FOUND for a source it may not or cannot read. */
@@ -363,8 +388,60 @@ export class IngestRequests {
     return record;
   }
 
+  /**
+   * Hands a job to the workers. The job row is already committed, so when the bus is down (a
+   * retriable failure) the job is kept and re-sent with back-off instead of failing a request whose
+   * work is recorded: the client follows the job as usual and it runs once the bus is back.
+   */
   async #publish(request: JobQueuedEvent): Promise<void> {
-    await this.#options.events.publish<JobQueuedEvent>(JOB_QUEUED, [{ key: request.jobId, value: request }]);
+    try {
+      await this.#send(request);
+    } catch (error) {
+      if (!isRetriable(error) || this.#stopped) throw error;
+      this.#options.logger.warn('job recorded but the event bus is down; re-sending it with back-off', {
+        jobId: request.jobId,
+        error,
+      });
+      this.#unsent.set(request.jobId, request);
+      this.#scheduleResend();
+    }
+  }
+
+  #send(request: JobQueuedEvent): Promise<void> {
+    // One video's jobs share a key (and so a partition, in order); a new upload has no video yet.
+    const key = ('videoId' in request && request.videoId) || request.jobId;
+    return this.#options.events.publish<JobQueuedEvent>(JOB_QUEUED, [{ key, value: request }]);
+  }
+
+  #scheduleResend(): void {
+    if (this.#resendTimer !== undefined || this.#stopped) return;
+    this.#resendTimer = setTimeout(() => void this.#resend(), this.#resendDelay);
+    this.#resendTimer.unref();
+  }
+
+  async #resend(): Promise<void> {
+    this.#resendTimer = undefined;
+    for (const [jobId, request] of this.#unsent) {
+      if (this.#stopped) return;
+      try {
+        await this.#send(request);
+        this.#unsent.delete(jobId);
+        this.#options.logger.info('queued job handed to workers after the bus came back', { jobId });
+      } catch (error) {
+        if (!isRetriable(error)) {
+          this.#unsent.delete(jobId);
+          this.#options.logger.error('queued job cannot be handed to workers; re-submit it', {
+            jobId,
+            error,
+          });
+          continue;
+        }
+        this.#resendDelay = Math.min(this.#resendDelay * 2, RESEND_MAX_MS);
+        this.#scheduleResend();
+        return;
+      }
+    }
+    this.#resendDelay = RESEND_FIRST_MS;
   }
 
   /** The camera id when it names one of the tenant's cameras; NOT_FOUND otherwise. */

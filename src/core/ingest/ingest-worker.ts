@@ -15,6 +15,7 @@ import type { ObjectStore } from '../storage/port.js';
 import type { IngestSource, JobQueuedEvent } from './ingest-events.js';
 import { JOB_QUEUED } from './ingest-events.js';
 import { checkIngestUrl, downloadToStore, ingestRoots, resolveIngestPath } from './ingest-sources.js';
+import { isUuid } from '../util/ids.js';
 import type { IngestProgress, VideoIngestor } from './video-ingestor.js';
 
 /** Deliveries of one job request before a retriable failure becomes final. */
@@ -59,6 +60,13 @@ export class IngestWorker {
   async #handle(message: EventMessage<JobQueuedEvent>): Promise<void> {
     const { jobs, logger } = this.#options;
     const request = message.value;
+    const problem = malformed(request);
+    if (problem) {
+      // Dead-lettered at once (non-retriable), visible through the deadLetters query.
+      throw new HbiError('BAD_USER_INPUT', `Malformed ${JOB_QUEUED} message: ${problem}`, {
+        retriable: false,
+      });
+    }
     const job = await jobs.start(request.jobId);
     if (!job) return;
     try {
@@ -194,4 +202,16 @@ export class IngestWorker {
       segmentIndexed: async () => void (await jobs.advance(jobId)),
     };
   }
+}
+
+/** Why a `job.queued` value cannot be a job (a foreign or corrupted producer), or undefined. */
+function malformed(value: unknown): string | undefined {
+  if (value === null || typeof value !== 'object') return 'not a JSON object';
+  const request = value as Partial<JobQueuedEvent>;
+  if (typeof request.jobId !== 'string' || !isUuid(request.jobId)) return 'jobId is not a UUID';
+  if (request.kind !== 'ingest' && request.kind !== 'reindex')
+    return `unknown kind ${JSON.stringify(request.kind)}`;
+  if (request.kind === 'ingest' && (typeof request.source !== 'object' || request.source === null))
+    return 'an ingest without a source';
+  return undefined;
 }

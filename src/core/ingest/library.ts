@@ -22,7 +22,7 @@ export interface LibraryServices {
   jobs: Pick<JobStore, 'get' | 'list'>;
   watcher: Pick<JobWatcher, 'watch'>;
   /** Object-event ingest (`ingestStoredObject`) is a worker's business, not the API's. */
-  requests: Pick<IngestRequests, Exclude<keyof IngestRequests, 'ingestStoredObject'>>;
+  requests: Pick<IngestRequests, Exclude<keyof IngestRequests, 'ingestStoredObject' | 'stop' | 'unsentJobs'>>;
   /** Camera registration and status, for camera agents. */
   cameras: Pick<CameraRegistry, keyof CameraRegistry>;
 }
@@ -99,6 +99,7 @@ export async function startLibrary(
     cameras: new CameraRegistry(db),
     stop: () =>
       (stopped ??= (async () => {
+        requests.stop();
         await objectEvents?.stop();
         await worker?.stop();
         await watcher.stop();

@@ -16,7 +16,7 @@ import type { z } from 'zod';
 import { HbiError, toHbiError } from '../errors.js';
 import { createKafkaTopics } from '../events/kafka-topics.js';
 import type { Logger } from '../logger.js';
-import type { TaskDispatcher, TaskRunOptions } from './port.js';
+import type { TaskBusHealth, TaskDispatcher, TaskRunOptions } from './port.js';
 import { decodeTaskError, throughWire } from './wire.js';
 import type { WireTaskOutcome } from './wire.js';
 
@@ -72,6 +72,8 @@ export interface KafkaTaskDispatcherOptions extends KafkaTaskBusSettings {
   defaultTimeoutMs?: number;
   /** Names this gateway's reply topic and group; default a random UUID. */
   instanceId?: string;
+  /** How often the broker is probed for `health()` (and for readiness). Default 5 000 ms. */
+  healthIntervalMs?: number;
 }
 
 interface Pending {
@@ -138,7 +140,12 @@ export class KafkaTaskDispatcher implements TaskDispatcher {
   #admin: Admin | undefined;
   #producer: Producer | undefined;
   #consumer: Consumer | undefined;
+  #kafka: ReturnType<typeof taskBusClient> | undefined;
   #closed = false;
+  /** Why the bus is unusable right now; undefined while it works. */
+  #trouble: string | undefined;
+  #probe: NodeJS.Timeout | undefined;
+  #probing = false;
 
   private constructor(options: KafkaTaskDispatcherOptions) {
     const prefix = options.topicPrefix ?? '';
@@ -170,10 +177,20 @@ export class KafkaTaskDispatcher implements TaskDispatcher {
     }
   }
 
+  /**
+   * Whether the broker answered the last probe and the reply listener runs. A gateway is not ready
+   * while this is false (load balancers route elsewhere); requests meanwhile fail fast with
+   * UNAVAILABLE. Recovers by itself once the broker is back.
+   */
+  health(): TaskBusHealth {
+    return this.#trouble === undefined ? { ok: true } : { ok: false, reason: this.#trouble };
+  }
+
   /** Fails the items still waiting with UNAVAILABLE, leaves Kafka and deletes the reply topic. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#probe);
     const reason = new HbiError('UNAVAILABLE', 'The task dispatcher is shutting down');
     for (const [id, pending] of this.#pending) {
       clearTimeout(pending.timer);
@@ -201,18 +218,47 @@ export class KafkaTaskDispatcher implements TaskDispatcher {
     await ensureTopic(this.#admin, this.replyTopic, 1, replicas, logger);
     this.#producer = kafka.producer({ allowAutoTopicCreation: false });
     await this.#producer.connect();
-    this.#consumer = kafka.consumer({
+    this.#kafka = kafka;
+    await this.#listen();
+    this.#probe = setInterval(() => void this.#probeBroker(), this.#options.healthIntervalMs ?? 5_000);
+    this.#probe.unref();
+    logger.info('task dispatcher connected', { requests: this.#requestTopic, replies: this.replyTopic });
+  }
+
+  /** Starts the reply listener (this gateway's own group on its reply topic) and waits until it joined. */
+  async #listen(): Promise<void> {
+    const logger = this.#options.logger;
+    const consumer = this.#kafka!.consumer({
       groupId: this.#groupId,
       sessionTimeout: this.#options.sessionTimeoutMs ?? 30_000,
       heartbeatInterval: 1_000,
       maxWaitTimeInMs: 100,
     });
-    await this.#consumer.connect();
-    await this.#consumer.subscribe({ topics: [this.replyTopic], fromBeginning: true });
-    const joined = new Promise<void>((resolve) =>
-      this.#consumer!.on(this.#consumer!.events.GROUP_JOIN, () => resolve()),
-    );
-    await this.#consumer.run({
+    this.#consumer = consumer;
+    await consumer.connect();
+    await consumer.subscribe({ topics: [this.replyTopic], fromBeginning: true });
+    let isUp = false;
+    const joined = new Promise<void>((resolve, reject) => {
+      consumer.on(consumer.events.GROUP_JOIN, () => {
+        isUp = true;
+        this.#markRecovered();
+        resolve();
+      });
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        if (!isUp) {
+          if (!payload.restart) reject(payload.error);
+          return;
+        }
+        this.#markTrouble(`the reply listener stopped: ${payload.error.message}`);
+        // kafkajs restarts the consumer itself after retriable trouble (a broker outage is that);
+        // anything else would leave this gateway deaf, so it builds a new listener with back-off.
+        if (!payload.restart) {
+          logger.error('task reply listener stopped; starting a new one', { error: payload.error });
+          void this.#relisten(consumer);
+        }
+      });
+    });
+    await consumer.run({
       eachMessage: ({ message }) => {
         const text = message.value?.toString('utf8');
         if (text) this.#settle(text);
@@ -220,7 +266,49 @@ export class KafkaTaskDispatcher implements TaskDispatcher {
       },
     });
     await joined;
-    logger.info('task dispatcher connected', { requests: this.#requestTopic, replies: this.replyTopic });
+  }
+
+  /** Replaces a listener that kafkajs gave up on, retrying with doubling back-off until one joins. */
+  async #relisten(dead: Consumer): Promise<void> {
+    await dead.disconnect().catch(() => undefined);
+    for (let delay = 500; !this.#closed; delay = Math.min(delay * 2, 15_000)) {
+      try {
+        await this.#listen();
+        this.#markRecovered();
+        return;
+      } catch (error) {
+        this.#options.logger.warn('task reply listener not back yet', { error, retryInMs: delay });
+        await this.#consumer?.disconnect().catch(() => undefined);
+        await new Promise((resolve) => setTimeout(resolve, delay).unref());
+      }
+    }
+  }
+
+  /** Asks the broker for its cluster description; a failure marks the bus down until one succeeds. */
+  async #probeBroker(): Promise<void> {
+    if (this.#probing || this.#closed || !this.#admin) return;
+    this.#probing = true;
+    try {
+      await this.#admin.describeCluster();
+      // A probe alone does not clear a stopped reply listener: its GROUP_JOIN does.
+      if (this.#trouble?.startsWith('Kafka')) this.#markRecovered();
+    } catch (error) {
+      this.#markTrouble(`Kafka unreachable: ${(error as Error)?.message ?? error}`);
+    } finally {
+      this.#probing = false;
+    }
+  }
+
+  #markTrouble(reason: string): void {
+    if (this.#closed) return;
+    if (this.#trouble === undefined) this.#options.logger.warn('task bus down: not ready', { reason });
+    this.#trouble = reason;
+  }
+
+  #markRecovered(): void {
+    if (this.#trouble === undefined || this.#closed) return;
+    this.#options.logger.info('task bus back: ready', { was: this.#trouble });
+    this.#trouble = undefined;
   }
 
   #submit(kind: string, raw: unknown, options: TaskRunOptions): Promise<unknown> {
@@ -239,6 +327,13 @@ export class KafkaTaskDispatcher implements TaskDispatcher {
       throw new HbiError('BAD_USER_INPUT', `Invalid ${kind} task: ${problems.join('; ')}`, {
         details: { kind, problems },
       });
+    }
+    if (this.#trouble?.startsWith('the reply listener')) {
+      // The request could be sent, but its answer would have nobody to read it.
+      throw new HbiError(
+        'UNAVAILABLE',
+        `The task bus (Kafka) is not usable; retry shortly (${this.#trouble})`,
+      );
     }
     const timeoutMs = options.timeoutMs ?? this.#options.defaultTimeoutMs ?? 30_000;
     const request: TaskRequestMessage = {
@@ -262,14 +357,20 @@ export class KafkaTaskDispatcher implements TaskDispatcher {
         topic: this.#requestTopic,
         acks: -1,
         messages: [{ key: request.id, value: JSON.stringify(request), headers: { 'hbi-task-kind': kind } }],
-      }).catch((error: unknown) => {
-        const pending = this.#pending.get(request.id);
-        if (!pending) return;
-        clearTimeout(pending.timer);
-        this.#pending.delete(request.id);
-        this.#options.logger.warn('task not sent: Kafka unreachable', { kind, error });
-        pending.reject(taskBusUnavailable(error, `sending a ${kind} task`));
-      });
+      }).then(
+        () => {
+          if (this.#trouble?.startsWith('Kafka')) this.#markRecovered();
+        },
+        (error: unknown) => {
+          const pending = this.#pending.get(request.id);
+          if (!pending) return;
+          clearTimeout(pending.timer);
+          this.#pending.delete(request.id);
+          this.#options.logger.warn('task not sent: Kafka unreachable', { kind, error });
+          this.#markTrouble(`Kafka unreachable: ${(error as Error)?.message ?? error}`);
+          pending.reject(taskBusUnavailable(error, `sending a ${kind} task`));
+        },
+      );
     });
   }
 

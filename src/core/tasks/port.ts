@@ -23,6 +23,17 @@ export interface TaskDispatcher {
   run<O = unknown>(kind: string, input: unknown, options?: TaskRunOptions): Promise<O>;
   /** Refuses new items, fails queued ones with UNAVAILABLE and waits for the batches in flight. */
   close(): Promise<void>;
+  /**
+   * Whether the transport can carry work now (cluster mode: the broker answers and replies are
+   * listened for). Absent in-process, where there is no transport to lose.
+   */
+  health?(): TaskBusHealth;
+}
+
+export interface TaskBusHealth {
+  ok: boolean;
+  /** Why not, for logs and the readiness probe. */
+  reason?: string;
 }
 
 /** Where a kind's items go: its handler and the owning plugin's context. */

@@ -323,4 +323,49 @@ describe('ingest jobs on the embedded platform (fixture model)', () => {
     );
     expect(body.data.jobs.edges.some((edge: Json) => edge.node.videoId === patternVideoId)).toBe(false);
   });
+
+  it('dead-letters a malformed job message at once and lists it through deadLetters, newest first', async () => {
+    const DEAD = `query ($topic: String!, $first: Int) { deadLetters(topic: $topic, first: $first) {
+      topic key value errorCode errorMessage attempts deadLetteredAt } }`;
+    const deadCount = async () =>
+      ((await client.graphql(DEAD, { topic: JOB_QUEUED })).body.data?.deadLetters ?? []).length as number;
+    // One after the other, so "newest first" has an order to show.
+    await platform.kernel.events.publish(JOB_QUEUED, [
+      { key: 'foreign-1', value: { kind: 'ingest', jobId: 'not-a-uuid' } },
+    ]);
+    await eventually(async () => expect(await deadCount()).toBe(1), 10_000);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await platform.kernel.events.publish(JOB_QUEUED, [
+      { key: 'foreign-2', value: { kind: 'explode', jobId: randomUUID() } },
+    ]);
+    let listed: Json[] = [];
+    await eventually(async () => {
+      const answer = await client.graphql(DEAD, { topic: JOB_QUEUED });
+      expect(answer.body.errors).toBeUndefined();
+      listed = answer.body.data.deadLetters as Json[];
+      expect(listed).toHaveLength(2);
+    }, 10_000);
+    expect(listed.map((letter) => letter.key)).toEqual(['foreign-2', 'foreign-1']);
+    expect(listed[1]).toMatchObject({
+      topic: JOB_QUEUED,
+      value: { kind: 'ingest', jobId: 'not-a-uuid' },
+      errorCode: 'BAD_USER_INPUT',
+      attempts: 1,
+    });
+    expect(listed[1]!.errorMessage).toMatch(/jobId is not a UUID/);
+    expect(listed[0]!.errorMessage).toMatch(/unknown kind "explode"/);
+    expect(Number.isNaN(Date.parse(listed[0]!.deadLetteredAt as string))).toBe(false);
+    // first limits; an unknown topic is refused with the list of known ones.
+    const one = await client.graphql(DEAD, { topic: JOB_QUEUED, first: 1 });
+    expect(one.body.data.deadLetters.map((letter: Json) => letter.key)).toEqual(['foreign-2']);
+    const unknown = await client.graphql(DEAD, { topic: 'secrets' });
+    expect(client.codes(unknown)).toEqual(['BAD_USER_INPUT']);
+    expect(unknown.body.errors[0].message).toContain('job.queued');
+    expect(client.codes(await client.graphql(DEAD, { topic: JOB_QUEUED, first: 0 }))).toEqual([
+      'BAD_USER_INPUT',
+    ]);
+    // The worker carries on: a good job after them still runs.
+    const job = await client.graphql(INGEST, { path: red, title: 'after the bad messages' });
+    expect((await client.finishedJob(job.body.data.ingestVideo.id as string)).status).toBe('SUCCEEDED');
+  });
 });
