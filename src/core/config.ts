@@ -296,6 +296,18 @@ export const SETTINGS = {
     '',
     'Folders ingestVideo(path) may read from, comma-separated; empty = <data dir>/ingest and the demo library folder.',
   ),
+  ingestUrlHosts: setting(
+    'HBI_INGEST_URL_HOSTS',
+    list,
+    '',
+    'Hosts ingestVideo(url) may download from, comma-separated ("*.example.com" matches subdomains); empty = any public host.',
+  ),
+  ingestUrlPrivate: setting(
+    'HBI_INGEST_URL_PRIVATE',
+    z.enum(['true', 'false']).transform((value) => value === 'true'),
+    'false',
+    'Whether ingestVideo(url) may reach loopback, private, link-local or other non-public addresses (a LAN camera store); off so clients cannot make the server fetch internal services.',
+  ),
   downloadTimeoutMs: setting(
     'HBI_DOWNLOAD_TIMEOUT_MS',
     positiveInt,

@@ -241,6 +241,12 @@ describe('ingest over HTTP and WebSocket: uploads, jobs, subscriptions, deletion
       expect(client.codes(await client.graphql(INGEST, { url: `file://${LIBRARY}` }))).toEqual([
         'BAD_USER_INPUT',
       ]);
+      // By default the server is no proxy into its own network (cloud metadata, loopback services).
+      for (const url of ['http://169.254.169.254/latest/meta-data', platform.gateway.url]) {
+        const refused = await client.graphql(INGEST, { url });
+        expect(client.codes(refused), url).toEqual(['BAD_USER_INPUT']);
+        expect(refused.body.errors[0].message).toContain('HBI_INGEST_URL_PRIVATE');
+      }
     });
 
     it('unknown ids answer NOT_FOUND, over HTTP and over graphql-ws', async () => {

@@ -10,7 +10,7 @@ import path from 'node:path';
 
 import { loadConfig } from '../../core/config.js';
 import { toHbiError } from '../../core/errors.js';
-import { checkIngestUrl, downloadToStore } from '../../core/ingest/ingest-sources.js';
+import { checkIngestUrl, downloadToStore, urlPolicy } from '../../core/ingest/ingest-sources.js';
 import type { IngestResult } from '../../core/ingest/video-ingestor.js';
 import { VideoIngestor } from '../../core/ingest/video-ingestor.js';
 import { bootKernel } from '../../core/kernel.js';
@@ -147,12 +147,16 @@ async function ingestUrl(
   given: string,
   reports: Parameters<VideoIngestor['ingestObject']>[1],
 ): Promise<IngestResult> {
-  const url = checkIngestUrl(given);
+  // The operator's own command on the operator's machine: the local network is theirs to read, but
+  // HBI_INGEST_URL_HOSTS still applies when set.
+  const policy = { ...urlPolicy(kernel.config), allowPrivate: true };
+  const url = checkIngestUrl(given, policy);
   const extension = /\.[a-z0-9]{1,8}$/i.exec(url.pathname)?.[0].toLowerCase() ?? '';
   const key = `uploads/cli-${randomUUID()}${extension}`;
   await downloadToStore(kernel.storage, key, url, {
     maxBytes: kernel.config.maxUploadBytes,
     timeoutMs: kernel.config.downloadTimeoutMs,
+    policy,
   });
   return ingestor.ingestObject(
     { key, sourceUri: given, title: path.basename(url.pathname) || url.host },

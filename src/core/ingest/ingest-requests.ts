@@ -17,7 +17,7 @@ import type { ObjectBody, ObjectStore } from '../storage/port.js';
 import { isUuid } from '../util/ids.js';
 import type { IngestSource, JobQueuedEvent, VideoDeletedEvent } from './ingest-events.js';
 import { JOB_QUEUED, VIDEO_DELETED } from './ingest-events.js';
-import { checkIngestUrl, ingestRoots, resolveIngestPath } from './ingest-sources.js';
+import { checkIngestUrl, ingestRoots, resolveIngestPath, urlPolicy } from './ingest-sources.js';
 import type { UploadTokens } from './upload-tokens.js';
 import type { VideoCatalog } from './video-catalog.js';
 import { DEFAULT_TENANT_ID } from './video-ingestor.js';
@@ -33,7 +33,14 @@ const MAX_IDEMPOTENCY_KEY = 200;
 export interface IngestRequestsOptions {
   config: Pick<
     Config,
-    'maxUploadBytes' | 'uploadUrlTtlSeconds' | 'publicUrl' | 'ingestRoots' | 'dataDir' | 'demoLibrary'
+    | 'maxUploadBytes'
+    | 'uploadUrlTtlSeconds'
+    | 'publicUrl'
+    | 'ingestRoots'
+    | 'dataDir'
+    | 'demoLibrary'
+    | 'ingestUrlHosts'
+    | 'ingestUrlPrivate'
   >;
   db: Database;
   storage: ObjectStore;
@@ -135,7 +142,7 @@ export class IngestRequests {
       source = { kind: 'path', path: await resolveIngestPath(input.path, ingestRoots(this.#options.config)) };
       sourceUri = input.path;
     } else {
-      const url = checkIngestUrl(input.url!);
+      const url = checkIngestUrl(input.url!, urlPolicy(this.#options.config));
       source = { kind: 'url', url: url.href };
       url.username = '';
       url.password = '';

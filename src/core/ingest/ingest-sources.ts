@@ -4,7 +4,9 @@
  * URL must be http(s) and is downloaded with the upload size limit and a deadline. Errors never echo
  * server paths or the configured folders.
  */
+import { lookup } from 'node:dns/promises';
 import { realpath, stat } from 'node:fs/promises';
+import { BlockList, isIP } from 'node:net';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { ReadableStream } from 'node:stream/web';
@@ -49,7 +51,85 @@ export async function resolveIngestPath(given: string, roots: readonly string[])
 }
 
 /** The URL a client asked to ingest; BAD_USER_INPUT unless it is http(s) (file://, data:, ftp: … are refused). */
-export function checkIngestUrl(given: string): URL {
+/** Which hosts `ingestVideo(url)` may reach (HBI_INGEST_URL_HOSTS, HBI_INGEST_URL_PRIVATE). */
+export interface UrlPolicy {
+  /** Allowed host names; `*.example.com` also matches its subdomains; empty = any host. */
+  hosts: readonly string[];
+  /** Whether loopback, private, link-local and other non-public addresses may be reached. */
+  allowPrivate: boolean;
+}
+
+/** Anything public: what the platform enforces unless configured otherwise. */
+export const PUBLIC_ONLY: UrlPolicy = Object.freeze({ hosts: [], allowPrivate: false });
+
+/** The policy a config asks for. */
+export function urlPolicy(config: Pick<Config, 'ingestUrlHosts' | 'ingestUrlPrivate'>): UrlPolicy {
+  return {
+    hosts: config.ingestUrlHosts.map((host) => host.toLowerCase()),
+    allowPrivate: config.ingestUrlPrivate,
+  };
+}
+
+/** Addresses a client must not make the server reach unless HBI_INGEST_URL_PRIVATE allows it. */
+const NON_PUBLIC = (() => {
+  const list = new BlockList();
+  for (const [network, prefix] of [
+    ['0.0.0.0', 8], // "this" network
+    ['10.0.0.0', 8],
+    ['100.64.0.0', 10], // carrier-grade NAT
+    ['127.0.0.0', 8],
+    ['169.254.0.0', 16], // link-local, cloud metadata services
+    ['172.16.0.0', 12],
+    ['192.0.0.0', 24],
+    ['192.168.0.0', 16],
+    ['198.18.0.0', 15], // benchmarking
+    ['224.0.0.0', 4], // multicast
+    ['240.0.0.0', 4], // reserved, broadcast
+  ] as const) {
+    list.addSubnet(network, prefix, 'ipv4');
+  }
+  for (const [network, prefix] of [
+    ['::', 128],
+    ['::1', 128],
+    ['fc00::', 7], // unique local
+    ['fe80::', 10], // link-local
+    ['ff00::', 8], // multicast
+  ] as const) {
+    list.addSubnet(network, prefix, 'ipv6');
+  }
+  return list;
+})();
+
+/** True for loopback, private, link-local, multicast and other addresses that are not on the public internet. */
+export function isNonPublicAddress(address: string): boolean {
+  const family = isIP(address);
+  if (family === 4) return NON_PUBLIC.check(address, 'ipv4');
+  if (family !== 6) return true;
+  // An IPv4 address mapped into IPv6 (::ffff:10.0.0.1) is judged as the IPv4 address.
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return NON_PUBLIC.check(mapped[1]!, 'ipv4');
+  return NON_PUBLIC.check(address, 'ipv6');
+}
+
+function hostAllowed(host: string, hosts: readonly string[]): boolean {
+  if (hosts.length === 0) return true;
+  return hosts.some((allowed) =>
+    allowed.startsWith('*.')
+      ? host === allowed.slice(2) || host.endsWith(allowed.slice(1))
+      : host === allowed,
+  );
+}
+
+/** The bracket-free host of a URL, lower case (`[::1]` → `::1`). */
+function bareHost(url: URL): string {
+  return url.hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+}
+
+/**
+ * Checks what can be checked without the network: an http(s) URL, a host the policy allows, and no
+ * literal non-public address. BAD_USER_INPUT otherwise, naming the setting that would allow it.
+ */
+export function checkIngestUrl(given: string, policy: UrlPolicy = PUBLIC_ONLY): URL {
   let url: URL;
   try {
     url = new URL(given);
@@ -61,12 +141,51 @@ export function checkIngestUrl(given: string): URL {
       details: { protocol: url.protocol },
     });
   }
+  const host = bareHost(url);
+  if (!hostAllowed(host, policy.hosts)) {
+    throw new HbiError(
+      'BAD_USER_INPUT',
+      `The host ${host} is not one ingestVideo(url) may download from (HBI_INGEST_URL_HOSTS)`,
+      {
+        details: { host },
+      },
+    );
+  }
+  if (isIP(host) !== 0 && !policy.allowPrivate && isNonPublicAddress(host)) throw privateAddress(host);
   return url;
 }
+
+function privateAddress(host: string): HbiError {
+  return new HbiError(
+    'BAD_USER_INPUT',
+    `The URL points at a non-public address (${host}); set HBI_INGEST_URL_PRIVATE=true to allow downloads from the local network`,
+    { details: { host } },
+  );
+}
+
+/** Resolves the URL's host and refuses it when any of its addresses is not public (unless allowed). */
+async function checkResolvedHost(url: URL, policy: UrlPolicy): Promise<void> {
+  if (policy.allowPrivate) return;
+  const host = bareHost(url);
+  if (isIP(host) !== 0) return; // checked by checkIngestUrl
+  let addresses: { address: string }[];
+  try {
+    addresses = await lookup(host, { all: true });
+  } catch (error) {
+    throw new HbiError('UNAVAILABLE', `Cannot resolve the host ${host}`, { cause: error });
+  }
+  const blocked = addresses.find((entry) => isNonPublicAddress(entry.address));
+  if (blocked) throw privateAddress(`${host} = ${blocked.address}`);
+}
+
+/** Redirects followed (each hop checked against the policy) before BAD_USER_INPUT. */
+const MAX_REDIRECTS = 5;
 
 export interface DownloadOptions {
   /** LIMIT_EXCEEDED (nothing stored) past this many bytes. */
   maxBytes: number;
+  /** Hosts and addresses the download (and every redirect) may reach. Default: public hosts only. */
+  policy?: UrlPolicy;
   /** TIMEOUT when the whole download takes longer. */
   timeoutMs: number;
 }
@@ -86,12 +205,30 @@ export async function downloadToStore(
     new HbiError('TIMEOUT', `The download took longer than ${options.timeoutMs} ms`, {
       details: { timeoutMs: options.timeoutMs },
     });
+  const policy = options.policy ?? PUBLIC_ONLY;
   let response: Response;
-  try {
-    response = await fetch(url, { signal, redirect: 'follow' });
-  } catch (error) {
-    if (signal.aborted) throw timedOut();
-    throw new HbiError('UNAVAILABLE', 'Cannot reach the URL', { cause: error });
+  let target = url;
+  for (let hop = 0; ; hop += 1) {
+    // Every hop is checked: a public URL must not redirect the server into the local network.
+    checkIngestUrl(target.href, policy);
+    await checkResolvedHost(target, policy);
+    try {
+      response = await fetch(target, { signal, redirect: 'manual' });
+    } catch (error) {
+      if (signal.aborted) throw timedOut();
+      throw new HbiError('UNAVAILABLE', 'Cannot reach the URL', { cause: error });
+    }
+    const location = response.headers.get('location');
+    if (response.status < 300 || response.status >= 400 || !location) break;
+    void response.body?.cancel().catch(() => undefined);
+    if (hop >= MAX_REDIRECTS) {
+      throw new HbiError('BAD_USER_INPUT', `The URL redirected more than ${MAX_REDIRECTS} times`);
+    }
+    try {
+      target = new URL(location, target);
+    } catch {
+      throw new HbiError('BAD_USER_INPUT', 'The URL redirected to an invalid location');
+    }
   }
   const fail = (error: HbiError): never => {
     void response.body?.cancel().catch(() => undefined);

@@ -14,7 +14,13 @@ import type { Logger } from '../logger.js';
 import type { ObjectStore } from '../storage/port.js';
 import type { IngestSource, JobQueuedEvent } from './ingest-events.js';
 import { JOB_QUEUED } from './ingest-events.js';
-import { checkIngestUrl, downloadToStore, ingestRoots, resolveIngestPath } from './ingest-sources.js';
+import {
+  checkIngestUrl,
+  downloadToStore,
+  ingestRoots,
+  resolveIngestPath,
+  urlPolicy,
+} from './ingest-sources.js';
 import { isUuid } from '../util/ids.js';
 import type { IngestProgress, VideoIngestor } from './video-ingestor.js';
 
@@ -22,7 +28,16 @@ import type { IngestProgress, VideoIngestor } from './video-ingestor.js';
 const MAX_ATTEMPTS = 3;
 
 export interface IngestWorkerOptions {
-  config: Pick<Config, 'maxUploadBytes' | 'downloadTimeoutMs' | 'ingestRoots' | 'dataDir' | 'demoLibrary'>;
+  config: Pick<
+    Config,
+    | 'maxUploadBytes'
+    | 'downloadTimeoutMs'
+    | 'ingestRoots'
+    | 'dataDir'
+    | 'demoLibrary'
+    | 'ingestUrlHosts'
+    | 'ingestUrlPrivate'
+  >;
   db: Queryable;
   storage: ObjectStore;
   events: EventBus;
@@ -118,12 +133,15 @@ export class IngestWorker {
         return;
       }
       case 'url': {
-        const url = checkIngestUrl(source.url);
+        // Checked again here (and on every redirect): the worker's policy is the one that counts.
+        const policy = urlPolicy(config);
+        const url = checkIngestUrl(source.url, policy);
         const extension = /\.[a-z0-9]{1,8}$/i.exec(url.pathname)?.[0].toLowerCase() ?? '';
         const key = `uploads/${job.id}${extension}`;
         await downloadToStore(storage, key, url, {
           maxBytes: config.maxUploadBytes,
           timeoutMs: config.downloadTimeoutMs,
+          policy,
         });
         await ingestor.ingestObject({ ...request, key }, progress);
         return;

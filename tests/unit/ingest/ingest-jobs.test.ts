@@ -46,6 +46,8 @@ describe('ingest jobs on the embedded platform (fixture model)', () => {
       HBI_DATA_DIR: path.join(temp.dir, 'data'),
       HBI_PORT: '0',
       HBI_INGEST_ROOTS: roots,
+      // The test's file server is on loopback.
+      HBI_INGEST_URL_PRIVATE: 'true',
       // A 2 s clip becomes two segments, so progress has steps to show.
       HBI_SEGMENT_WINDOW_MS: '1000',
       HBI_SEGMENT_OVERLAP_MS: '0',

@@ -10,8 +10,11 @@ import {
   checkIngestUrl,
   downloadToStore,
   ingestRoots,
+  isNonPublicAddress,
   resolveIngestPath,
+  urlPolicy,
 } from '../../../src/core/ingest/ingest-sources.js';
+import type { UrlPolicy } from '../../../src/core/ingest/ingest-sources.js';
 import { createFsObjectStore } from '../../../src/core/storage/fs.js';
 import type { ObjectStore } from '../../../src/core/storage/port.js';
 import { tempDir } from '../../helpers/fixtures.js';
@@ -77,12 +80,82 @@ describe('ingest sources', () => {
       expect(() => checkIngestUrl(bad), bad).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT' }));
   });
 
+  it('refuses literal non-public addresses unless allowed, and hosts outside HBI_INGEST_URL_HOSTS', () => {
+    for (const url of [
+      'http://127.0.0.1/a.mp4',
+      'http://10.1.2.3/a.mp4',
+      'http://192.168.0.10/a.mp4',
+      'http://169.254.169.254/latest/meta-data',
+      'http://[::1]/a.mp4',
+      'http://[fd00::5]/a.mp4',
+      'http://[::ffff:127.0.0.1]/a.mp4',
+      'http://0.0.0.0/a.mp4',
+    ]) {
+      expect(() => checkIngestUrl(url), url).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT' }));
+      expect(checkIngestUrl(url, { hosts: [], allowPrivate: true }).href, url).toBe(new URL(url).href);
+    }
+    expect(checkIngestUrl('https://93.184.216.34/a.mp4').hostname).toBe('93.184.216.34');
+    const hosts: UrlPolicy = { hosts: ['videos.example.com', '*.cdn.example.net'], allowPrivate: false };
+    expect(checkIngestUrl('https://videos.example.com/a.mp4', hosts).hostname).toBe('videos.example.com');
+    expect(checkIngestUrl('https://eu.cdn.example.net/a.mp4', hosts).hostname).toBe('eu.cdn.example.net');
+    expect(checkIngestUrl('https://cdn.example.net/a.mp4', hosts).hostname).toBe('cdn.example.net');
+    for (const url of [
+      'https://example.com/a.mp4',
+      'https://evilcdn.example.net/a.mp4',
+      'https://videos.example.com.evil.io/',
+    ]) {
+      expect(() => checkIngestUrl(url, hosts), url).toThrow(
+        expect.objectContaining({
+          code: 'BAD_USER_INPUT',
+          message: expect.stringContaining('HBI_INGEST_URL_HOSTS'),
+        }),
+      );
+    }
+  });
+
+  it('classifies addresses as public or not', () => {
+    const nonPublic = [
+      '127.0.0.1',
+      '10.0.0.1',
+      '172.16.0.1',
+      '172.31.255.255',
+      '192.168.1.1',
+      '169.254.169.254',
+      '100.64.0.1',
+      '224.0.0.1',
+      '::1',
+      '::',
+      'fe80::1',
+      'fc00::1',
+      '::ffff:10.0.0.1',
+      'not an ip',
+    ];
+    const isPublic = ['8.8.8.8', '172.32.0.1', '93.184.216.34', '2001:4860:4860::8888', '::ffff:8.8.8.8'];
+    for (const address of nonPublic) expect(isNonPublicAddress(address), address).toBe(true);
+    for (const address of isPublic) expect(isNonPublicAddress(address), address).toBe(false);
+  });
+
+  it('reads the policy from the config', () => {
+    const config = loadConfig({
+      HBI_INGEST_URL_HOSTS: 'A.example.com, *.b.example.com',
+      HBI_INGEST_URL_PRIVATE: 'true',
+    });
+    expect(urlPolicy(config)).toEqual({ hosts: ['a.example.com', '*.b.example.com'], allowPrivate: true });
+    expect(urlPolicy(loadConfig({}))).toEqual({ hosts: [], allowPrivate: false });
+  });
+
   describe('downloadToStore', () => {
     let store: ObjectStore;
     let base: string;
     const server = createServer((request, response) => {
       const route = request.url ?? '/';
       if (route === '/ok.mp4') return response.end(Buffer.alloc(100, 7));
+      if (route === '/redirect-ok') return response.writeHead(302, { location: '/ok.mp4' }).end();
+      if (route === '/redirect-elsewhere') {
+        const port = (server.address() as AddressInfo).port;
+        return response.writeHead(302, { location: `http://localhost:${port}/ok.mp4` }).end();
+      }
+      if (route === '/loop') return response.writeHead(302, { location: '/loop' }).end();
       if (route === '/big-declared.mp4') {
         response.setHeader('content-length', '5000');
         return response.end(Buffer.alloc(5000));
@@ -107,11 +180,43 @@ describe('ingest sources', () => {
     });
     afterAll(() => new Promise((resolve) => server.close(resolve)));
 
-    const download = (route: string, key = `downloads${route}`) =>
-      downloadToStore(store, key, new URL(`${base}${route}`), { maxBytes: 1000, timeoutMs: 500 });
+    // The test server is on loopback: these downloads allow the local network.
+    const LOCAL: UrlPolicy = { hosts: [], allowPrivate: true };
+    const download = (route: string, key = `downloads${route}`, policy: UrlPolicy = LOCAL) =>
+      downloadToStore(store, key, new URL(`${base}${route}`), { maxBytes: 1000, timeoutMs: 500, policy });
 
     it('stores the body under the key', async () => {
       expect(await download('/ok.mp4')).toMatchObject({ key: 'downloads/ok.mp4', size: 100 });
+    });
+
+    it('refuses loopback by default, also behind a host name, and stores nothing', async () => {
+      const port = (server.address() as AddressInfo).port;
+      for (const url of [`${base}/ok.mp4`, `http://localhost:${port}/ok.mp4`]) {
+        await expect(
+          downloadToStore(store, 'downloads/private.mp4', new URL(url), { maxBytes: 1000, timeoutMs: 500 }),
+        ).rejects.toMatchObject({
+          code: 'BAD_USER_INPUT',
+          message: expect.stringContaining('HBI_INGEST_URL_PRIVATE'),
+        });
+      }
+      expect(await store.head('downloads/private.mp4')).toBeNull();
+    });
+
+    it('follows redirects, checking every hop against the policy', async () => {
+      expect(await download('/redirect-ok', 'downloads/redirected.mp4')).toMatchObject({ size: 100 });
+      // 127.0.0.1 is allowed, the redirect's "localhost" is not: refused although it is the same server.
+      const onlyThisHost: UrlPolicy = { hosts: ['127.0.0.1'], allowPrivate: true };
+      await expect(
+        download('/redirect-elsewhere', 'downloads/elsewhere.mp4', onlyThisHost),
+      ).rejects.toMatchObject({
+        code: 'BAD_USER_INPUT',
+        message: expect.stringContaining('HBI_INGEST_URL_HOSTS'),
+      });
+      expect(await store.head('downloads/elsewhere.mp4')).toBeNull();
+      await expect(download('/loop')).rejects.toMatchObject({
+        code: 'BAD_USER_INPUT',
+        message: expect.stringContaining('redirected more than'),
+      });
     });
 
     it('gives typed errors and stores nothing past the size limit or the deadline', async () => {
