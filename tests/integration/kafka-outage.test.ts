@@ -120,6 +120,7 @@ describe('a gateway that loses Kafka mid-run', () => {
 
   it('answers UNAVAILABLE (retriable) while the broker is down, stays up, reports not ready, then recovers by itself', async () => {
     await infra('down.sh', 'kafka');
+    const downAt = Date.now();
 
     const failed = await until(
       'search to fail with UNAVAILABLE',
@@ -129,6 +130,7 @@ describe('a gateway that loses Kafka mid-run', () => {
       },
       90_000,
     );
+    const failedAfterMs = Date.now() - downAt;
     expect(client.codes(failed)).toEqual(['UNAVAILABLE']);
     expect(failed.body.errors[0].extensions.retriable).toBe(true);
     expect(failed.body.errors[0].message).toMatch(/Kafka/);
@@ -153,6 +155,7 @@ describe('a gateway that loses Kafka mid-run', () => {
     expect(queued.body.data.job.status).toBe('QUEUED');
 
     await infra('up.sh', 'kafka');
+    const upAt = Date.now();
 
     let last: unknown;
     const recovered = await until(
@@ -172,6 +175,9 @@ describe('a gateway that loses Kafka mid-run', () => {
       );
     });
     expect(titles(recovered)).toContain(clip.id);
+    console.log(
+      `kafka-outage: UNAVAILABLE ${failedAfterMs} ms after the broker stopped; search answered again ${Date.now() - upAt} ms after it was back`,
+    );
     expect((await fetch(new URL('/health/ready', gateway.url))).status).toBe(200);
     // The job recorded during the outage ran once the bus was back, exactly once.
     const job = await client.finishedJob(upload.body.jobId as string, 180_000);
