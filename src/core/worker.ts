@@ -25,6 +25,7 @@ import { loadPlugins } from './plugins/load-plugins.js';
 import type { PluginRegistry } from './plugins/registry.js';
 import { InProcessTaskDispatcher } from './tasks/in-process.js';
 import { KafkaTaskWorker } from './tasks/kafka-worker.js';
+import type { TaskBusHealth } from './tasks/port.js';
 
 /** Where a worker is in its life; only `serving` is ready. */
 export type WorkerState =
@@ -59,11 +60,15 @@ export async function startWorker(
   const workerId = options.workerId ?? `${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   const log = logger.child({ worker: workerId });
   let state: WorkerState = { phase: 'starting' };
-  const health = await listenHealth(config, () => state);
+  let taskWorker: KafkaTaskWorker | undefined;
+  const health = await listenHealth(
+    config,
+    () => state,
+    () => taskWorker?.health(),
+  );
   let kernel: Kernel | undefined;
   let registry: PluginRegistry | undefined;
   let dispatcher: InProcessTaskDispatcher | undefined;
-  let taskWorker: KafkaTaskWorker | undefined;
   let library: Library | undefined;
   const stopParts = async () => {
     await library?.stop().catch((error: unknown) => log.error('library stop failed', { error }));
@@ -132,10 +137,11 @@ export async function startWorker(
   };
 }
 
-/** The health endpoints: live while the process runs, ready only while serving. */
+/** The health endpoints: live while the process runs, ready only while serving and the task bus works. */
 async function listenHealth(
   config: Pick<Config, 'host' | 'workerHealthPort'>,
   current: () => WorkerState,
+  bus: () => TaskBusHealth | undefined,
 ): Promise<{ server: Server; url: string }> {
   const server = createServer((request, response) => {
     const path = new URL(request.url ?? '/', 'http://worker').pathname;
@@ -147,8 +153,18 @@ async function listenHealth(
     if (path !== '/health/ready') return send(404, { error: `No route ${path}` });
     const state = current();
     switch (state.phase) {
-      case 'serving':
+      case 'serving': {
+        const taskBus = bus();
+        if (taskBus && !taskBus.ok) {
+          return send(503, {
+            ready: false,
+            phase: state.phase,
+            taskBus: 'unreachable',
+            reason: taskBus.reason,
+          });
+        }
         return send(200, { ready: true, phase: state.phase });
+      }
       case 'starting':
       case 'stopping':
       case 'failed':

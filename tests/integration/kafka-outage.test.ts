@@ -141,6 +141,17 @@ describe('a gateway that loses Kafka mid-run', () => {
       async () => ((await fetch(new URL('/health/ready', gateway.url))).status === 503 ? true : undefined),
       60_000,
     );
+    // The worker too: its request consumer lost the broker.
+    const workerReady = await until(
+      "the worker's readiness to drop",
+      async () => {
+        const response = await fetch(`${worker.url}/health/ready`);
+        return response.status === 503 ? ((await response.json()) as Record<string, unknown>) : undefined;
+      },
+      90_000,
+    );
+    expect(workerReady).toMatchObject({ ready: false, phase: 'serving', taskBus: 'unreachable' });
+    expect((await fetch(`${worker.url}/health/live`)).status).toBe(200);
 
     // An upload while the bus is down is accepted: its job is recorded and handed over later.
     const second = library[1]!;
@@ -179,6 +190,11 @@ describe('a gateway that loses Kafka mid-run', () => {
       `kafka-outage: UNAVAILABLE ${failedAfterMs} ms after the broker stopped; search answered again ${Date.now() - upAt} ms after it was back`,
     );
     expect((await fetch(new URL('/health/ready', gateway.url))).status).toBe(200);
+    await until(
+      "the worker's readiness to return",
+      async () => ((await fetch(`${worker.url}/health/ready`)).status === 200 ? true : undefined),
+      90_000,
+    );
     // The job recorded during the outage ran once the bus was back, exactly once.
     const job = await client.finishedJob(upload.body.jobId as string, 180_000);
     expect(job.status).toBe('SUCCEEDED');

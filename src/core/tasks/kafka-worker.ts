@@ -10,7 +10,7 @@
 import type { Consumer, KafkaMessage, Producer } from 'kafkajs';
 
 import { HbiError, toHbiError } from '../errors.js';
-import type { TaskDispatcher } from './port.js';
+import type { TaskBusHealth, TaskDispatcher } from './port.js';
 import type { KafkaTaskBusSettings, TaskReplyMessage, TaskRequestMessage } from './kafka.js';
 import { TASK_REQUESTS_TOPIC, TASK_WORKER_GROUP, ensureTopic, taskBusClient } from './kafka.js';
 import { encodeTaskError } from './wire.js';
@@ -29,6 +29,8 @@ export class KafkaTaskWorker {
   #consumer: Consumer | undefined;
   #producer: Producer | undefined;
   #stopped: Promise<void> | undefined;
+  /** Why the request consumer is not working, or undefined while it is. */
+  #trouble: string | undefined;
 
   private constructor(options: KafkaTaskWorkerOptions) {
     this.#options = options;
@@ -46,6 +48,14 @@ export class KafkaTaskWorker {
       });
     }
     return worker;
+  }
+
+  /**
+   * Whether the request consumer works: false from a crash (a lost broker: kafkajs retries, then
+   * crashes and restarts the consumer) until it has joined its group again. Worker readiness follows it.
+   */
+  health(): TaskBusHealth {
+    return this.#trouble === undefined ? { ok: true } : { ok: false, reason: this.#trouble };
   }
 
   /** Finishes the slice in hand, leaves the group (its partitions move at once) and disconnects. */
@@ -85,7 +95,19 @@ export class KafkaTaskWorker {
     this.#consumer = consumer;
     await consumer.connect();
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
+    const joined = new Promise<void>((resolve) =>
+      consumer.on(consumer.events.GROUP_JOIN, () => {
+        if (this.#trouble !== undefined) options.logger.info('task bus back: ready', { was: this.#trouble });
+        this.#trouble = undefined;
+        resolve();
+      }),
+    );
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (this.#trouble === undefined) {
+        options.logger.warn('task bus down: not ready', { error: payload.error, restart: payload.restart });
+      }
+      this.#trouble = `the request consumer stopped: ${payload.error.message}`;
+    });
     await consumer.run({
       partitionsConsumedConcurrently: options.partitions ?? 6,
       eachBatchAutoResolve: false,
