@@ -8,6 +8,10 @@ variants that differ only in what the QA head may attend to:
 - ``frame``: one token per frame, as shipped ([B,T,D]);
 - ``spatial``: the 4×4 grid cells of each frame as tokens, with learned cell positions ([B,T·16,D]).
 
+``--stem fine`` swaps the shipped 4×4-stride-4 patchify stem for a 2×2-stride-2 one with one more
+stride-2 convolution (same 4×4 final grid, ≈ 1.6× the multiply-adds): whether a stem that resolves
+small shapes lets the QA head answer shape questions at all.
+
 Same data, steps, batch, learning rate and seed; checkpoint-free; accuracy on **val** by question
 type. It answers "would spatial tokens in the `qa` graph's input lift QA?" before a full retrain.
 
@@ -36,17 +40,38 @@ from hbi.model.heads import QALevel
 from hbi.train.batches import Split, load_tokenised, trim
 
 
+class FineConvStem(nn.Module):
+    """[N,3,64,64] → a 4×4 grid like ConvFrameEncoder's, from a 2×2-stride-2 stem (32² first map)."""
+
+    def __init__(self, out_dim: int, channels: tuple[int, ...] = (32, 48, 96, 128)) -> None:
+        super().__init__()
+        layers: list[nn.Module] = [nn.Conv2d(3, channels[0], 2, stride=2), nn.GroupNorm(8, channels[0]), nn.GELU()]
+        for c_in, c in zip(channels[:-1], channels[1:]):
+            layers += [nn.Conv2d(c_in, c, 3, stride=2, padding=1), nn.GroupNorm(8, c), nn.GELU()]
+        self.features = nn.Sequential(*layers)
+        self.proj = nn.Linear(channels[-1] * 4 * 4, out_dim)
+        self.ln = nn.LayerNorm(out_dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.ln(self.proj(self.features(x).flatten(1)))
+
+
 class QAProbe(nn.Module):
     """Conv stem → frame or grid-cell tokens → transformer → QA head reading them with the question."""
 
-    def __init__(self, tokens: str, vocab: int, answers: int) -> None:
+    def __init__(self, tokens: str, vocab: int, answers: int, stem: str = "coarse") -> None:
         super().__init__()
         cfg = PRESETS["tiny"].replace(vocab_size=vocab, answers=answers)
         self.cfg, self.tokens = cfg, tokens
         d = cfg.embed_dim
         self.register_buffer("mean", torch.tensor(cfg.pixel_mean).view(1, 3, 1, 1) * 255.0, persistent=False)
         self.register_buffer("std", torch.tensor(cfg.pixel_std).view(1, 3, 1, 1) * 255.0, persistent=False)
-        self.stem = ConvFrameEncoder(cfg.image_size, cfg.conv_channels, d)
+        if stem == "coarse":
+            self.stem: nn.Module = ConvFrameEncoder(cfg.image_size, cfg.conv_channels, d)
+        elif stem == "fine":
+            self.stem = FineConvStem(d, (32, 48, 96, cfg.conv_channels[-1]))
+        else:
+            raise ValueError(f"stem must be 'coarse' or 'fine', not {stem!r}")
         side = cfg.image_size // (4 * 2 ** (len(cfg.conv_channels) - 1))
         self.cells = side * side
         if tokens == "spatial":
@@ -111,11 +136,11 @@ def evaluate(model: QAProbe, split: Split, answers: list[str], size: int = 256) 
 def run(tokens: str, train: Split, val: Split, answers: list[str], args: argparse.Namespace) -> dict:
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
-    model = QAProbe(tokens, args.vocab, len(answers))
+    model = QAProbe(tokens, args.vocab, len(answers), args.stem)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.05)
     started = time.time()
     log = []
-    bar = tqdm(range(1, args.steps + 1), desc=f"qa-probe {tokens}", dynamic_ncols=True, mininterval=5, file=sys.stderr)
+    bar = tqdm(range(1, args.steps + 1), desc=f"qa-probe {tokens}/{args.stem}", dynamic_ncols=True, mininterval=5, file=sys.stderr)
     running = None
     for step in bar:
         warm = max(1, args.steps // 20)
@@ -134,15 +159,16 @@ def run(tokens: str, train: Split, val: Split, answers: list[str], args: argpars
         if step % args.eval_every == 0 or step == args.steps:
             res = evaluate(model, val, answers)
             log.append({"step": step, "seconds": round(time.time() - started, 1), "loss": running, "val_qa": res["overall"], "by_type": res["by_type"]})
-            tqdm.write(f"[qa-probe] {tokens} step {step}: val QA {res['overall']:.1f} {json.dumps({k: round(v, 1) for k, v in res['by_type'].items()})}", file=sys.stderr)
+            tqdm.write(f"[qa-probe] {tokens}/{args.stem} step {step}: val QA {res['overall']:.1f} {json.dumps({k: round(v, 1) for k, v in res['by_type'].items()})}", file=sys.stderr)
     params = sum(p.numel() for p in model.parameters())
-    return {"tokens": tokens, "parameters": params, "train_seconds": round(time.time() - started, 1), "log": log, "final": log[-1]}
+    return {"tokens": tokens, "stem": args.stem, "parameters": params, "train_seconds": round(time.time() - started, 1), "log": log, "final": log[-1]}
 
 
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", required=True)
     ap.add_argument("--tokens", nargs="+", default=["frame", "spatial"], choices=["frame", "spatial"])
+    ap.add_argument("--stem", default="coarse", choices=["coarse", "fine"], help="coarse: the shipped 4×4-stride-4 stem; fine: 2×2 stride 2")
     ap.add_argument("--steps", type=int, default=600)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--lr", type=float, default=1e-3)
