@@ -142,8 +142,10 @@ export class KafkaTaskDispatcher implements TaskDispatcher {
   #consumer: Consumer | undefined;
   #kafka: ReturnType<typeof taskBusClient> | undefined;
   #closed = false;
-  /** Why the bus is unusable right now; undefined while it works. */
-  #trouble: string | undefined;
+  /** Why the broker does not answer (the last probe or send failed), or undefined. */
+  #brokerDown: string | undefined;
+  /** Why the reply listener is not running (replies would go unread), or undefined. */
+  #listenerDown: string | undefined;
   #probe: NodeJS.Timeout | undefined;
   #probing = false;
 
@@ -183,7 +185,8 @@ export class KafkaTaskDispatcher implements TaskDispatcher {
    * UNAVAILABLE. Recovers by itself once the broker is back.
    */
   health(): TaskBusHealth {
-    return this.#trouble === undefined ? { ok: true } : { ok: false, reason: this.#trouble };
+    const reason = this.#listenerDown ?? this.#brokerDown;
+    return reason === undefined ? { ok: true } : { ok: false, reason };
   }
 
   /** Fails the items still waiting with UNAVAILABLE, leaves Kafka and deletes the reply topic. */
@@ -241,7 +244,7 @@ export class KafkaTaskDispatcher implements TaskDispatcher {
     const joined = new Promise<void>((resolve, reject) => {
       consumer.on(consumer.events.GROUP_JOIN, () => {
         isUp = true;
-        this.#markRecovered();
+        this.#markRecovered('listener');
         resolve();
       });
       consumer.on(consumer.events.CRASH, ({ payload }) => {
@@ -249,7 +252,7 @@ export class KafkaTaskDispatcher implements TaskDispatcher {
           if (!payload.restart) reject(payload.error);
           return;
         }
-        this.#markTrouble(`the reply listener stopped: ${payload.error.message}`);
+        this.#markTrouble('listener', `the reply listener stopped: ${payload.error.message}`);
         // kafkajs restarts the consumer itself after retriable trouble (a broker outage is that);
         // anything else would leave this gateway deaf, so it builds a new listener with back-off.
         if (!payload.restart) {
@@ -273,8 +276,7 @@ export class KafkaTaskDispatcher implements TaskDispatcher {
     await dead.disconnect().catch(() => undefined);
     for (let delay = 500; !this.#closed; delay = Math.min(delay * 2, 15_000)) {
       try {
-        await this.#listen();
-        this.#markRecovered();
+        await this.#listen(); // its GROUP_JOIN marks the bus usable again
         return;
       } catch (error) {
         this.#options.logger.warn('task reply listener not back yet', { error, retryInMs: delay });
@@ -291,24 +293,28 @@ export class KafkaTaskDispatcher implements TaskDispatcher {
     try {
       await this.#admin.describeCluster();
       // A probe alone does not clear a stopped reply listener: its GROUP_JOIN does.
-      if (this.#trouble?.startsWith('Kafka')) this.#markRecovered();
+      this.#markRecovered('broker');
     } catch (error) {
-      this.#markTrouble(`Kafka unreachable: ${(error as Error)?.message ?? error}`);
+      this.#markTrouble('broker', `Kafka unreachable: ${(error as Error)?.message ?? error}`);
     } finally {
       this.#probing = false;
     }
   }
 
-  #markTrouble(reason: string): void {
+  #markTrouble(part: 'broker' | 'listener', reason: string): void {
     if (this.#closed) return;
-    if (this.#trouble === undefined) this.#options.logger.warn('task bus down: not ready', { reason });
-    this.#trouble = reason;
+    if (this.health().ok) this.#options.logger.warn('task bus down: not ready', { reason });
+    if (part === 'broker') this.#brokerDown = reason;
+    else this.#listenerDown = reason;
   }
 
-  #markRecovered(): void {
-    if (this.#trouble === undefined || this.#closed) return;
-    this.#options.logger.info('task bus back: ready', { was: this.#trouble });
-    this.#trouble = undefined;
+  /** A joined listener proves the broker answers too, so it clears both. */
+  #markRecovered(part: 'broker' | 'listener'): void {
+    if (this.#closed) return;
+    const was = this.health();
+    this.#brokerDown = undefined;
+    if (part === 'listener') this.#listenerDown = undefined;
+    if (!was.ok && this.health().ok) this.#options.logger.info('task bus back: ready', { was: was.reason });
   }
 
   #submit(kind: string, raw: unknown, options: TaskRunOptions): Promise<unknown> {
@@ -328,11 +334,11 @@ export class KafkaTaskDispatcher implements TaskDispatcher {
         details: { kind, problems },
       });
     }
-    if (this.#trouble?.startsWith('the reply listener')) {
+    if (this.#listenerDown !== undefined) {
       // The request could be sent, but its answer would have nobody to read it.
       throw new HbiError(
         'UNAVAILABLE',
-        `The task bus (Kafka) is not usable; retry shortly (${this.#trouble})`,
+        `The task bus (Kafka) is not usable; retry shortly (${this.#listenerDown})`,
       );
     }
     const timeoutMs = options.timeoutMs ?? this.#options.defaultTimeoutMs ?? 30_000;
@@ -359,7 +365,7 @@ export class KafkaTaskDispatcher implements TaskDispatcher {
         messages: [{ key: request.id, value: JSON.stringify(request), headers: { 'hbi-task-kind': kind } }],
       }).then(
         () => {
-          if (this.#trouble?.startsWith('Kafka')) this.#markRecovered();
+          this.#markRecovered('broker');
         },
         (error: unknown) => {
           const pending = this.#pending.get(request.id);
@@ -367,7 +373,7 @@ export class KafkaTaskDispatcher implements TaskDispatcher {
           clearTimeout(pending.timer);
           this.#pending.delete(request.id);
           this.#options.logger.warn('task not sent: Kafka unreachable', { kind, error });
-          this.#markTrouble(`Kafka unreachable: ${(error as Error)?.message ?? error}`);
+          this.#markTrouble('broker', `Kafka unreachable: ${(error as Error)?.message ?? error}`);
           pending.reject(taskBusUnavailable(error, `sending a ${kind} task`));
         },
       );

@@ -1,19 +1,12 @@
 import 'reflect-metadata';
 
-import path from 'node:path';
-
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { loadConfig } from '../../../../src/core/config.js';
-import { createMemoryLogger } from '../../../../src/core/logger.js';
 import type { Platform } from '../../../../src/core/platform.js';
-import { startPlatform } from '../../../../src/core/platform.js';
 import { rank } from '../../../../src/plugins/qa/answer.js';
 import { meanDistribution, softmax } from '../../../../src/plugins/qa/qa-head.js';
-import { BUILTIN_PLUGINS } from '../../../../src/plugins/builtins.js';
-import { TINY_PACKAGE, tempDir } from '../../../helpers/fixtures.js';
-import { ingestWithSegments } from '../../../helpers/segments.js';
-import { makeColorMp4, makeMp4 } from '../../../helpers/videos.js';
+import { startClipPlatform } from '../../../helpers/segments.js';
+import type { ClipPlatform } from '../../../helpers/segments.js';
 
 type Json = Record<string, any>;
 
@@ -47,40 +40,18 @@ describe('qa helpers', () => {
 });
 
 describe('qa plugin: answer over HTTP on the fixture model', () => {
-  let temp: Awaited<ReturnType<typeof tempDir>>;
   let platform: Platform;
-  /** The 2 s pattern clip, cut into 3 segments of 800 ms. */
   let longVideo: { videoId: string; segmentIds: string[] };
   let redVideo: { videoId: string; segmentIds: string[] };
+  let clips: ClipPlatform;
 
   beforeAll(async () => {
-    temp = await tempDir('hbi-qa-');
-    const config = loadConfig({
-      HBI_MODEL_DIR: TINY_PACKAGE,
-      HBI_DATA_DIR: path.join(temp.dir, 'data'),
-      HBI_PORT: '0',
-      HBI_SEGMENT_WINDOW_MS: '800',
-      HBI_SEGMENT_OVERLAP_MS: '0',
-    });
-    platform = await startPlatform(config, createMemoryLogger(), { builtins: BUILTIN_PLUGINS });
-    const { kernel } = platform;
-    const segmentsOf = (file: string) => ingestWithSegments(platform, file);
-    longVideo = await segmentsOf(await makeMp4(kernel.ffmpeg, temp.dir));
-    redVideo = await segmentsOf(await makeColorMp4(kernel.ffmpeg, temp.dir, 'red'));
+    clips = await startClipPlatform('hbi-qa-', 'red');
+    ({ platform, longVideo, colourVideo: redVideo } = clips);
   }, BOOT_TIMEOUT_MS);
-  afterAll(async () => {
-    await platform?.stop();
-    await temp?.cleanup();
-  });
+  afterAll(() => clips?.stop());
 
-  const graphql = async (query: string, variables: Json = {}): Promise<Json> => {
-    const response = await fetch(platform.gateway.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query, variables }),
-    });
-    return (await response.json()) as Json;
-  };
+  const graphql = (query: string, variables: Json = {}): Promise<Json> => clips.graphql(query, variables);
   const ANSWER = `query ($question: String!, $segmentId: ID, $videoId: ID, $alternatives: Int) {
     answer(question: $question, segmentId: $segmentId, videoId: $videoId, alternatives: $alternatives) {
       question answer confidence alternatives { answer confidence } scope videoId segmentId
