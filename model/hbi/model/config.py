@@ -50,6 +50,11 @@ class ModelConfig:
     reconstruction: bool = True  # V2 representation reconstruction (cross-modal gated fusion)
     qa: bool = True
     caption: bool = True
+    # auxiliary scene loss (training only, no exported graph): class counts of the scene targets read
+    # from the pooled frame tokens (hbi.train.batches.SCENE_GROUPS); empty = off
+    scene_classes: tuple[int, ...] = ()
+    # the same per frame, read from each frame token (hbi.train.batches.FRAME_SCENE_GROUPS); empty = off
+    frame_scene_classes: tuple[int, ...] = ()
 
     @property
     def levels(self) -> tuple[str, ...]:

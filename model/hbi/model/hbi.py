@@ -11,7 +11,7 @@ from .banzhaf import BanzhafPredictor, banzhaf_kl
 from .config import ModelConfig
 from .dpc_knn import TokenMerge
 from .encoders import TextTransformer, TokenWeights, VideoEncoder
-from .heads import CaptionDecoder, QALevel, caption_loss
+from .heads import CaptionDecoder, FrameSceneHead, QALevel, SceneHead, caption_loss
 from .similarity import Reconstruction, paired_matrix, pool_from_matrix, reconstructed_similarity, token_similarity
 
 QA_LEVEL_WEIGHTS = {"entity": 0.4, "action": 0.4, "event": 0.2}
@@ -59,6 +59,8 @@ class HBIModel(nn.Module):
             self.banzhaf_teacher.requires_grad_(False)
         self.qa_levels = nn.ModuleList([QALevel(d, cfg.heads, cfg.answers) for _ in range(3)]) if cfg.qa else None
         self.captioner = CaptionDecoder(cfg.vocab_size, cfg.max_words, d, cfg.heads, cfg.caption_layers) if cfg.caption else None
+        self.scene_head = SceneHead(d, cfg.scene_classes) if cfg.scene_classes else None
+        self.frame_scene_head = FrameSceneHead(d, cfg.frame_scene_classes) if cfg.frame_scene_classes else None
 
     # ---- encoders (the `video` and `text` graphs) ----
     def encode_video(self, frames: torch.Tensor, frame_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -113,14 +115,20 @@ class HBIModel(nn.Module):
         return torch.stack(self.level_scores(words, frames)).mean(0)
 
     # ---- heads ----
-    def qa_logits(self, frame_tokens, frame_mask, question_tokens, question_mask) -> torch.Tensor:
-        """The `qa` graph → answer_logits [B,A]; level logits fused 0.4 / 0.4 / 0.2 (entity only: 1)."""
+    def qa_logits(self, frame_tokens, frame_mask, question_tokens, question_mask, question_clip=None) -> torch.Tensor:
+        """The `qa` graph → answer_logits [B,A]; level logits fused 0.4 / 0.4 / 0.2 (entity only: 1).
+
+        question_clip (training only): int64 [Q] row of frame_tokens [V,T,D] that each of the Q
+        questions asks about; the frame hierarchy is then built once per clip, not once per question.
+        """
         assert self.qa_levels is not None
         n = 3 if self.cfg.hierarchy else 1
         ones_q = torch.ones_like(question_mask)
         ones_f = torch.ones_like(frame_mask)
         words = self.words_by_level(question_tokens, question_mask, ones_q, n)
         frames = self.frames_by_level(frame_tokens, frame_mask, ones_f, n)
+        if question_clip is not None:
+            frames = [(f[question_clip], fm[question_clip], fw[question_clip]) for f, fm, fw in frames]
         names = ("entity", "action", "event")[:n]
         total = sum(QA_LEVEL_WEIGHTS[name] for name in names)
         logits = 0
@@ -158,8 +166,12 @@ class HBIModel(nn.Module):
                 out["banzhaf"] = self.banzhaf_loss(words, frames) / n
         if cfg.qa and "question_ids" in batch:
             q_tok, _, _ = self.encode_text(batch["question_ids"], batch["question_mask"])
-            qa = self.qa_logits(f_tok, fmask, q_tok, batch["question_mask"].float())
+            qa = self.qa_logits(f_tok, fmask, q_tok, batch["question_mask"].float(), batch.get("question_clip"))
             out["qa"] = F.cross_entropy(qa, batch["answer"])
+        if self.scene_head is not None and "scene" in batch:
+            out["scene"] = self.scene_head.loss(f_tok, fmask, batch["scene"])
+        if self.frame_scene_head is not None and "frame_scene" in batch:
+            out["frame_scene"] = self.frame_scene_head.loss(f_tok, fmask, batch["frame_scene"])
         if cfg.caption and "target_ids" in batch:
             ids = batch["target_ids"]
             out["caption"] = caption_loss(self.caption_logits(f_tok, fmask, ids[:, :-1]), ids[:, 1:])

@@ -40,6 +40,54 @@ class QALevel(nn.Module):
         return self.out(pooled)
 
 
+class SceneHead(nn.Module):
+    """Auxiliary scene readout (training only): pooled frame tokens → logits of each scene target group.
+
+    The masked mean and max of the frame tokens [B,T,D] go through an MLP to one block of logits per
+    group (e.g. "the shape of the red object": none/square/circle/…); the loss is the mean of the
+    groups' cross-entropies. It asks the frame tokens to carry which attribute goes with which object,
+    which the QA head and the caption decoder then read.
+    """
+
+    def __init__(self, dim: int, classes: tuple[int, ...]) -> None:
+        super().__init__()
+        self.classes = tuple(int(c) for c in classes)
+        self.mlp = nn.Sequential(nn.LayerNorm(2 * dim), nn.Linear(2 * dim, 2 * dim), nn.GELU(), nn.Linear(2 * dim, sum(self.classes)))
+
+    def forward(self, f: torch.Tensor, fmask: torch.Tensor) -> torch.Tensor:
+        """f [B,T,D], fmask [B,T] → logits [B, sum(classes)]."""
+        m = fmask[:, :, None]
+        mean = (f * m).sum(1) / m.sum(1).clamp(min=1.0)
+        mx = f.masked_fill(m <= 0, NEG).amax(1)
+        return self.mlp(torch.cat([mean, mx], dim=-1))
+
+    def loss(self, f: torch.Tensor, fmask: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """targets int64 [B, groups] → mean cross-entropy over groups."""
+        blocks = self(f, fmask).split(self.classes, dim=-1)
+        return torch.stack([F.cross_entropy(lg, targets[:, g]) for g, lg in enumerate(blocks)]).mean()
+
+
+class FrameSceneHead(nn.Module):
+    """Auxiliary per-frame scene readout (training only): each frame token [B,T,D] → logits per group.
+
+    Dense supervision for the frame encoder: what each object looks like and where it is, frame by
+    frame. The loss is the mean cross-entropy over groups and valid frames.
+    """
+
+    def __init__(self, dim: int, classes: tuple[int, ...]) -> None:
+        super().__init__()
+        self.classes = tuple(int(c) for c in classes)
+        self.mlp = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, 2 * dim), nn.GELU(), nn.Linear(2 * dim, sum(self.classes)))
+
+    def loss(self, f: torch.Tensor, fmask: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """f [B,T,D], fmask [B,T], targets int64 [B,T,groups] → mean cross-entropy."""
+        blocks = self.mlp(f).split(self.classes, dim=-1)
+        w = fmask.reshape(-1)
+        per = [(F.cross_entropy(lg.reshape(-1, lg.shape[-1]), targets[..., g].reshape(-1), reduction="none") * w).sum()
+               for g, lg in enumerate(blocks)]
+        return torch.stack(per).sum() / (len(blocks) * w.sum().clamp(min=1.0))
+
+
 class CaptionDecoder(nn.Module):
     """Transformer decoder: causal self-attention over tokens so far + cross-attention to frame tokens.
 

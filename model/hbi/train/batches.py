@@ -7,8 +7,66 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from hbi.data import grammar as G
+from hbi.data import scenes as S
+from hbi.data.recipe import uniform_indices
 from hbi.data.dataset import load_meta, load_split
 from hbi.data.tokenizer import encode_batch, load_tokenizer
+
+# Scene targets of the auxiliary scene loss (ModelConfig.scene_aux), one row of class indices per clip:
+# for each colour its object's shape / motion / step / size (index 0: no object of that colour), for
+# each shape its object's colour (0: none), then the object count and the count of moving objects.
+SCENE_GROUPS: tuple[tuple[str, int], ...] = (
+    *((f"shape_of_{c}", 1 + len(G.SHAPES)) for c in G.COLOURS),
+    *((f"motion_of_{c}", 1 + len(G.MOTIONS)) for c in G.COLOURS),
+    *((f"step_of_{c}", 4) for c in G.COLOURS),
+    *((f"size_of_{c}", 1 + len(G.SIZES)) for c in G.COLOURS),
+    *((f"colour_of_{s}", 1 + len(G.COLOURS)) for s in G.SHAPES),
+    ("objects", len(G.COUNTS)),
+    ("moving", len(G.COUNTS)),
+)
+
+
+# Per-frame scene targets (ModelConfig.frame_scene_classes), one row per sampled frame: for each colour
+# the shape of its object when visible in that frame, and the column and row (of a 4 x 4 grid) of its
+# centre (index 0: not visible); then, for each shape, whether an object of that shape is visible (the
+# binding-free signal from which a frame encoder learns shapes soonest).
+GRID = 4
+FRAME_SCENE_GROUPS: tuple[tuple[str, int], ...] = tuple(
+    (f"{what}_of_{c}", n) for what, n in (("shape", 1 + len(G.SHAPES)), ("column", 1 + GRID), ("row", 1 + GRID))
+    for c in G.COLOURS) + tuple((f"visible_{s}", 2) for s in G.SHAPES)
+
+
+def frame_scene_targets(scene: dict, T: int) -> np.ndarray:
+    """Ground-truth scene → int64 [T, len(FRAME_SCENE_GROUPS)] for the T frames the decode recipe selects."""
+    objs = {o["colour"]: o for o in scene["objects"]}
+    out = np.zeros((T, len(FRAME_SCENE_GROUPS)), dtype=np.int64)
+    nc = len(G.COLOURS)
+    for t, frame in enumerate(uniform_indices(S.FRAMES, T)):
+        for k, c in enumerate(G.COLOURS):
+            if c not in objs:
+                continue
+            x, y, _, alpha = S.obj_state(objs[c], scene["n_steps"], float(frame))
+            if alpha < 0.5:
+                continue
+            out[t, k] = 1 + G.SHAPES.index(objs[c]["shape"])
+            out[t, nc + k] = 1 + min(GRID - 1, max(0, int(x * GRID // S.W)))
+            out[t, 2 * nc + k] = 1 + min(GRID - 1, max(0, int(y * GRID // S.H)))
+            out[t, 3 * nc + G.SHAPES.index(objs[c]["shape"])] = 1
+    return out
+
+
+def scene_targets(scene: dict) -> np.ndarray:
+    """Ground-truth scene → int64 [len(SCENE_GROUPS)] class indices (see SCENE_GROUPS)."""
+    by_colour = {o["colour"]: o for o in scene["objects"]}
+    by_shape = {o["shape"]: o for o in scene["objects"]}
+    row: list[int] = []
+    for key, options in (("shape", G.SHAPES), ("motion", G.MOTIONS), ("step", [0, 1, 2]), ("size", G.SIZES)):
+        row += [1 + options.index(by_colour[c][key]) if c in by_colour else 0 for c in G.COLOURS]
+    row += [1 + G.COLOURS.index(by_shape[s]["colour"]) if s in by_shape else 0 for s in G.SHAPES]
+    row.append(len(scene["objects"]))
+    row.append(sum(1 for o in scene["objects"] if o["motion"] in G.MOVES))
+    return np.array(row, dtype=np.int64)
 
 
 @dataclass
@@ -26,6 +84,8 @@ class Split:
     qa_answer: np.ndarray  # [Q] answer index
     qa_type: list[str]
     qa_first: np.ndarray  # [N+1] offsets of each clip's questions in the QA rows
+    scene: np.ndarray | None = None  # [N, len(SCENE_GROUPS)] scene targets (None when a record has no scene)
+    frame_scene: np.ndarray | None = None  # [N, T, len(FRAME_SCENE_GROUPS)] per-frame scene targets
 
     @property
     def size(self) -> int:
@@ -49,8 +109,11 @@ def load_tokenised(data: str | Path, split: str, frames: int, size: int, max_wor
         first.append(len(qa_clip))
     qids, qmask, _ = encode_batch(tok, questions, max_words)
     n = len(records)
+    scenes = all("scene" in r for r in records)
+    scene = np.stack([scene_targets(r["scene"]) for r in records]) if scenes else None
+    per_frame = np.stack([frame_scene_targets(r["scene"], frames) for r in records]) if scenes else None
     return Split(split, video, records, ids.reshape(n, per, -1), mask.reshape(n, per, -1), np.array(qa_clip),
-                 qids, qmask, np.array(answer), qtype, np.array(first))
+                 qids, qmask, np.array(answer), qtype, np.array(first), scene, per_frame)
 
 
 def twin_batches(records: list[dict], batch: int, rng: np.random.Generator) -> list[np.ndarray]:
@@ -77,8 +140,14 @@ def trim(ids: np.ndarray, mask: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]
     return torch.from_numpy(np.ascontiguousarray(ids[:, :n])), torch.from_numpy(np.ascontiguousarray(mask[:, :n]))
 
 
-def make_batch(split: Split, idx: np.ndarray, rng: np.random.Generator, heads: bool) -> dict[str, torch.Tensor]:
-    """Training batch for clips idx: a random caption each, a random question, another caption as target."""
+def make_batch(split: Split, idx: np.ndarray, rng: np.random.Generator, heads: bool, questions: int = 1,
+               scene: bool = False, frame_scene: bool = False) -> dict[str, torch.Tensor]:
+    """Training batch for clips idx: a random caption each, random questions, another caption as target.
+
+    questions: how many of each clip's questions (distinct, at random; 0 = all of them). With more
+    than one, `question_clip` [Q] maps each question to its clip's row. scene: add the clips' scene
+    targets [B, len(SCENE_GROUPS)]; frame_scene: the per-frame ones [B, T, len(FRAME_SCENE_GROUPS)].
+    """
     b = len(idx)
     per = split.caption_ids.shape[1]
     c = rng.integers(0, per, size=b)
@@ -88,9 +157,25 @@ def make_batch(split: Split, idx: np.ndarray, rng: np.random.Generator, heads: b
     }
     out["caption_ids"], out["caption_mask"] = trim(split.caption_ids[idx, c], split.caption_mask[idx, c])
     if heads:
-        q = split.qa_first[idx] + (rng.random(b) * (split.qa_first[idx + 1] - split.qa_first[idx])).astype(np.int64)
+        if questions != 1:
+            picks = []
+            for i in idx:
+                own = np.arange(split.qa_first[i], split.qa_first[i + 1])
+                picks.append(own if questions <= 0 or questions >= len(own) else rng.choice(own, questions, replace=False))
+            q = np.concatenate(picks)
+            out["question_clip"] = torch.from_numpy(np.repeat(np.arange(b), [len(p) for p in picks]))
+        else:
+            q = split.qa_first[idx] + (rng.random(b) * (split.qa_first[idx + 1] - split.qa_first[idx])).astype(np.int64)
         out["question_ids"], out["question_mask"] = trim(split.qa_ids[q], split.qa_mask[q])
         out["answer"] = torch.from_numpy(split.qa_answer[q])
         c2 = rng.integers(0, per, size=b)
         out["target_ids"], _ = trim(split.caption_ids[idx, c2], split.caption_mask[idx, c2])
+    if scene:
+        if split.scene is None:
+            raise ValueError(f"split {split.name!r} has no ground-truth scenes: the scene loss needs synthclips records")
+        out["scene"] = torch.from_numpy(split.scene[idx])
+    if frame_scene:
+        if split.frame_scene is None:
+            raise ValueError(f"split {split.name!r} has no ground-truth scenes: the frame scene loss needs synthclips records")
+        out["frame_scene"] = torch.from_numpy(split.frame_scene[idx])
     return out

@@ -25,7 +25,7 @@ from hbi.model.config import ABLATIONS, PRESETS, ModelConfig
 from hbi.model.hbi import HBIModel
 from hbi.provenance import git_commit
 from hbi.train.banzhaf_pretrain import load_or_pretrain
-from hbi.train.batches import load_tokenised, make_batch, twin_batches
+from hbi.train.batches import FRAME_SCENE_GROUPS, SCENE_GROUPS, load_tokenised, make_batch, twin_batches
 
 
 def build_config(preset: str, ablation: str, vocab: int, answers: int, heads: bool) -> ModelConfig:
@@ -77,6 +77,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--banzhaf-cache", default=None, help="pre-trained Banzhaf predictor file (made when missing)")
     ap.add_argument("--init-from", default=None, help="start from this checkpoint's weights and config (fresh optimiser and schedule): a fine-tuning stage")
     ap.add_argument("--loss-weight", action="append", default=[], metavar="NAME=W", help="scale one loss term (e.g. qa=3); repeatable")
+    ap.add_argument("--questions", type=int, default=1, metavar="K", help="questions per clip in each batch for the QA loss (distinct, at random; 0: all of them)")
+    ap.add_argument("--scene-aux", action="store_true", help="add the auxiliary scene losses: the pooled frame tokens predict each object's shape, motion, order and size, and each frame token what is visible where, from the ground-truth scene (training only)")
     args = ap.parse_args(argv)
     weights = parse_loss_weights(args.loss_weight)
     if args.threads:
@@ -96,6 +98,8 @@ def main(argv: list[str] | None = None) -> dict:
     heads = not args.no_heads
     init = torch.load(args.init_from, map_location="cpu", weights_only=False) if args.init_from else None
     cfg = ModelConfig.from_dict(init["config"]) if init else build_config(args.preset, args.ablation, vocab, len(answers), heads)
+    if args.scene_aux:
+        cfg = cfg.replace(scene_classes=tuple(n for _, n in SCENE_GROUPS), frame_scene_classes=tuple(n for _, n in FRAME_SCENE_GROUPS))
     print(f"[train] {cfg.name}/{args.ablation} heads={heads} steps={args.steps} batch={args.batch} seed={args.seed}", file=sys.stderr)
     train = load_tokenised(args.data, "train", cfg.frames, cfg.image_size, cfg.max_words, in_memory=True)
     val = load_tokenised(args.data, "val", cfg.frames, cfg.image_size, cfg.max_words)
@@ -105,7 +109,7 @@ def main(argv: list[str] | None = None) -> dict:
         cache = Path(args.banzhaf_cache or Path(args.data) / f"banzhaf_{cfg.name}.pt")
         model.banzhaf_teacher.load_state_dict(load_or_pretrain(cfg, cache).state_dict())
     if init:
-        model.load_state_dict(init["model"])
+        model.load_state_dict(init["model"], strict=not args.scene_aux)
         print(f"[train] initialised from {args.init_from} (step {init.get('step')})", file=sys.stderr)
     decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim < 2]
@@ -132,7 +136,7 @@ def main(argv: list[str] | None = None) -> dict:
         idx = epoch_batches.pop(0)
         for g in opt.param_groups:
             g["lr"] = lr_at(step, args.steps, args.lr)
-        losses = model.losses(make_batch(train, idx, rng, heads))
+        losses = model.losses(make_batch(train, idx, rng, heads, args.questions, bool(cfg.scene_classes), bool(cfg.frame_scene_classes)))
         loss = sum(weights.get(k, 1.0) * v for k, v in losses.items())
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -157,7 +161,7 @@ def main(argv: list[str] | None = None) -> dict:
             model.train()
     bar.close()
     elapsed = time.time() - started
-    summary: dict = {"preset": args.preset, "ablation": args.ablation, "heads": heads, "steps": args.steps, "batch": args.batch, "init_from": args.init_from, "loss_weights": weights, "lr": args.lr, "seed": args.seed, "train_seconds": round(elapsed, 1), "best_val_score": best, "command": " ".join(["python", "-m", "hbi.train.train", *(argv if argv is not None else sys.argv[1:])]), "data_seed": meta["seed"], "git_commit": git_commit()}
+    summary: dict = {"preset": args.preset, "ablation": args.ablation, "heads": heads, "steps": args.steps, "batch": args.batch, "init_from": args.init_from, "loss_weights": weights, "questions_per_clip": args.questions, "scene_aux": bool(cfg.scene_classes), "lr": args.lr, "seed": args.seed, "train_seconds": round(elapsed, 1), "best_val_score": best, "command": " ".join(["python", "-m", "hbi.train.train", *(argv if argv is not None else sys.argv[1:])]), "data_seed": meta["seed"], "git_commit": git_commit()}
     if args.test:
         ck = torch.load(out / "best.pt", map_location="cpu", weights_only=False)
         model.load_state_dict(ck["model"])
