@@ -1,9 +1,11 @@
 """Training aids of the shipped recipe: several questions per clip and the auxiliary scene loss."""
 import numpy as np
+import pytest
 import torch
 
 from hbi.data import grammar as G
 from hbi.model.config import TINY
+from hbi.model.heads import grouped_cross_entropy
 from hbi.model.hbi import HBIModel
 from hbi.data import scenes as S
 from hbi.train.batches import FRAME_SCENE_GROUPS, SCENE_GROUPS, Split, frame_scene_targets, make_batch, scene_targets
@@ -124,3 +126,21 @@ def test_frame_scene_loss_reads_every_frame_token():
     assert abs(loss.item() - expected) < 0.5
     loss.backward()
     assert model.video.frame.proj.weight.grad.abs().sum() > 0
+
+
+def test_grouped_cross_entropy_averages_groups_over_the_weighted_rows_only():
+    torch.manual_seed(0)
+    logits, targets = torch.randn(4, 5), torch.tensor([[0, 1], [2, 0], [1, 1], [0, 0]])
+    sizes = (3, 2)
+    by_hand = torch.stack([torch.nn.functional.cross_entropy(logits[:2, :3], targets[:2, 0]),
+                           torch.nn.functional.cross_entropy(logits[:2, 3:], targets[:2, 1])]).mean()
+    weighted = grouped_cross_entropy(logits, targets, sizes, torch.tensor([1.0, 1.0, 0.0, 0.0]))
+    assert torch.allclose(weighted, by_hand)  # rows 2 and 3 (padding frames) do not count
+    assert torch.allclose(grouped_cross_entropy(logits[:2], targets[:2], sizes), by_hand)
+
+
+def test_scene_batches_need_a_split_loaded_with_scenes():
+    split = _split()
+    split.scene = split.frame_scene = None
+    with pytest.raises(ValueError, match="scenes=True"):
+        make_batch(split, np.array([0, 1]), np.random.default_rng(0), heads=True, scene=True)

@@ -2,7 +2,8 @@
 import pytest
 import torch
 
-from hbi.train.shape_probe import PROBE_GROUPS, STEMS, FrameProbe, grouped_loss, stem_layers, visible_accuracy
+from hbi.model.heads import grouped_cross_entropy
+from hbi.train.shape_probe import PROBE_GROUPS, STEMS, FrameProbe, stem_layers, visible_accuracy
 
 
 @pytest.mark.parametrize("stem", STEMS)
@@ -25,4 +26,4 @@ def test_visible_accuracy_counts_only_visible_objects():
     targets = torch.tensor([[2, 0], [0, 1]])
     assert visible_accuracy(logits, targets, sizes, range(0, 1)) == 1.0  # frame 1's miss is not counted
     assert visible_accuracy(logits, targets, sizes, range(1, 2)) == 0.0  # predicted 2, truth 1
-    assert grouped_loss(logits, targets, sizes).item() > 0
+    assert grouped_cross_entropy(logits, targets, sizes).item() > 0

@@ -40,6 +40,17 @@ class QALevel(nn.Module):
         return self.out(pooled)
 
 
+def grouped_cross_entropy(logits: torch.Tensor, targets: torch.Tensor, sizes: tuple[int, ...] | list[int],
+                          weight: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean over groups of each group's cross-entropy: logits [N, sum(sizes)], targets int64 [N, groups];
+    weight [N] (e.g. a frame mask) averages each group over the weighted rows only."""
+    per = []
+    for g, lg in enumerate(logits.split(list(sizes), dim=-1)):
+        ce = F.cross_entropy(lg, targets[:, g], reduction="none")
+        per.append(ce.mean() if weight is None else (ce * weight).sum() / weight.sum().clamp(min=1.0))
+    return torch.stack(per).mean()
+
+
 class SceneHead(nn.Module):
     """Auxiliary scene readout (training only): pooled frame tokens → logits of each scene target group.
 
@@ -63,8 +74,7 @@ class SceneHead(nn.Module):
 
     def loss(self, f: torch.Tensor, fmask: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """targets int64 [B, groups] → mean cross-entropy over groups."""
-        blocks = self(f, fmask).split(self.classes, dim=-1)
-        return torch.stack([F.cross_entropy(lg, targets[:, g]) for g, lg in enumerate(blocks)]).mean()
+        return grouped_cross_entropy(self(f, fmask), targets, self.classes)
 
 
 class FrameSceneHead(nn.Module):
@@ -81,11 +91,8 @@ class FrameSceneHead(nn.Module):
 
     def loss(self, f: torch.Tensor, fmask: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """f [B,T,D], fmask [B,T], targets int64 [B,T,groups] → mean cross-entropy."""
-        blocks = self.mlp(f).split(self.classes, dim=-1)
-        w = fmask.reshape(-1)
-        per = [(F.cross_entropy(lg.reshape(-1, lg.shape[-1]), targets[..., g].reshape(-1), reduction="none") * w).sum()
-               for g, lg in enumerate(blocks)]
-        return torch.stack(per).sum() / (len(blocks) * w.sum().clamp(min=1.0))
+        logits = self.mlp(f).flatten(0, 1)
+        return grouped_cross_entropy(logits, targets.flatten(0, 1), self.classes, fmask.reshape(-1))
 
 
 class CaptionDecoder(nn.Module):

@@ -13,7 +13,7 @@ from hbi.data.recipe import uniform_indices
 from hbi.data.dataset import load_meta, load_split
 from hbi.data.tokenizer import encode_batch, load_tokenizer
 
-# Scene targets of the auxiliary scene loss (ModelConfig.scene_aux), one row of class indices per clip:
+# Scene targets of the auxiliary scene loss (ModelConfig.scene_classes), one row of class indices per clip:
 # for each colour its object's shape / motion / step / size (index 0: no object of that colour), for
 # each shape its object's colour (0: none), then the object count and the count of moving objects.
 SCENE_GROUPS: tuple[tuple[str, int], ...] = (
@@ -84,7 +84,7 @@ class Split:
     qa_answer: np.ndarray  # [Q] answer index
     qa_type: list[str]
     qa_first: np.ndarray  # [N+1] offsets of each clip's questions in the QA rows
-    scene: np.ndarray | None = None  # [N, len(SCENE_GROUPS)] scene targets (None when a record has no scene)
+    scene: np.ndarray | None = None  # [N, len(SCENE_GROUPS)] scene targets (None unless loaded with scenes=True)
     frame_scene: np.ndarray | None = None  # [N, T, len(FRAME_SCENE_GROUPS)] per-frame scene targets
 
     @property
@@ -92,7 +92,9 @@ class Split:
         return len(self.records)
 
 
-def load_tokenised(data: str | Path, split: str, frames: int, size: int, max_words: int, in_memory: bool = False) -> Split:
+def load_tokenised(data: str | Path, split: str, frames: int, size: int, max_words: int, in_memory: bool = False,
+                   scenes: bool = False) -> Split:
+    """Tokenised split; scenes: also the scene targets of the auxiliary losses (from each record's scene)."""
     tok = load_tokenizer(Path(data) / "tokenizer.json")
     answers = {a: i for i, a in enumerate(load_meta(data)["answers"])}
     video, records = load_split(data, split, frames, size, mmap=not in_memory)
@@ -109,9 +111,14 @@ def load_tokenised(data: str | Path, split: str, frames: int, size: int, max_wor
         first.append(len(qa_clip))
     qids, qmask, _ = encode_batch(tok, questions, max_words)
     n = len(records)
-    scenes = all("scene" in r for r in records)
-    scene = np.stack([scene_targets(r["scene"]) for r in records]) if scenes else None
-    per_frame = np.stack([frame_scene_targets(r["scene"], frames) for r in records]) if scenes else None
+    scene = per_frame = None
+    if scenes:
+        missing = [r["id"] for r in records if "scene" not in r]
+        if missing:
+            raise ValueError(f"split {split!r}: {len(missing)} records (e.g. {missing[0]}) have no ground-truth scene; "
+                             "the scene losses need synthclips records (python -m hbi.data.synthclips)")
+        scene = np.stack([scene_targets(r["scene"]) for r in records])
+        per_frame = np.stack([frame_scene_targets(r["scene"], frames) for r in records])
     return Split(split, video, records, ids.reshape(n, per, -1), mask.reshape(n, per, -1), np.array(qa_clip),
                  qids, qmask, np.array(answer), qtype, np.array(first), scene, per_frame)
 
@@ -172,10 +179,10 @@ def make_batch(split: Split, idx: np.ndarray, rng: np.random.Generator, heads: b
         out["target_ids"], _ = trim(split.caption_ids[idx, c2], split.caption_mask[idx, c2])
     if scene:
         if split.scene is None:
-            raise ValueError(f"split {split.name!r} has no ground-truth scenes: the scene loss needs synthclips records")
+            raise ValueError(f"split {split.name!r} was loaded without scene targets: load_tokenised(..., scenes=True)")
         out["scene"] = torch.from_numpy(split.scene[idx])
     if frame_scene:
         if split.frame_scene is None:
-            raise ValueError(f"split {split.name!r} has no ground-truth scenes: the frame scene loss needs synthclips records")
+            raise ValueError(f"split {split.name!r} was loaded without scene targets: load_tokenised(..., scenes=True)")
         out["frame_scene"] = torch.from_numpy(split.frame_scene[idx])
     return out

@@ -33,6 +33,7 @@ from hbi.data import grammar as G
 from hbi.data.dataset import load_split
 from hbi.model.config import TINY
 from hbi.model.encoders import ConvFrameEncoder
+from hbi.model.heads import grouped_cross_entropy
 from hbi.train.batches import FRAME_SCENE_GROUPS, frame_scene_targets
 
 STEMS = ("coarse", "fine", "overlap", "deep")
@@ -77,12 +78,6 @@ class FrameProbe(nn.Module):
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
         x = (frames.permute(0, 3, 1, 2).float() - self.mean) / self.std
         return self.head(self.encoder(x))
-
-
-def grouped_loss(logits: torch.Tensor, targets: torch.Tensor, sizes: list[int]) -> torch.Tensor:
-    """Mean cross-entropy over groups: logits [N, sum(sizes)], targets [N, groups]."""
-    blocks = logits.split(sizes, dim=-1)
-    return torch.stack([F.cross_entropy(lg, targets[:, g]) for g, lg in enumerate(blocks)]).mean()
 
 
 def visible_accuracy(logits: torch.Tensor, targets: torch.Tensor, sizes: list[int], groups: range) -> float:
@@ -157,7 +152,7 @@ def main(argv: list[str] | None = None) -> dict:
             x = torch.from_numpy(np.stack([train_frames[tr_idx[k], j] for k, j in zip(pick, t)]))
             y = torch.from_numpy(tr_y[pick])
         logits = model(x)
-        loss = grouped_loss(logits, y, sizes) if args.task == "frames" else F.cross_entropy(logits, y)
+        loss = grouped_cross_entropy(logits, y, sizes) if args.task == "frames" else F.cross_entropy(logits, y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -53,6 +53,14 @@ def parse_loss_weights(items: list[str]) -> dict[str, float]:
     return out
 
 
+def check_init_keys(path: str, missing: list[str], unexpected: list[str]) -> None:
+    """--init-from may lack only the auxiliary scene heads (--scene-aux on a checkpoint trained
+    without them, which start fresh); any other difference is a checkpoint that does not fit."""
+    new_heads = ("scene_head.", "frame_scene_head.")
+    if unexpected or any(not k.startswith(new_heads) for k in missing):
+        raise SystemExit(f"--init-from {path} does not fit this model: missing {missing}, unexpected {unexpected}")
+
+
 def val_score(res: dict) -> float:
     """Model selection on validation: text→video R@1 plus QA accuracy when the QA head is trained."""
     return res["retrieval"]["t2v"]["R@1"] + res.get("qa", {}).get("overall", 0.0)
@@ -101,7 +109,8 @@ def main(argv: list[str] | None = None) -> dict:
     if args.scene_aux:
         cfg = cfg.replace(scene_classes=tuple(n for _, n in SCENE_GROUPS), frame_scene_classes=tuple(n for _, n in FRAME_SCENE_GROUPS))
     print(f"[train] {cfg.name}/{args.ablation} heads={heads} steps={args.steps} batch={args.batch} seed={args.seed}", file=sys.stderr)
-    train = load_tokenised(args.data, "train", cfg.frames, cfg.image_size, cfg.max_words, in_memory=True)
+    train = load_tokenised(args.data, "train", cfg.frames, cfg.image_size, cfg.max_words, in_memory=True,
+                           scenes=bool(cfg.scene_classes or cfg.frame_scene_classes))
     val = load_tokenised(args.data, "val", cfg.frames, cfg.image_size, cfg.max_words)
 
     model = HBIModel(cfg)
@@ -109,7 +118,7 @@ def main(argv: list[str] | None = None) -> dict:
         cache = Path(args.banzhaf_cache or Path(args.data) / f"banzhaf_{cfg.name}.pt")
         model.banzhaf_teacher.load_state_dict(load_or_pretrain(cfg, cache).state_dict())
     if init:
-        model.load_state_dict(init["model"], strict=not args.scene_aux)
+        check_init_keys(args.init_from, *model.load_state_dict(init["model"], strict=False))
         print(f"[train] initialised from {args.init_from} (step {init.get('step')})", file=sys.stderr)
     decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim < 2]
