@@ -414,16 +414,16 @@ minio_start() {
   done
   # The bucket and its notification rule (both idempotent).
   local code
-  code="$(s3 HEAD "/$HBI_S3_BUCKET" -o /dev/null -w '%{http_code}' -I || true)"
+  code="$(s3_code HEAD "/$HBI_S3_BUCKET" -o /dev/null -I)"
   if [ "$code" = 404 ]; then
-    code="$(s3 PUT "/$HBI_S3_BUCKET" -o "$LOG_DIR/minio-s3.out" -w '%{http_code}' || true)"
-    [ "$code" = 200 ] || die "creating bucket $HBI_S3_BUCKET failed: HTTP $code $(cat "$LOG_DIR/minio-s3.out" 2>/dev/null)"
+    code="$(s3_code PUT "/$HBI_S3_BUCKET" -o "$LOG_DIR/minio-s3.out")"
+    [ "$code" = 200 ] || [ "$code" = 409 ] || die "creating bucket $HBI_S3_BUCKET failed: HTTP $code $(cat "$LOG_DIR/minio-s3.out" 2>/dev/null)"
   elif [ "$code" != 200 ]; then
     die "MinIO answered HTTP $code for bucket $HBI_S3_BUCKET (wrong credentials in $ENV_FILE? log: $LOG_DIR/minio.log)"
   fi
   local xml
   xml="<NotificationConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><QueueConfiguration><Id>hbi-object-events</Id><Queue>$HBI_MINIO_NOTIFY_ARN</Queue><Event>s3:ObjectCreated:*</Event><Event>s3:ObjectRemoved:*</Event></QueueConfiguration></NotificationConfiguration>"
-  code="$(s3 PUT "/$HBI_S3_BUCKET?notification=" -H 'content-type: application/xml' --data-binary "$xml" -o "$LOG_DIR/minio-s3.out" -w '%{http_code}' || true)"
+  code="$(s3_code PUT "/$HBI_S3_BUCKET?notification=" -H 'content-type: application/xml' --data-binary "$xml" -o "$LOG_DIR/minio-s3.out")"
   [ "$code" = 200 ] || die "setting the Kafka notification on bucket $HBI_S3_BUCKET failed: HTTP $code $(cat "$LOG_DIR/minio-s3.out" 2>/dev/null) (log: $LOG_DIR/minio.log)"
   MINIO_STATE="started"
 }

@@ -221,6 +221,23 @@ s3() {
     "$@" "$HBI_S3_ENDPOINT$path"
 }
 
+# s3_code METHOD PATH CURL-ARGS...: like s3 but prints only the HTTP status, and retries while MinIO
+# answers 503 or 000 (no answer): right after /minio/health/ready turns green its object layer or IAM
+# can still be initialising for a few seconds ("Server not initialized yet"). Gives up after
+# HBI_MINIO_INIT_TIMEOUT seconds (default 60) and prints the last status seen.
+s3_code() {
+  local deadline=$(($(date +%s) + ${HBI_MINIO_INIT_TIMEOUT:-60})) code
+  while :; do
+    code="$(s3 "$@" -w '%{http_code}' 2>/dev/null || true)"
+    code="${code: -3}"
+    case "$code" in
+      503 | 000 | "") [ "$(date +%s)" -ge "$deadline" ] && break; sleep 0.5 ;;
+      *) break ;;
+    esac
+  done
+  printf '%s' "${code:-000}"
+}
+
 # kafka_tool CLASS ARGS...: runs a Kafka command-line class from the cached jars.
 kafka_tool() {
   local java
