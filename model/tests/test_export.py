@@ -81,10 +81,19 @@ def test_shipped_package_reproduces_pytorch_on_real_clips():
             assert diff <= 1e-4, f"{graph}.{name} differs by {diff:.2e}"
 
 
-def test_export_parity_with_dynamic_shapes_on_real_clips(tmp_path):
+@pytest.mark.parametrize("arch", [{}, {"conv_stem": "maxpool", "conv_channels": (32, 64, 128), "conv_pooled": True}], ids=["patchify", "maxpool-pooled"])
+def test_export_parity_with_dynamic_shapes_on_real_clips(tmp_path, arch):
     torch.manual_seed(0)
-    model = HBIModel(TINY.replace(vocab_size=int(json.loads((PACKAGE / "manifest.json").read_text())["dims"]["vocab"]), answers=28)).eval()
+    model = HBIModel(TINY.replace(vocab_size=int(json.loads((PACKAGE / "manifest.json").read_text())["dims"]["vocab"]), answers=28, **arch)).eval()
+    for m in model.modules():  # BatchNorm with non-trivial running statistics, as after training
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+    state = {k: v.clone() for k, v in model.state_dict().items()}
     export_graphs(model, tmp_path)
+    # exporting leaves the model as it was: in eval mode, BatchNorm statistics untouched
+    assert not any(m.training for m in model.modules())
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in state.items())
     _, a = parity_inputs(model, DEMO, PACKAGE / "tokenizer.json", clips=3)  # batch 3 (exported with 2)
     a["frame_mask"][1, 6:] = 0  # a short clip: padded frames
     a["tokens"] = np.concatenate([a["tokens"], a["tokens"][:, 1:]], axis=1)  # a longer caption prefix (S=7)

@@ -8,7 +8,7 @@ from hbi.model.config import TINY
 from hbi.model.heads import grouped_cross_entropy
 from hbi.model.hbi import HBIModel
 from hbi.data import scenes as S
-from hbi.train.batches import FRAME_SCENE_GROUPS, SCENE_GROUPS, Split, frame_scene_targets, make_batch, scene_targets
+from hbi.train.batches import FRAME_SCENE_GROUPS, SCENE_GROUPS, Split, frame_scene_targets, make_batch, present_only_flags, scene_targets
 
 from test_model_parts import small_batch
 
@@ -137,6 +137,38 @@ def test_grouped_cross_entropy_averages_groups_over_the_weighted_rows_only():
     weighted = grouped_cross_entropy(logits, targets, sizes, torch.tensor([1.0, 1.0, 0.0, 0.0]))
     assert torch.allclose(weighted, by_hand)  # rows 2 and 3 (padding frames) do not count
     assert torch.allclose(grouped_cross_entropy(logits[:2], targets[:2], sizes), by_hand)
+
+
+def test_present_only_groups_average_over_the_objects_that_are_there():
+    torch.manual_seed(0)
+    logits, targets = torch.randn(4, 5), torch.tensor([[0, 1], [2, 0], [1, 1], [0, 0]])
+    sizes = (3, 2)
+    ce = torch.nn.functional.cross_entropy
+    # group 0 present-only: rows 1 and 2 (target > 0); group 1 as before: all rows
+    by_hand = torch.stack([ce(logits[1:3, :3], targets[1:3, 0]), ce(logits[:, 3:], targets[:, 1])]).mean()
+    assert torch.allclose(grouped_cross_entropy(logits, targets, sizes, present_only=(True, False)), by_hand)
+    # with a frame weight too: row 2 is padding, so group 0 keeps row 1 only
+    w = torch.tensor([1.0, 1.0, 0.0, 1.0])
+    by_hand = torch.stack([ce(logits[1:2, :3], targets[1:2, 0]), ce(logits[[0, 1, 3], 3:], targets[[0, 1, 3], 1])]).mean()
+    assert torch.allclose(grouped_cross_entropy(logits, targets, sizes, w, (True, False)), by_hand)
+    # a present-only group with no object at all adds 0 (not NaN)
+    none = torch.zeros_like(targets)
+    assert torch.isfinite(grouped_cross_entropy(logits, none, sizes, present_only=(True, True)))
+
+
+def test_present_only_flags_leave_counts_and_visibility_on_every_row():
+    flags = dict(zip((n for n, _ in SCENE_GROUPS), present_only_flags(SCENE_GROUPS)))
+    assert flags["shape_of_red"] and flags["colour_of_circle"] and not flags["objects"] and not flags["moving"]
+    fflags = dict(zip((n for n, _ in FRAME_SCENE_GROUPS), present_only_flags(FRAME_SCENE_GROUPS)))
+    assert fflags["shape_of_red"] and fflags["column_of_red"] and not fflags["visible_circle"]
+
+
+def test_scene_heads_take_present_only_from_the_config():
+    cfg = TINY.replace(scene_classes=tuple(n for _, n in SCENE_GROUPS), frame_scene_classes=tuple(n for _, n in FRAME_SCENE_GROUPS),
+                       scene_present_only=present_only_flags(SCENE_GROUPS), frame_scene_present_only=present_only_flags(FRAME_SCENE_GROUPS))
+    model = HBIModel(cfg)
+    assert model.scene_head.present_only == cfg.scene_present_only
+    assert model.frame_scene_head.present_only == cfg.frame_scene_present_only
 
 
 def test_scene_batches_need_a_split_loaded_with_scenes():

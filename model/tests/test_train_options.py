@@ -1,7 +1,13 @@
 """Training options: loss weights given on the command line."""
 import pytest
 
-from hbi.train.train import check_init_keys, parse_loss_weights
+import argparse
+
+import torch
+
+from hbi.model.config import TINY
+from hbi.model.encoders import CONV_STEMS, ConvFrameEncoder, conv_features
+from hbi.train.train import arch_overrides, check_init_keys, parse_loss_weights
 
 
 def test_loss_weights_parse_name_equals_number():
@@ -22,3 +28,59 @@ def test_init_from_may_lack_only_the_scene_heads():
         check_init_keys("a.pt", ["video.frame.proj.weight"], [])
     with pytest.raises(SystemExit, match="does not fit"):
         check_init_keys("a.pt", [], ["old_head.weight"])
+
+
+def _args(**kw):
+    base = dict(conv_stem=None, conv_channels=None, conv_pooled=False, word_ratios=None, frame_ratios=None)
+    base.update(kw)
+    return argparse.Namespace(**base)
+
+
+def test_architecture_flags_become_config_changes():
+    assert arch_overrides(_args()) == {}
+    got = arch_overrides(_args(conv_stem="maxpool", conv_channels="32,64,128", conv_pooled=True, word_ratios="0.3333,0.1667", frame_ratios="0.5,0.25"))
+    assert got == {"conv_stem": "maxpool", "conv_channels": (32, 64, 128), "conv_pooled": True, "word_ratios": (0.3333, 0.1667), "frame_ratios": (0.5, 0.25)}
+    cfg = TINY.replace(**got)
+    assert cfg.conv_stem == "maxpool" and cfg.frame_ratios == (0.5, 0.25)
+
+
+@pytest.mark.parametrize("bad", ["0.5", "0.5,x", "0.5,0.25,0.1"])
+def test_malformed_ratios_are_usage_errors(bad):
+    with pytest.raises(SystemExit, match="--frame-ratios expects 2"):
+        arch_overrides(_args(frame_ratios=bad))
+
+
+@pytest.mark.parametrize("stem", CONV_STEMS)
+@pytest.mark.parametrize("pooled", [False, True])
+def test_conv_stems_end_at_a_4x4_map_and_give_one_token_per_frame(stem, pooled):
+    feats = conv_features(stem, (32, 64, 128))(torch.zeros(2, 3, 64, 64))
+    assert feats.shape == (2, 128, 4, 4)
+    enc = ConvFrameEncoder(64, (32, 64, 128), 96, pooled=pooled, stem=stem).eval()
+    x = torch.randn(3, 3, 64, 64)
+    y = enc(x)
+    assert y.shape == (3, 96)
+    # the token still depends on where things are: moving the content changes it
+    assert not torch.allclose(y, enc(torch.roll(x, shifts=16, dims=-1)), atol=1e-4)
+
+
+def test_pooled_path_is_nearly_position_free():
+    """With only the max-pooled path, moving an object changes the token far less than with only the
+    flattened path (not exactly nothing: padding makes cells near the border differ)."""
+    torch.manual_seed(0)
+    x = torch.zeros(1, 3, 64, 64)
+    x[..., 8:24, 8:24] = 3.0
+    moved = torch.roll(x, shifts=(32, 32), dims=(-2, -1))
+
+    def change(keep: str) -> float:
+        torch.manual_seed(0)
+        enc = ConvFrameEncoder(64, (32, 64, 128), 96, pooled=True, stem="maxpool").eval()
+        with torch.no_grad():
+            (enc.proj if keep == "pool" else enc.pool_proj).weight.zero_()
+            return float((enc(x) - enc(moved)).norm())
+
+    assert change("pool") < 0.5 * change("flat")
+
+
+def test_unknown_conv_stem_is_refused():
+    with pytest.raises(ValueError, match="patchify"):
+        conv_features("huge", (32, 64, 128))

@@ -97,4 +97,10 @@ def graph_specs(model: HBIModel) -> dict[str, dict]:
         specs["caption"] = dict(module=CaptionGraph(model), args=(ftok[:2], torch.ones(2, t), ids[:, :5]),
                                 inputs=["frame_tokens", "frame_mask", "tokens"], outputs=["logits"],
                                 dynamic={"frame_tokens": {0: "B"}, "frame_mask": {0: "B"}, "tokens": {0: "B", 1: "S"}, "logits": {0: "B", 1: "S"}})
+    # The wrappers are new modules (in training mode by default), and torch.onnx.export restores the
+    # mode of the module it exported, recursively: a wrapper left in training mode would switch the
+    # whole model to training mode after the first export (BatchNorm then uses and updates batch
+    # statistics). Every wrapper, and so the model, stays in eval mode.
+    for sp in specs.values():
+        sp["module"].eval()
     return specs

@@ -18,6 +18,8 @@ class ModelConfig:
     image_size: int = 64  # H = W fed to the frame encoder
     frame_encoder: str = "conv"  # "conv" (tiny, CPU-trainable) or "vit" (CLIP ViT layout)
     conv_channels: tuple[int, ...] = (48, 96, 128)
+    conv_stem: str = "patchify"  # "patchify" (4x4 stride 4, GroupNorm) or "maxpool" (VGG-style, BatchNorm)
+    conv_pooled: bool = False  # add the max over the last conv map's cells to the frame token
     vit_patch: int = 32
     vit_width: int = 768
     vit_layers: int = 12
@@ -55,6 +57,9 @@ class ModelConfig:
     scene_classes: tuple[int, ...] = ()
     # the same per frame, read from each frame token (hbi.train.batches.FRAME_SCENE_GROUPS); empty = off
     frame_scene_classes: tuple[int, ...] = ()
+    # per group of each scene head: average only over the objects that are there (see grouped_cross_entropy)
+    scene_present_only: tuple[bool, ...] = ()
+    frame_scene_present_only: tuple[bool, ...] = ()
 
     @property
     def levels(self) -> tuple[str, ...]:

@@ -119,27 +119,56 @@ class VisionTransformer(nn.Module):
         return self.ln_post(x[:, 0, :]) @ self.proj
 
 
+CONV_STEMS = ("patchify", "maxpool")
+
+
+def conv_features(stem: str, channels: tuple[int, ...]) -> nn.Sequential:
+    """The conv feature stack of ConvFrameEncoder: [N,3,H,W] → [N, channels[-1], H/2^(k+1), W/2^(k+1)]
+    for k = len(channels) (a 4×4 map from 64×64 with three stages).
+
+    - ``patchify``: a 4×4 stride-4 stem (as in ConvNeXt) then stride-2 3×3 convs, GroupNorm, GELU;
+      ≈ 3 MMAC per 64² frame. Learns where things are quickly but *which shape* very slowly
+      (model/RESULTS.md, "Why shape is not learned").
+    - ``maxpool``: a 4×4 stride-2 conv then 3×3 convs, each stage BatchNorm, ReLU and a 2×2 max-pool
+      (a VGG-style stack); ≈ 11 MMAC per 64² frame with channels (32, 64, 128). Learns shape an order
+      of magnitude faster.
+    """
+    layers: list[nn.Module] = []
+    if stem == "patchify":
+        layers += [nn.Conv2d(3, channels[0], 4, stride=4), nn.GroupNorm(8, channels[0]), nn.GELU()]
+        for c_in, c in zip(channels[:-1], channels[1:]):
+            layers += [nn.Conv2d(c_in, c, 3, stride=2, padding=1), nn.GroupNorm(8, c), nn.GELU()]
+    elif stem == "maxpool":
+        layers += [nn.Conv2d(3, channels[0], 4, stride=2, padding=1), nn.BatchNorm2d(channels[0]), nn.ReLU(), nn.MaxPool2d(2)]
+        for c_in, c in zip(channels[:-1], channels[1:]):
+            layers += [nn.Conv2d(c_in, c, 3, padding=1), nn.BatchNorm2d(c), nn.ReLU(), nn.MaxPool2d(2)]
+    else:
+        raise ValueError(f"unknown conv stem {stem!r}: use one of {', '.join(CONV_STEMS)}")
+    return nn.Sequential(*layers)
+
+
 class ConvFrameEncoder(nn.Module):
     """A small CNN for the `tiny` preset: [N,3,H,W] → [N,D].
 
-    A 4×4 stride-4 patchify stem (as in ConvNeXt) then stride-2 3×3 convolutions; the last feature
-    map is flattened (not pooled) so the token keeps *where* things are, which the motion words
-    (left, right, up, down) depend on. The stem keeps the per-frame cost at ~3 MMAC at 64², which is
-    what makes CPU training in under an hour possible.
+    The conv stack (`conv_features`) ends at a 4×4 map that is flattened (not pooled) so the token
+    keeps *where* things are, which the motion words (left, right, up, down) depend on; with
+    ``pooled`` the max over the map's cells (position-free "what" features) is projected and added.
     """
 
-    def __init__(self, image_size: int, channels: tuple[int, ...], out_dim: int) -> None:
+    def __init__(self, image_size: int, channels: tuple[int, ...], out_dim: int, pooled: bool = False, stem: str = "patchify") -> None:
         super().__init__()
-        layers: list[nn.Module] = [nn.Conv2d(3, channels[0], 4, stride=4), nn.GroupNorm(8, channels[0]), nn.GELU()]
-        for c_in, c in zip(channels[:-1], channels[1:]):
-            layers += [nn.Conv2d(c_in, c, 3, stride=2, padding=1), nn.GroupNorm(8, c), nn.GELU()]
-        self.features = nn.Sequential(*layers)
+        self.features = conv_features(stem, channels)
         side = image_size // (4 * 2 ** (len(channels) - 1))
         self.proj = nn.Linear(channels[-1] * side * side, out_dim)
+        self.pool_proj = nn.Linear(channels[-1], out_dim) if pooled else None
         self.ln = nn.LayerNorm(out_dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.ln(self.proj(self.features(x).flatten(1)))
+        f = self.features(x)
+        y = self.proj(f.flatten(1))
+        if self.pool_proj is not None:
+            y = y + self.pool_proj(f.flatten(2).amax(-1))
+        return self.ln(y)
 
 
 class VideoEncoder(nn.Module):
@@ -154,7 +183,7 @@ class VideoEncoder(nn.Module):
         if cfg.frame_encoder == "vit":
             self.frame = VisionTransformer(cfg.image_size, cfg.vit_patch, cfg.vit_width, cfg.vit_layers, cfg.vit_heads, d)
         elif cfg.frame_encoder == "conv":
-            self.frame = ConvFrameEncoder(cfg.image_size, cfg.conv_channels, d)
+            self.frame = ConvFrameEncoder(cfg.image_size, cfg.conv_channels, d, pooled=cfg.conv_pooled, stem=cfg.conv_stem)
         else:
             raise ValueError(f"unknown frame_encoder {cfg.frame_encoder!r}: use 'conv' or 'vit'")
         self.frame_position = nn.Parameter(torch.zeros(cfg.frames, d))

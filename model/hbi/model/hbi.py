@@ -59,8 +59,8 @@ class HBIModel(nn.Module):
             self.banzhaf_teacher.requires_grad_(False)
         self.qa_levels = nn.ModuleList([QALevel(d, cfg.heads, cfg.answers) for _ in range(3)]) if cfg.qa else None
         self.captioner = CaptionDecoder(cfg.vocab_size, cfg.max_words, d, cfg.heads, cfg.caption_layers) if cfg.caption else None
-        self.scene_head = SceneHead(d, cfg.scene_classes) if cfg.scene_classes else None
-        self.frame_scene_head = FrameSceneHead(d, cfg.frame_scene_classes) if cfg.frame_scene_classes else None
+        self.scene_head = SceneHead(d, cfg.scene_classes, cfg.scene_present_only) if cfg.scene_classes else None
+        self.frame_scene_head = FrameSceneHead(d, cfg.frame_scene_classes, cfg.frame_scene_present_only) if cfg.frame_scene_classes else None
 
     # ---- encoders (the `video` and `text` graphs) ----
     def encode_video(self, frames: torch.Tensor, frame_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

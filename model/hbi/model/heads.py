@@ -41,13 +41,19 @@ class QALevel(nn.Module):
 
 
 def grouped_cross_entropy(logits: torch.Tensor, targets: torch.Tensor, sizes: tuple[int, ...] | list[int],
-                          weight: torch.Tensor | None = None) -> torch.Tensor:
+                          weight: torch.Tensor | None = None, present_only: tuple[bool, ...] = ()) -> torch.Tensor:
     """Mean over groups of each group's cross-entropy: logits [N, sum(sizes)], targets int64 [N, groups];
-    weight [N] (e.g. a frame mask) averages each group over the weighted rows only."""
+    weight [N] (e.g. a frame mask) averages each group over the weighted rows only. A group flagged in
+    present_only [groups] is averaged over the rows whose target is not 0 ("no such object") only, so
+    that the attribute of the objects that are there is not drowned by the many easy "absent" rows (a
+    group with no such row adds 0)."""
     per = []
     for g, lg in enumerate(logits.split(list(sizes), dim=-1)):
         ce = F.cross_entropy(lg, targets[:, g], reduction="none")
-        per.append(ce.mean() if weight is None else (ce * weight).sum() / weight.sum().clamp(min=1.0))
+        w = torch.ones_like(ce) if weight is None else weight.to(ce.dtype)
+        if present_only and present_only[g]:
+            w = w * (targets[:, g] > 0).to(ce.dtype)
+        per.append((ce * w).sum() / w.sum().clamp(min=1.0))
     return torch.stack(per).mean()
 
 
@@ -60,9 +66,10 @@ class SceneHead(nn.Module):
     which the QA head and the caption decoder then read.
     """
 
-    def __init__(self, dim: int, classes: tuple[int, ...]) -> None:
+    def __init__(self, dim: int, classes: tuple[int, ...], present_only: tuple[bool, ...] = ()) -> None:
         super().__init__()
         self.classes = tuple(int(c) for c in classes)
+        self.present_only = tuple(bool(p) for p in present_only)
         self.mlp = nn.Sequential(nn.LayerNorm(2 * dim), nn.Linear(2 * dim, 2 * dim), nn.GELU(), nn.Linear(2 * dim, sum(self.classes)))
 
     def forward(self, f: torch.Tensor, fmask: torch.Tensor) -> torch.Tensor:
@@ -74,7 +81,7 @@ class SceneHead(nn.Module):
 
     def loss(self, f: torch.Tensor, fmask: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """targets int64 [B, groups] → mean cross-entropy over groups."""
-        return grouped_cross_entropy(self(f, fmask), targets, self.classes)
+        return grouped_cross_entropy(self(f, fmask), targets, self.classes, present_only=self.present_only)
 
 
 class FrameSceneHead(nn.Module):
@@ -84,15 +91,16 @@ class FrameSceneHead(nn.Module):
     frame. The loss is the mean cross-entropy over groups and valid frames.
     """
 
-    def __init__(self, dim: int, classes: tuple[int, ...]) -> None:
+    def __init__(self, dim: int, classes: tuple[int, ...], present_only: tuple[bool, ...] = ()) -> None:
         super().__init__()
         self.classes = tuple(int(c) for c in classes)
+        self.present_only = tuple(bool(p) for p in present_only)
         self.mlp = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, 2 * dim), nn.GELU(), nn.Linear(2 * dim, sum(self.classes)))
 
     def loss(self, f: torch.Tensor, fmask: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """f [B,T,D], fmask [B,T], targets int64 [B,T,groups] → mean cross-entropy."""
         logits = self.mlp(f).flatten(0, 1)
-        return grouped_cross_entropy(logits, targets.flatten(0, 1), self.classes, fmask.reshape(-1))
+        return grouped_cross_entropy(logits, targets.flatten(0, 1), self.classes, fmask.reshape(-1), self.present_only)
 
 
 class CaptionDecoder(nn.Module):

@@ -37,6 +37,12 @@ FRAME_SCENE_GROUPS: tuple[tuple[str, int], ...] = tuple(
     for c in G.COLOURS) + tuple((f"visible_{s}", 2) for s in G.SHAPES)
 
 
+def present_only_flags(groups: tuple[tuple[str, int], ...]) -> tuple[bool, ...]:
+    """Which scene groups name an attribute *of an object* (index 0: no such object), to be averaged
+    over the objects that are there: every group but the counts and the per-frame visible_* flags."""
+    return tuple(not (name in ("objects", "moving") or name.startswith("visible_")) for name, _ in groups)
+
+
 def frame_scene_targets(scene: dict, T: int) -> np.ndarray:
     """Ground-truth scene → int64 [T, len(FRAME_SCENE_GROUPS)] for the T frames the decode recipe selects."""
     objs = {o["colour"]: o for o in scene["objects"]}

@@ -13,8 +13,12 @@ The frame encoder alone (no temporal model, no text), trained from scratch on gr
 - ``--task single``: clips with one object that is visible throughout, one frame each, a 5-way shape
   label (batch 128); reports val accuracy.
 
-Stems: ``coarse`` (shipped: 4x4 stride 4), ``fine`` (two 3x3 stride-2 convs), ``overlap`` (8x8 stride
-4, padding 2), ``deep`` (shipped + a 3x3 conv at 16x16). One thread by default; progress on stderr.
+Stems: ``coarse`` (the 4x4-stride-4 ``patchify`` stack), ``fine`` (two 3x3 stride-2 convs), ``overlap``
+(8x8 stride 4, padding 2), ``deep`` (coarse + a 3x3 conv at 16x16), ``maxpool`` (the VGG-style
+``conv_features("maxpool", (32, 64, 128))`` stack); ``--pooled`` adds the max-pooled "what" path to the
+token. One thread by default; progress on stderr. The frames task averages every group over all rows,
+so the "absent" rows dominate its loss, unless ``--present-only`` averages each group over the visible
+objects only.
 """
 from __future__ import annotations
 
@@ -32,11 +36,11 @@ from torch import nn
 from hbi.data import grammar as G
 from hbi.data.dataset import load_split
 from hbi.model.config import TINY
-from hbi.model.encoders import ConvFrameEncoder
+from hbi.model.encoders import ConvFrameEncoder, conv_features
 from hbi.model.heads import grouped_cross_entropy
 from hbi.train.batches import FRAME_SCENE_GROUPS, frame_scene_targets
 
-STEMS = ("coarse", "fine", "overlap", "deep")
+STEMS = ("coarse", "fine", "overlap", "deep", "maxpool")
 # the probe's groups: shape / column / row of each colour (no visible_* groups)
 PROBE_GROUPS = [(i, n) for i, (name, n) in enumerate(FRAME_SCENE_GROUPS) if not name.startswith("visible_")]
 
@@ -48,6 +52,8 @@ def stem_layers(stem: str, channels: tuple[int, ...]) -> nn.Sequential:
     def block(c_in: int, c_out: int, k: int, s: int, p: int) -> list[nn.Module]:
         return [nn.Conv2d(c_in, c_out, k, stride=s, padding=p), nn.GroupNorm(8, c_out), nn.GELU()]
 
+    if stem == "maxpool":
+        return conv_features("maxpool", (32, 64, 128))
     if stem == "coarse":
         first = block(3, c[0], 4, 4, 0)
     elif stem == "fine":
@@ -65,12 +71,12 @@ def stem_layers(stem: str, channels: tuple[int, ...]) -> nn.Sequential:
 class FrameProbe(nn.Module):
     """uint8 frames [N,64,64,3] → logits [N, K] (K: the probe's classes), through one probed stem."""
 
-    def __init__(self, stem: str, classes: int) -> None:
+    def __init__(self, stem: str, classes: int, pooled: bool = False) -> None:
         super().__init__()
         cfg = TINY
         self.register_buffer("mean", torch.tensor(cfg.pixel_mean).view(1, 3, 1, 1) * 255.0, persistent=False)
         self.register_buffer("std", torch.tensor(cfg.pixel_std).view(1, 3, 1, 1) * 255.0, persistent=False)
-        self.encoder = ConvFrameEncoder(cfg.image_size, cfg.conv_channels, cfg.embed_dim)
+        self.encoder = ConvFrameEncoder(cfg.image_size, cfg.conv_channels, cfg.embed_dim, pooled=pooled)
         self.encoder.features = stem_layers(stem, cfg.conv_channels)
         d = cfg.embed_dim
         self.head = nn.Sequential(nn.LayerNorm(d), nn.Linear(d, 2 * d), nn.GELU(), nn.Linear(2 * d, classes))
@@ -98,6 +104,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--stem", choices=STEMS, default="coarse")
     ap.add_argument("--batches", choices=("clips", "single"), default="clips", help="--task frames: 64 clips x 8 frames, or 512 frames of different clips")
     ap.add_argument("--steps", type=int, default=800)
+    ap.add_argument("--present-only", action="store_true", help="--task frames: average each group over the visible objects only (grouped_cross_entropy(present_only=...))")
+    ap.add_argument("--pooled", action="store_true", help="add the max-pooled 'what' path to the frame token")
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--eval-every", type=int, default=100)
     ap.add_argument("--threads", type=int, default=1)
@@ -132,7 +140,8 @@ def main(argv: list[str] | None = None) -> dict:
         va_idx, va_lab = singles(val_recs)
         va_x = torch.from_numpy(np.stack([val_frames[i, T // 2] for i in va_idx]))
         va_y = torch.from_numpy(va_lab)
-    model = FrameProbe(args.stem, sum(sizes))
+    present = tuple([True] * len(sizes)) if args.present_only and args.task == "frames" else ()
+    model = FrameProbe(args.stem, sum(sizes), pooled=args.pooled)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr)
     history: list[dict] = []
     started = time.time()
@@ -152,7 +161,7 @@ def main(argv: list[str] | None = None) -> dict:
             x = torch.from_numpy(np.stack([train_frames[tr_idx[k], j] for k, j in zip(pick, t)]))
             y = torch.from_numpy(tr_y[pick])
         logits = model(x)
-        loss = grouped_cross_entropy(logits, y, sizes) if args.task == "frames" else F.cross_entropy(logits, y)
+        loss = grouped_cross_entropy(logits, y, sizes, present_only=present) if args.task == "frames" else F.cross_entropy(logits, y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -169,7 +178,7 @@ def main(argv: list[str] | None = None) -> dict:
             entry["seconds"] = round(time.time() - started, 1)
             history.append(entry)
             print(f"[shape-probe] {args.task}/{args.stem}/{args.batches} " + json.dumps(entry), file=sys.stderr, flush=True)
-    report = {"task": args.task, "stem": args.stem, "batches": args.batches, "steps": args.steps, "lr": args.lr, "seed": args.seed, "history": history}
+    report = {"task": args.task, "stem": args.stem, "pooled": args.pooled, "present_only": args.present_only, "batches": args.batches, "steps": args.steps, "lr": args.lr, "seed": args.seed, "history": history}
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(report, indent=2))

@@ -22,14 +22,42 @@ from tqdm import tqdm
 from hbi.data.dataset import load_meta
 from hbi.eval.evaluate import evaluate
 from hbi.model.config import ABLATIONS, PRESETS, ModelConfig
+from hbi.model.encoders import CONV_STEMS
 from hbi.model.hbi import HBIModel
 from hbi.provenance import git_commit
 from hbi.train.banzhaf_pretrain import load_or_pretrain
-from hbi.train.batches import FRAME_SCENE_GROUPS, SCENE_GROUPS, load_tokenised, make_batch, twin_batches
+from hbi.train.frame_pretrain import pretrain_frames
+from hbi.train.batches import FRAME_SCENE_GROUPS, SCENE_GROUPS, load_tokenised, make_batch, present_only_flags, twin_batches
 
 
 def build_config(preset: str, ablation: str, vocab: int, answers: int, heads: bool) -> ModelConfig:
     return PRESETS[preset].replace(vocab_size=vocab, answers=answers, qa=heads, caption=heads, **ABLATIONS[ablation])
+
+
+def _floats(text: str, flag: str, n: int | None = None) -> tuple[float, ...]:
+    try:
+        out = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        out = ()
+    if not out or (n is not None and len(out) != n):
+        raise SystemExit(f"{flag} expects {n or 'some'} comma-separated numbers, got {text!r}")
+    return out
+
+
+def arch_overrides(args: argparse.Namespace) -> dict:
+    """The architecture flags given on the command line as ModelConfig changes (none: the preset)."""
+    out: dict = {}
+    if args.conv_stem:
+        out["conv_stem"] = args.conv_stem
+    if args.conv_channels:
+        out["conv_channels"] = tuple(int(v) for v in _floats(args.conv_channels, "--conv-channels"))
+    if args.conv_pooled:
+        out["conv_pooled"] = True
+    if args.word_ratios:
+        out["word_ratios"] = _floats(args.word_ratios, "--word-ratios", 2)
+    if args.frame_ratios:
+        out["frame_ratios"] = _floats(args.frame_ratios, "--frame-ratios", 2)
+    return out
 
 
 def lr_at(step: int, total: int, base: float, warmup: float = 0.05) -> float:
@@ -86,6 +114,13 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--init-from", default=None, help="start from this checkpoint's weights and config (fresh optimiser and schedule): a fine-tuning stage")
     ap.add_argument("--loss-weight", action="append", default=[], metavar="NAME=W", help="scale one loss term (e.g. qa=3); repeatable")
     ap.add_argument("--questions", type=int, default=1, metavar="K", help="questions per clip in each batch for the QA loss (distinct, at random; 0: all of them)")
+    ap.add_argument("--conv-stem", default=None, choices=CONV_STEMS, help="the tiny frame encoder's conv stack (default: the preset's)")
+    ap.add_argument("--conv-channels", default=None, metavar="C1,C2,C3", help="channels of the conv stages (default: the preset's)")
+    ap.add_argument("--conv-pooled", action="store_true", help="add the max-pooled conv map to each frame token")
+    ap.add_argument("--word-ratios", default=None, metavar="A,E", help="action and event clusters as fractions of the level below (default: the preset's)")
+    ap.add_argument("--frame-ratios", default=None, metavar="A,E", help="the same for frames")
+    ap.add_argument("--frame-pretrain", type=int, default=0, metavar="N", help="with --scene-aux: first N steps of the frame encoder alone on the per-frame scene targets (single frames of 256 clips per step), then the joint training")
+    ap.add_argument("--scene-present-only", action="store_true", help="with --scene-aux: average each object-attribute group over the objects that are there, not over every colour")
     ap.add_argument("--scene-aux", action="store_true", help="add the auxiliary scene losses: the pooled frame tokens predict each object's shape, motion, order and size, and each frame token what is visible where, from the ground-truth scene (training only)")
     args = ap.parse_args(argv)
     weights = parse_loss_weights(args.loss_weight)
@@ -106,8 +141,12 @@ def main(argv: list[str] | None = None) -> dict:
     heads = not args.no_heads
     init = torch.load(args.init_from, map_location="cpu", weights_only=False) if args.init_from else None
     cfg = ModelConfig.from_dict(init["config"]) if init else build_config(args.preset, args.ablation, vocab, len(answers), heads)
+    if not init:
+        cfg = cfg.replace(**arch_overrides(args))
     if args.scene_aux:
         cfg = cfg.replace(scene_classes=tuple(n for _, n in SCENE_GROUPS), frame_scene_classes=tuple(n for _, n in FRAME_SCENE_GROUPS))
+        if args.scene_present_only:
+            cfg = cfg.replace(scene_present_only=present_only_flags(SCENE_GROUPS), frame_scene_present_only=present_only_flags(FRAME_SCENE_GROUPS))
     print(f"[train] {cfg.name}/{args.ablation} heads={heads} steps={args.steps} batch={args.batch} seed={args.seed}", file=sys.stderr)
     train = load_tokenised(args.data, "train", cfg.frames, cfg.image_size, cfg.max_words, in_memory=True,
                            scenes=bool(cfg.scene_classes or cfg.frame_scene_classes))
@@ -136,6 +175,12 @@ def main(argv: list[str] | None = None) -> dict:
 
     log = open(out / "log.jsonl", "a")
     started = time.time()
+    pretrained = None
+    if args.frame_pretrain and step == 0 and not init:
+        pretrained = pretrain_frames(model, train, val, args.frame_pretrain, rng)
+        pretrained["seconds"] = round(time.time() - started, 1)
+        log.write(json.dumps({"frame_pretrain": pretrained}) + "\n")
+        log.flush()
     bar = tqdm(total=args.steps, initial=step, desc=f"train {args.ablation}", dynamic_ncols=True, mininterval=5)
     model.train()
     running: dict[str, float] = {}
@@ -170,7 +215,7 @@ def main(argv: list[str] | None = None) -> dict:
             model.train()
     bar.close()
     elapsed = time.time() - started
-    summary: dict = {"preset": args.preset, "ablation": args.ablation, "heads": heads, "steps": args.steps, "batch": args.batch, "init_from": args.init_from, "loss_weights": weights, "questions_per_clip": args.questions, "scene_aux": bool(cfg.scene_classes), "lr": args.lr, "seed": args.seed, "train_seconds": round(elapsed, 1), "best_val_score": best, "command": " ".join(["python", "-m", "hbi.train.train", *(argv if argv is not None else sys.argv[1:])]), "data_seed": meta["seed"], "git_commit": git_commit()}
+    summary: dict = {"preset": args.preset, "ablation": args.ablation, "heads": heads, "steps": args.steps, "batch": args.batch, "init_from": args.init_from, "loss_weights": weights, "questions_per_clip": args.questions, "scene_aux": bool(cfg.scene_classes), "frame_pretrain": pretrained, "lr": args.lr, "seed": args.seed, "train_seconds": round(elapsed, 1), "best_val_score": best, "command": " ".join(["python", "-m", "hbi.train.train", *(argv if argv is not None else sys.argv[1:])]), "data_seed": meta["seed"], "git_commit": git_commit()}
     if args.test:
         ck = torch.load(out / "best.pt", map_location="cpu", weights_only=False)
         model.load_state_dict(ck["model"])

@@ -1,0 +1,91 @@
+"""Stage 0 (optional, `train.py --frame-pretrain N`): the frame encoder learns what is where first.
+
+In joint training the frame encoder gets its gradient mostly from the contrastive, QA and caption
+losses, and within 600 joint steps it learns where each colour's object is but not its shape (val
+shape-of-colour at chance, model/RESULTS.md). Trained alone on the per-frame scene targets — for each
+colour the shape, column and row of its object, for each shape whether it is visible — with batches
+of single frames from many different clips, the same encoder learns shape-of-colour in a few hundred
+steps. This stage does exactly that before the joint training starts, through the model's own
+`frame_scene_head` (the per-frame auxiliary head of `--scene-aux`), which then keeps the signal alive
+during joint training. Training only; no exported graph changes.
+"""
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from hbi.model.hbi import HBIModel
+from hbi.train.batches import FRAME_SCENE_GROUPS, Split, frame_scene_targets
+
+
+def frame_tokens(model: HBIModel, frames: torch.Tensor) -> torch.Tensor:
+    """uint8 frames [N,H,W,3] → the frame encoder's tokens [N,D] (before the temporal transformer)."""
+    v = model.video
+    x = (frames.permute(0, 3, 1, 2).float() - v.mean) / v.std
+    return v.frame(x)
+
+
+def visible_accuracy(model: HBIModel, frames: np.ndarray, targets: np.ndarray, what: str) -> float:
+    """Share of the visible objects whose `what` ("shape" / "column") the head gets right: frames
+    [N,H,W,3] uint8, targets [N, len(FRAME_SCENE_GROUPS)]."""
+    sizes = [n for _, n in FRAME_SCENE_GROUPS]
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        logits = model.frame_scene_head.mlp(frame_tokens(model, torch.from_numpy(np.ascontiguousarray(frames))))
+    model.train(was_training)
+    blocks = logits.split(sizes, dim=-1)
+    ok = total = 0
+    for g, (name, _) in enumerate(FRAME_SCENE_GROUPS):
+        if not name.startswith(f"{what}_of_"):
+            continue
+        seen = targets[:, g] > 0
+        ok += int((blocks[g].argmax(-1).numpy()[seen] == targets[:, g][seen]).sum())
+        total += int(seen.sum())
+    return ok / max(1, total)
+
+
+def val_frames(val: Split, clips: int = 128) -> tuple[np.ndarray, np.ndarray]:
+    """Every frame of the first `clips` val clips [N*T,H,W,3] and their per-frame targets."""
+    n = min(clips, val.size)
+    t = val.frames.shape[1]
+    frames = np.ascontiguousarray(val.frames[:n]).reshape(-1, *val.frames.shape[2:])
+    targets = np.stack([frame_scene_targets(r["scene"], t) for r in val.records[:n]]).reshape(n * t, -1)
+    return frames, targets
+
+
+def pretrain_frames(model: HBIModel, train: Split, val: Split, steps: int, rng: np.random.Generator,
+                    batch: int = 256, lr: float = 1e-3) -> dict:
+    """`steps` AdamW steps of the frame encoder + frame_scene_head on single frames of `batch`
+    different clips; returns the val accuracies after (shape and column of each colour's object)."""
+    if model.frame_scene_head is None or train.frame_scene is None:
+        raise SystemExit("--frame-pretrain needs the per-frame scene head and targets: add --scene-aux")
+    params = list(model.video.frame.parameters()) + list(model.frame_scene_head.parameters())
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
+    model.train()
+    n, t = train.frames.shape[:2]
+    ones = torch.ones(batch, 1)
+    bar = tqdm(range(steps), desc="frame pre-training", dynamic_ncols=True, mininterval=5)
+    running = None
+    for _ in bar:
+        idx = rng.choice(n, size=min(batch, n), replace=False)
+        ts = rng.integers(0, t, size=len(idx))
+        x = torch.from_numpy(np.stack([train.frames[i, j] for i, j in zip(idx, ts)]))
+        y = torch.from_numpy(train.frame_scene[idx, ts])[:, None, :]
+        loss = model.frame_scene_head.loss(frame_tokens(model, x)[:, None, :], ones[: len(idx)], y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        running = float(loss) if running is None else 0.95 * running + 0.05 * float(loss)
+        bar.set_postfix(loss=f"{running:.3f}", refresh=False)
+    bar.close()
+    vf, vt = val_frames(val)
+    out = {"steps": steps, "batch": batch, "lr": lr, "loss": round(running or 0.0, 4),
+           "val_shape_of_colour": round(visible_accuracy(model, vf, vt, "shape"), 4),
+           "val_column_of_colour": round(visible_accuracy(model, vf, vt, "column"), 4)}
+    print(f"[train] frame pre-training: {out}", file=sys.stderr)
+    return out
+
