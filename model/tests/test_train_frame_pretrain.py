@@ -9,7 +9,7 @@ from hbi.data.recipe import uniform_indices
 from hbi.model.config import TINY
 from hbi.model.hbi import HBIModel
 from hbi.train.batches import FRAME_SCENE_GROUPS, SCENE_GROUPS, Split, frame_scene_targets, present_only_flags
-from hbi.train.frame_pretrain import pretrain_frames, val_frames, visible_accuracy
+from hbi.train.frame_pretrain import head_accuracy, pretrain_frames, val_frames
 
 
 def _resize64(frames: np.ndarray) -> np.ndarray:
@@ -40,7 +40,7 @@ def test_frame_pretraining_moves_only_the_frame_encoder_and_its_head_and_lowers_
     model = _model()
     before = {k: v.clone() for k, v in model.state_dict().items()}
     vf, vt = val_frames(train, clips=12)
-    head_loss = lambda: float(model.frame_scene_head.loss(model.video.frame((torch.from_numpy(vf).permute(0, 3, 1, 2).float() - model.video.mean) / model.video.std)[:, None], torch.ones(len(vf), 1), torch.from_numpy(vt)[:, None]))
+    head_loss = lambda: float(model.frame_scene_head.loss(model.video.frame_tokens(torch.from_numpy(vf))[:, None], torch.ones(len(vf), 1), torch.from_numpy(vt)[:, None]))
     model.eval()
     start = head_loss()
     out = pretrain_frames(model, train, val, steps=30, rng=np.random.default_rng(0), batch=12)
@@ -60,8 +60,8 @@ def test_visible_accuracy_is_one_for_the_truth_and_counts_visible_objects_only()
     sizes = [n for _, n in FRAME_SCENE_GROUPS]
     truth = torch.cat([torch.nn.functional.one_hot(torch.from_numpy(vt[:, g]), n).float() * 10 for g, n in enumerate(sizes)], dim=-1)
     model.frame_scene_head.mlp = torch.nn.Sequential(torch.nn.Flatten(), _Const(truth))
-    assert visible_accuracy(model, vf, vt, "shape") == 1.0
-    assert visible_accuracy(model, vf, vt, "column") == 1.0
+    assert head_accuracy(model, vf, vt, "shape") == 1.0
+    assert head_accuracy(model, vf, vt, "column") == 1.0
 
 
 class _Const(torch.nn.Module):

@@ -190,12 +190,16 @@ class VideoEncoder(nn.Module):
         nn.init.normal_(self.frame_position, std=0.02)
         self.temporal = Transformer(d, cfg.temporal_layers, cfg.heads)
 
+    def frame_tokens(self, frames: torch.Tensor) -> torch.Tensor:
+        """uint8 frames [N,H,W,3] → per-frame tokens [N,D] (before the temporal transformer)."""
+        x = frames.permute(0, 3, 1, 2).float()
+        x = (x - self.mean) / self.std  # normalisation lives in the graph: callers pass ffmpeg's rgb24
+        return self.frame(x)
+
     def forward(self, frames: torch.Tensor, frame_mask: torch.Tensor) -> torch.Tensor:
         """frames: uint8 [B,T,H,W,3]; frame_mask: [B,T] (1 valid) → frame tokens [B,T,D]."""
         b, t, h, w, _ = frames.shape
-        x = frames.reshape(b * t, h, w, 3).permute(0, 3, 1, 2).float()
-        x = (x - self.mean) / self.std  # normalisation lives in the graph: callers pass ffmpeg's rgb24
-        x = self.frame(x).reshape(b, t, -1)
+        x = self.frame_tokens(frames.reshape(b * t, h, w, 3)).reshape(b, t, -1)
         h_in = x + self.frame_position[:t]
         return x + self.temporal(h_in, additive_mask(frame_mask, self.cfg.heads))
 

@@ -21,31 +21,29 @@ from hbi.model.hbi import HBIModel
 from hbi.train.batches import FRAME_SCENE_GROUPS, Split, frame_scene_targets
 
 
-def frame_tokens(model: HBIModel, frames: torch.Tensor) -> torch.Tensor:
-    """uint8 frames [N,H,W,3] → the frame encoder's tokens [N,D] (before the temporal transformer)."""
-    v = model.video
-    x = (frames.permute(0, 3, 1, 2).float() - v.mean) / v.std
-    return v.frame(x)
+def visible_accuracy(logits: torch.Tensor, targets: torch.Tensor, sizes: list[int], groups: range) -> float:
+    """Accuracy over the entries of `groups` whose target is not 0 (an object is visible): logits
+    [N, sum(sizes)], targets int64 [N, len(sizes)]."""
+    blocks = logits.split(sizes, dim=-1)
+    ok = total = 0
+    for g in groups:
+        seen = targets[:, g] > 0
+        ok += int((blocks[g].argmax(-1)[seen] == targets[:, g][seen]).sum())
+        total += int(seen.sum())
+    return ok / max(1, total)
 
 
-def visible_accuracy(model: HBIModel, frames: np.ndarray, targets: np.ndarray, what: str) -> float:
-    """Share of the visible objects whose `what` ("shape" / "column") the head gets right: frames
-    [N,H,W,3] uint8, targets [N, len(FRAME_SCENE_GROUPS)]."""
+def head_accuracy(model: HBIModel, frames: np.ndarray, targets: np.ndarray, what: str) -> float:
+    """Share of the visible objects whose `what` ("shape" / "column") the per-frame scene head gets
+    right from the frame encoder's tokens: frames [N,H,W,3] uint8, targets [N, len(FRAME_SCENE_GROUPS)]."""
     sizes = [n for _, n in FRAME_SCENE_GROUPS]
     was_training = model.training
     model.eval()
     with torch.no_grad():
-        logits = model.frame_scene_head.mlp(frame_tokens(model, torch.from_numpy(np.ascontiguousarray(frames))))
+        logits = model.frame_scene_head.mlp(model.video.frame_tokens(torch.from_numpy(np.ascontiguousarray(frames))))
     model.train(was_training)
-    blocks = logits.split(sizes, dim=-1)
-    ok = total = 0
-    for g, (name, _) in enumerate(FRAME_SCENE_GROUPS):
-        if not name.startswith(f"{what}_of_"):
-            continue
-        seen = targets[:, g] > 0
-        ok += int((blocks[g].argmax(-1).numpy()[seen] == targets[:, g][seen]).sum())
-        total += int(seen.sum())
-    return ok / max(1, total)
+    groups = [g for g, (name, _) in enumerate(FRAME_SCENE_GROUPS) if name.startswith(f"{what}_of_")]
+    return visible_accuracy(logits, torch.from_numpy(targets), sizes, range(groups[0], groups[-1] + 1))
 
 
 def val_frames(val: Split, clips: int = 128) -> tuple[np.ndarray, np.ndarray]:
@@ -75,7 +73,7 @@ def pretrain_frames(model: HBIModel, train: Split, val: Split, steps: int, rng: 
         ts = rng.integers(0, t, size=len(idx))
         x = torch.from_numpy(np.stack([train.frames[i, j] for i, j in zip(idx, ts)]))
         y = torch.from_numpy(train.frame_scene[idx, ts])[:, None, :]
-        loss = model.frame_scene_head.loss(frame_tokens(model, x)[:, None, :], ones[: len(idx)], y)
+        loss = model.frame_scene_head.loss(model.video.frame_tokens(x)[:, None, :], ones[: len(idx)], y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -84,8 +82,8 @@ def pretrain_frames(model: HBIModel, train: Split, val: Split, steps: int, rng: 
     bar.close()
     vf, vt = val_frames(val)
     out = {"steps": steps, "batch": batch, "lr": lr, "loss": round(running or 0.0, 4),
-           "val_shape_of_colour": round(visible_accuracy(model, vf, vt, "shape"), 4),
-           "val_column_of_colour": round(visible_accuracy(model, vf, vt, "column"), 4)}
+           "val_shape_of_colour": round(head_accuracy(model, vf, vt, "shape"), 4),
+           "val_column_of_colour": round(head_accuracy(model, vf, vt, "column"), 4)}
     print(f"[train] frame pre-training: {out}", file=sys.stderr)
     return out
 

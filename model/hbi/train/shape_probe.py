@@ -39,6 +39,7 @@ from hbi.model.config import TINY
 from hbi.model.encoders import ConvFrameEncoder, conv_features
 from hbi.model.heads import grouped_cross_entropy
 from hbi.train.batches import FRAME_SCENE_GROUPS, frame_scene_targets
+from hbi.train.frame_pretrain import visible_accuracy
 
 STEMS = ("coarse", "fine", "overlap", "deep", "maxpool")
 # the probe's groups: shape / column / row of each colour (no visible_* groups)
@@ -84,17 +85,6 @@ class FrameProbe(nn.Module):
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
         x = (frames.permute(0, 3, 1, 2).float() - self.mean) / self.std
         return self.head(self.encoder(x))
-
-
-def visible_accuracy(logits: torch.Tensor, targets: torch.Tensor, sizes: list[int], groups: range) -> float:
-    """Accuracy over the entries of `groups` whose target is not 0 (an object is visible)."""
-    blocks = logits.split(sizes, dim=-1)
-    ok = total = 0
-    for g in groups:
-        seen = targets[:, g] > 0
-        ok += int((blocks[g].argmax(-1)[seen] == targets[:, g][seen]).sum())
-        total += int(seen.sum())
-    return ok / max(1, total)
 
 
 def main(argv: list[str] | None = None) -> dict:
