@@ -24,10 +24,13 @@ export OMP_WAIT_POLICY=PASSIVE
 # 4x4-patchify default does not at this budget), 300 steps of frame pre-training on the per-frame scene
 # targets come first, the scene losses count only the objects that are there, and the event level
 # merges words to ~1/6 and frames 8 -> 4 -> 1 (see model/RESULTS.md).
-"$py" -m hbi.train.train --data "$data" --out "$run" --steps 1000 --batch 64 --eval-every 200 --threads 2 --seed 0 \
+"$py" -m hbi.train.train --data "$data" --out "$run" --steps 700 --batch 64 --eval-every 350 --threads 2 --seed 0 \
   --conv-stem maxpool --conv-channels 32,64,128 --conv-pooled --word-ratios 0.3333333333333333,0.16666666666666666 --frame-ratios 0.5,0.25 \
-  --scene-aux --scene-present-only --frame-pretrain 300 --questions 3 --test --resume
-[ "$run/heads.pt" -nt "$run/best.pt" ] || "$py" -m hbi.train.tune_heads --data "$data" --run "$run" --steps 600 --eval-every 150 --threads 2 --no-captions --test
+  --scene-aux --scene-present-only --frame-pretrain 300 --questions 3 --resume
+# Stage 2 replaces the QA head with the "clip" head (a clip summary read like the scene head's, plus each
+# frame in its place, modulated by the question; started from the scene head's first layer) and trains it
+# on the frozen encoder's cached tokens; test/comp are evaluated once, on the final model.
+[ "$run/heads.pt" -nt "$run/best.pt" ] || "$py" -m hbi.train.tune_heads --data "$data" --run "$run" --qa-head clip --steps 4000 --lr 1e-3 --eval-every 1000 --threads 2 --no-captions --test
 "$py" -m hbi.export.demo --data "$data" --out "$repo/examples/demo-library" --count 200
 "$py" -m hbi.export.package --run "$run" --checkpoint heads.pt --data "$data" --out "$repo/models/hbi-synth-tiny" --demo "$repo/examples/demo-library"
 "$py" -m hbi.export.demo_eval --run "$run" --checkpoint heads.pt --demo "$repo/examples/demo-library" --package "$repo/models/hbi-synth-tiny"

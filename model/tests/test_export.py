@@ -81,7 +81,9 @@ def test_shipped_package_reproduces_pytorch_on_real_clips():
             assert diff <= 1e-4, f"{graph}.{name} differs by {diff:.2e}"
 
 
-@pytest.mark.parametrize("arch", [{}, {"conv_stem": "maxpool", "conv_channels": (32, 64, 128), "conv_pooled": True}], ids=["patchify", "maxpool-pooled"])
+@pytest.mark.parametrize("arch", [{}, {"conv_stem": "maxpool", "conv_channels": (32, 64, 128), "conv_pooled": True},
+                                  {"conv_stem": "maxpool", "conv_channels": (32, 64, 128), "conv_pooled": True, "qa_head": "clip"}],
+                         ids=["patchify", "maxpool-pooled", "maxpool-pooled-clip-qa"])
 def test_export_parity_with_dynamic_shapes_on_real_clips(tmp_path, arch):
     torch.manual_seed(0)
     model = HBIModel(TINY.replace(vocab_size=int(json.loads((PACKAGE / "manifest.json").read_text())["dims"]["vocab"]), answers=28, **arch)).eval()

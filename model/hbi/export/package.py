@@ -158,7 +158,8 @@ def main(argv: list[str] | None = None) -> dict:
         source = tuned if tuned is not None else result
         metrics = {s: {k: source[s][k] for k in ("retrieval", "qa", "captioning") if k in source[s]} for s in ("test", "comp") if s in source}
         provenance = {"command": result["command"] + (f" && {tuned['command']}" if tuned else ""), "data_seed": result["data_seed"], "train_seed": result["seed"],
-                      "git_commit": result["git_commit"], "best_step": ck["step"], "train_seconds": result["train_seconds"],
+                      "git_commit": result["git_commit"], **({"heads_git_commit": tuned["git_commit"]} if tuned and "git_commit" in tuned else {}),
+                      "best_step": ck["step"], "train_seconds": result["train_seconds"],
                       "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
     graphs = export_graphs(model, out)
     if args.demo:

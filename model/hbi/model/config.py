@@ -44,6 +44,9 @@ class ModelConfig:
     knn: int = 3
     # heads
     answers: int = 64
+    # "levels": question tokens cross-attend to each level's frames (mean, MLP; levels fused 0.4/0.4/0.2);
+    # "clip": a clip summary (pooled + per-frame) modulated by the pooled question (hbi.model.heads.QAClip)
+    qa_head: str = "levels"
     caption_layers: int = 2
     # ablation switches
     fine_grained: bool = True  # token-level similarity (entity level); off = global embeddings only

@@ -11,10 +11,11 @@ from .banzhaf import BanzhafPredictor, banzhaf_kl
 from .config import ModelConfig
 from .dpc_knn import TokenMerge
 from .encoders import TextTransformer, TokenWeights, VideoEncoder
-from .heads import CaptionDecoder, FrameSceneHead, QALevel, SceneHead, caption_loss
+from .heads import CaptionDecoder, FrameSceneHead, QAClip, QALevel, SceneHead, caption_loss
 from .similarity import Reconstruction, paired_matrix, pool_from_matrix, reconstructed_similarity, token_similarity
 
 QA_LEVEL_WEIGHTS = {"entity": 0.4, "action": 0.4, "event": 0.2}
+QA_HEADS = ("levels", "clip")
 
 
 def level_capacity(tokens: int, ratios: tuple[float, ...]) -> int:
@@ -57,7 +58,10 @@ class HBIModel(nn.Module):
         self.banzhaf_teacher = BanzhafPredictor() if cfg.banzhaf else None
         if self.banzhaf_teacher is not None:
             self.banzhaf_teacher.requires_grad_(False)
-        self.qa_levels = nn.ModuleList([QALevel(d, cfg.heads, cfg.answers) for _ in range(3)]) if cfg.qa else None
+        if cfg.qa_head not in QA_HEADS:
+            raise ValueError(f"qa_head must be one of {QA_HEADS}, got {cfg.qa_head!r}")
+        self.qa_levels = nn.ModuleList([QALevel(d, cfg.heads, cfg.answers) for _ in range(3)]) if cfg.qa and cfg.qa_head == "levels" else None
+        self.qa_clip = QAClip(d, cfg.answers, cfg.frames) if cfg.qa and cfg.qa_head == "clip" else None
         self.captioner = CaptionDecoder(cfg.vocab_size, cfg.max_words, d, cfg.heads, cfg.caption_layers) if cfg.caption else None
         self.scene_head = SceneHead(d, cfg.scene_classes, cfg.scene_present_only) if cfg.scene_classes else None
         self.frame_scene_head = FrameSceneHead(d, cfg.frame_scene_classes, cfg.frame_scene_present_only) if cfg.frame_scene_classes else None
@@ -116,11 +120,16 @@ class HBIModel(nn.Module):
 
     # ---- heads ----
     def qa_logits(self, frame_tokens, frame_mask, question_tokens, question_mask, question_clip=None) -> torch.Tensor:
-        """The `qa` graph → answer_logits [B,A]; level logits fused 0.4 / 0.4 / 0.2 (entity only: 1).
+        """The `qa` graph → answer_logits [B,A]. The levels head fuses its level logits 0.4 / 0.4 / 0.2
+        (entity only: 1); the clip head reads the entity-level frames and the question tokens.
 
         question_clip (training only): int64 [Q] row of frame_tokens [V,T,D] that each of the Q
         questions asks about; the frame hierarchy is then built once per clip, not once per question.
         """
+        if self.qa_clip is not None:
+            if question_clip is not None:
+                frame_tokens, frame_mask = frame_tokens[question_clip], frame_mask[question_clip]
+            return self.qa_clip(question_tokens, question_mask, frame_tokens, frame_mask)
         assert self.qa_levels is not None
         n = 3 if self.cfg.hierarchy else 1
         ones_q = torch.ones_like(question_mask)
@@ -135,6 +144,10 @@ class HBIModel(nn.Module):
         for name, head, (q, qm, _), (f, fm, _) in zip(names, self.qa_levels, words, frames):
             logits = logits + QA_LEVEL_WEIGHTS[name] / total * head(q, qm, f, fm)
         return logits
+
+    def qa_module(self) -> nn.Module | None:
+        """The QA head's parameters, whichever head the config builds (None without QA)."""
+        return self.qa_clip if self.qa_clip is not None else self.qa_levels
 
     def caption_logits(self, frame_tokens, frame_mask, tokens) -> torch.Tensor:
         """The `caption` graph → next-token logits [B,S,V]."""

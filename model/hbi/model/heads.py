@@ -40,6 +40,42 @@ class QALevel(nn.Module):
         return self.out(pooled)
 
 
+class QAClip(nn.Module):
+    """The "clip" QA head: a clip summary modulated by the question (`qa_head = "clip"`).
+
+    summary = GELU(Linear(LN([masked mean, masked max] of frames [B,2D])) + Linear(LN(frames in their
+    places, flattened [B,T·D], padded frames zeroed))) [B,2D] — the first part has the scene head's layout,
+    so it can start from a trained scene readout (`init_from_scene`); the second tells *when* (which way
+    an object moves, what happens first). The question tokens [B,L,D] are pooled by a learned attention
+    into q [B,D]; FiLM: h = Linear(summary) ⊙ (1 + γ(q)) + β(q) [B,H]; an MLP maps h to answer logits [B,A].
+    """
+
+    def __init__(self, dim: int, answers: int, frames: int, hidden: int | None = None) -> None:
+        super().__init__()
+        hidden = hidden or 4 * dim
+        self.summary_norm, self.summary = nn.LayerNorm(2 * dim), nn.Linear(2 * dim, 2 * dim)
+        self.frames_norm, self.frames = nn.LayerNorm(frames * dim), nn.Linear(frames * dim, 2 * dim)
+        self.question_norm, self.question_pool = nn.LayerNorm(dim), nn.Linear(dim, 1)
+        self.film = nn.Linear(dim, 2 * hidden)
+        self.project = nn.Linear(2 * dim, hidden)
+        self.out = nn.Sequential(nn.GELU(), nn.Linear(hidden, hidden), nn.GELU(), nn.Linear(hidden, answers))
+
+    def init_from_scene(self, scene: "SceneHead") -> None:
+        """Start the summary from a trained scene head's first LayerNorm + Linear (same [mean, max] input)."""
+        self.summary_norm.load_state_dict(scene.mlp[0].state_dict())
+        self.summary.load_state_dict(scene.mlp[1].state_dict())
+
+    def forward(self, q: torch.Tensor, qmask: torch.Tensor, f: torch.Tensor, fmask: torch.Tensor) -> torch.Tensor:
+        """q [B,L,D], qmask [B,L], f [B,T,D], fmask [B,T] → answer logits [B,A]."""
+        m = fmask[:, :, None].to(f.dtype)
+        pooled = torch.cat([(f * m).sum(1) / m.sum(1).clamp(min=1.0), f.masked_fill(m <= 0, NEG).amax(1)], dim=-1)
+        s = F.gelu(self.summary(self.summary_norm(pooled)) + self.frames(self.frames_norm((f * m).flatten(1))))
+        qn = self.question_norm(q)
+        att = self.question_pool(qn).squeeze(-1).masked_fill(qmask <= 0, NEG).softmax(-1)
+        gamma, beta = self.film((att[:, :, None] * qn).sum(1)).chunk(2, dim=-1)
+        return self.out(self.project(s) * (1.0 + gamma) + beta)
+
+
 def grouped_cross_entropy(logits: torch.Tensor, targets: torch.Tensor, sizes: tuple[int, ...] | list[int],
                           weight: torch.Tensor | None = None, present_only: tuple[bool, ...] = ()) -> torch.Tensor:
     """Mean over groups of each group's cross-entropy: logits [N, sum(sizes)], targets int64 [N, groups];

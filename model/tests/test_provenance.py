@@ -1,0 +1,20 @@
+"""Provenance: the commit a package records says when the code that ran was not exactly that commit."""
+import subprocess
+
+from hbi.provenance import git_commit
+
+
+def test_git_commit_marks_a_checkout_with_changed_tracked_files_dirty(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert git_commit() == "unknown"  # not a checkout
+    git = lambda *a: subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *a], check=True, capture_output=True, text=True).stdout.strip()
+    git("init", "-q")
+    (tmp_path / "a.py").write_text("x = 1\n")
+    git("add", "a.py")
+    git("commit", "-qm", "one")
+    head = git("rev-parse", "HEAD")
+    assert git_commit() == head
+    (tmp_path / "notes.txt").write_text("untracked files do not count\n")
+    assert git_commit() == head
+    (tmp_path / "a.py").write_text("x = 2\n")
+    assert git_commit() == head + "+dirty"
