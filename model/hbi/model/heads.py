@@ -26,6 +26,12 @@ class CrossBlock(nn.Module):
         return q + self.mlp(self.ln_2(q))
 
 
+def masked_mean_max(f: torch.Tensor, fmask: torch.Tensor) -> torch.Tensor:
+    """Frame tokens [B,T,D] with mask [B,T] → [masked mean, masked max] [B,2D] (padded frames ignored)."""
+    m = fmask[:, :, None].to(f.dtype)
+    return torch.cat([(f * m).sum(1) / m.sum(1).clamp(min=1.0), f.masked_fill(m <= 0, NEG).amax(1)], dim=-1)
+
+
 class QALevel(nn.Module):
     """Question tokens attend to the level's frame tokens; masked mean → answer logits [B,A]."""
 
@@ -67,9 +73,9 @@ class QAClip(nn.Module):
 
     def forward(self, q: torch.Tensor, qmask: torch.Tensor, f: torch.Tensor, fmask: torch.Tensor) -> torch.Tensor:
         """q [B,L,D], qmask [B,L], f [B,T,D], fmask [B,T] → answer logits [B,A]."""
-        m = fmask[:, :, None].to(f.dtype)
-        pooled = torch.cat([(f * m).sum(1) / m.sum(1).clamp(min=1.0), f.masked_fill(m <= 0, NEG).amax(1)], dim=-1)
-        s = F.gelu(self.summary(self.summary_norm(pooled)) + self.frames(self.frames_norm((f * m).flatten(1))))
+        pooled = masked_mean_max(f, fmask)
+        placed = (f * fmask[:, :, None].to(f.dtype)).flatten(1)
+        s = F.gelu(self.summary(self.summary_norm(pooled)) + self.frames(self.frames_norm(placed)))
         qn = self.question_norm(q)
         att = self.question_pool(qn).squeeze(-1).masked_fill(qmask <= 0, NEG).softmax(-1)
         gamma, beta = self.film((att[:, :, None] * qn).sum(1)).chunk(2, dim=-1)
@@ -110,10 +116,7 @@ class SceneHead(nn.Module):
 
     def forward(self, f: torch.Tensor, fmask: torch.Tensor) -> torch.Tensor:
         """f [B,T,D], fmask [B,T] → logits [B, sum(classes)]."""
-        m = fmask[:, :, None]
-        mean = (f * m).sum(1) / m.sum(1).clamp(min=1.0)
-        mx = f.masked_fill(m <= 0, NEG).amax(1)
-        return self.mlp(torch.cat([mean, mx], dim=-1))
+        return self.mlp(masked_mean_max(f, fmask))
 
     def loss(self, f: torch.Tensor, fmask: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """targets int64 [B, groups] → mean cross-entropy over groups."""

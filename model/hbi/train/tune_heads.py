@@ -139,8 +139,11 @@ def main(argv: list[str] | None = None) -> dict:
         """QA accuracy on val from the cached tokens (the encoders are frozen, so this is what
         hbi.eval.evaluate would measure, at a fraction of the cost)."""
         model.eval()
-        pred = torch.cat([model.qa_logits(f_val[val.qa_clip[s:s + 1000]], torch.ones(len(val.qa_clip[s:s + 1000]), f_val.shape[1]),
-                                          q_val[s:s + 1000], qm_val[s:s + 1000]).argmax(-1) for s in range(0, len(val.qa_clip), 1000)])
+        pred = []
+        for s in range(0, len(val.qa_clip), 1000):
+            f = f_val[val.qa_clip[s:s + 1000]]
+            pred.append(model.qa_logits(f, torch.ones(f.shape[:2]), q_val[s:s + 1000], qm_val[s:s + 1000]).argmax(-1))
+        pred = torch.cat(pred)
         return qa_accuracy([answers[i] for i in pred.tolist()], [answers[i] for i in val.qa_answer], val.qa_type)
 
     first = val_qa()
