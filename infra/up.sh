@@ -47,14 +47,14 @@ apt_install() {
   is_root || die "missing Debian packages: run 'sudo apt-get install -y $*' (or this script as root)"
   if [ -z "$APT_UPDATED" ]; then
     log "apt-get update"
-    apt-get update -qq >>"$LOG_DIR/apt.log" 2>&1 || {
+    apt-get -o DPkg::Lock::Timeout=600 update -qq >>"$LOG_DIR/apt.log" 2>&1 || {
       tail_log "$LOG_DIR/apt.log"
       die "apt-get update failed (see $LOG_DIR/apt.log)"
     }
     APT_UPDATED=1
   fi
   log "apt-get install $*"
-  DEBIAN_FRONTEND=noninteractive nice -n 19 apt-get install -y -qq --no-install-recommends "$@" >>"$LOG_DIR/apt.log" 2>&1 || {
+  DEBIAN_FRONTEND=noninteractive nice -n 19 apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "$@" >>"$LOG_DIR/apt.log" 2>&1 || {
     tail_log "$LOG_DIR/apt.log"
     die "apt-get install $* failed (see $LOG_DIR/apt.log)"
   }
@@ -120,7 +120,7 @@ as_pg() { if is_root; then runuser -u postgres -- "$@"; else "$@"; fi; }
 ensure_postgres() {
   [ -x "$PG_BIN/postgres" ] && return 0
   if is_root; then
-    apt-get update -qq >>"$LOG_DIR/apt.log" 2>&1 && APT_UPDATED=1
+    apt-get -o DPkg::Lock::Timeout=600 update -qq >>"$LOG_DIR/apt.log" 2>&1 && APT_UPDATED=1
     if ! apt-cache show "postgresql-$HBI_PG_MAJOR" >/dev/null 2>&1; then
       die "this machine's Debian sources offer no postgresql-$HBI_PG_MAJOR (they have: $(apt-cache search --names-only '^postgresql-[0-9]+$' | cut -d' ' -f1 | tr '\n' ' ')). Set HBI_PG_MAJOR to one of those."
     fi

@@ -8,6 +8,11 @@ mkdir -p .cache
 
 step() { printf '\n== %s\n' "$1"; }
 
+# First, the Debian packages any tier needs (ffmpeg with ffprobe), before any tier and before infra/up.sh
+# starts its own apt-get in the background (both would take dpkg's lock).
+step "system packages (infra/system-packages.sh)"
+bash infra/system-packages.sh install
+
 # The integration tier needs PostgreSQL, Kafka and MinIO. Bringing them up can take long on a fresh
 # machine (MinIO compiles from source: up to ~26 min), so it starts now, in the background, while the
 # other tiers run; the integration tier waits for it. up.sh is idempotent and takes ~1 s when all is up.
@@ -21,15 +26,15 @@ infra_note() {
 }
 trap infra_note EXIT
 
-# Runs one vitest project and prints its totals as a plain "N passed, N failed, N skipped" line.
+# Runs one vitest project and prints its totals as one plain line:
+#   "<tier>: N passed, N failed, N skipped, N files failed outside any test"
+# A file that fails outside any test (a beforeAll that throws, an import error) counts as a failure
+# even when vitest reports its tests as skipped, and a tier in which no test passed fails.
 vitest_tier() {
   local project="$1" report=".cache/vitest-$1.json" status=0
+  rm -f "$report"
   npx --no-install vitest run --project "$project" --reporter=default --reporter=json --outputFile="$report" || status=$?
-  node -e '
-    const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-    const skipped = r.numPendingTests + r.numTodoTests;
-    console.log(`${process.argv[2]}: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped`);
-  ' "$report" "$project" || true
+  node scripts/tier-summary.mjs "$report" "$project" || status=1
   return "$status"
 }
 
@@ -65,5 +70,4 @@ fi
 )
 
 step "model package tests (pytest: synthclips, HBI model, Banzhaf, metrics, export parity)"
-bash infra/install-ffmpeg.sh
 bash model/scripts/test.sh

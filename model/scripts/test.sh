@@ -3,6 +3,6 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 "$here/scripts/venv.sh"
-bash "$here/../infra/install-ffmpeg.sh"
+bash "$here/../infra/system-packages.sh" install ffmpeg
 cd "$here"
 exec "$here/.venv/bin/python" -m pytest -q "$@"

@@ -12,7 +12,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 repo="$(cd "$here/.." && pwd)"
 "$here/scripts/venv.sh"
-bash "$repo/infra/install-ffmpeg.sh"
+bash "$repo/infra/system-packages.sh" install ffmpeg
 py="$here/.venv/bin/python"
 data="$here/.data/synthclips"
 run="$here/runs/shipped"

@@ -1,9 +1,10 @@
-/** Makes small test videos with whichever ffmpeg the platform found (system or the npm one). */
+/** Makes small test videos with whichever ffmpeg the platform found (system or the npm one); `systemFfmpeg` for tests that need the system one. */
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 
 import type { FfmpegTools } from '../../src/core/video/ffmpeg-tools.js';
+import { locateFfmpeg } from '../../src/core/video/ffmpeg-tools.js';
 
 function run(ffmpeg: string, args: string[], stdin?: Buffer): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -84,4 +85,23 @@ export async function makeSizedMp4(
     '-pix_fmt', 'yuv420p', '-c:v', 'libx264', file,
   ]); // prettier-ignore
   return file;
+}
+
+/**
+ * The system's ffmpeg with ffprobe, which the test command installs before its first tier
+ * (`infra/system-packages.sh`). Tests that need it call this instead of quietly testing less: when it
+ * is missing they fail with the tool's name and the fix.
+ */
+export async function systemFfmpeg(): Promise<FfmpegTools & { ffprobe: string }> {
+  const tools = await locateFfmpeg();
+  const missing = [tools.source === 'system' ? null : 'ffmpeg', tools.ffprobe ? null : 'ffprobe'].filter(
+    (name): name is string => name !== null,
+  );
+  if (missing.length > 0) {
+    throw new Error(
+      `This test needs the system ${missing.join(' and ')} (Debian's ffmpeg package), which is missing: ` +
+        `run \`bash infra/system-packages.sh install\` as root (\`npm test\` does it before the first tier).`,
+    );
+  }
+  return tools as FfmpegTools & { ffprobe: string };
 }

@@ -17,9 +17,9 @@ export interface InfraSettings {
   databaseUrl: string;
   s3: { url: string; accessKey: string; secretKey: string; region: string };
   kafkaBrokers: string[];
-  /** MinIO's Kafka notification target and its topic (absent on other S3 servers). */
-  minioNotifyArn: string | undefined;
-  objectEventsTopic: string | undefined;
+  /** MinIO's Kafka notification target and its topic (infra/up.sh always configures them). */
+  minioNotifyArn: string;
+  objectEventsTopic: string;
 }
 
 const ENV_FILE = fileURLToPath(new URL('../../.cache/infra/env', import.meta.url));
@@ -55,8 +55,8 @@ export function infraSettings(): InfraSettings {
       region: env.HBI_S3_REGION ?? 'us-east-1',
     },
     kafkaBrokers: need('KAFKA_BROKERS').split(','),
-    minioNotifyArn: env.HBI_MINIO_NOTIFY_ARN,
-    objectEventsTopic: env.HBI_KAFKA_OBJECT_EVENTS_TOPIC,
+    minioNotifyArn: need('HBI_MINIO_NOTIFY_ARN'),
+    objectEventsTopic: need('HBI_KAFKA_OBJECT_EVENTS_TOPIC'),
   };
 }
 

@@ -10,8 +10,8 @@ import { PlatformRequestError } from '../../../src/core/camera/platform-client.j
 import type { SpooledSegment } from '../../../src/core/camera/spool.js';
 import { SegmentSpool } from '../../../src/core/camera/spool.js';
 import { createMemoryLogger } from '../../../src/core/logger.js';
-import { locateFfmpeg } from '../../../src/core/video/ffmpeg-tools.js';
 import { makeSourceFile } from '../../helpers/camera.js';
+import { systemFfmpeg } from '../../helpers/videos.js';
 import { eventually, tempDir } from '../../helpers/fixtures.js';
 
 const CAMERA = '0b8d3c1e-5f4a-4b2c-9d7e-1a2b3c4d5e6f';
@@ -54,7 +54,8 @@ describe('CameraAgent (real ffmpeg, fake platform)', () => {
   let source: string;
   beforeAll(async () => {
     temp = await tempDir('hbi-agent-');
-    ffmpeg = (await locateFfmpeg()).ffmpeg;
+    // loop-source.sh runs the system ffmpeg: fail naming it when missing.
+    ffmpeg = (await systemFfmpeg()).ffmpeg;
     source = await makeSourceFile(temp.dir, 4); // 12 s: four 3 s segments per pass
   });
   afterAll(() => temp.cleanup());

@@ -10,8 +10,8 @@ import {
   sourceKind,
   startRecorder,
 } from '../../../src/core/camera/recorder.js';
-import { locateFfmpeg } from '../../../src/core/video/ffmpeg-tools.js';
 import { LOOP_SOURCE, makeSourceFile } from '../../helpers/camera.js';
+import { systemFfmpeg } from '../../helpers/videos.js';
 import { tempDir } from '../../helpers/fixtures.js';
 
 const settings = (source: string, extra: Partial<RecorderSettings> = {}): RecorderSettings => ({
@@ -66,7 +66,8 @@ describe('recorder on a real ffmpeg', () => {
   let source: string;
   beforeAll(async () => {
     temp = await tempDir('hbi-recorder-');
-    ffmpeg = (await locateFfmpeg()).ffmpeg;
+    // loop-source.sh runs the system ffmpeg: fail naming it when missing.
+    ffmpeg = (await systemFfmpeg()).ffmpeg;
     source = await makeSourceFile(temp.dir);
   });
   afterAll(() => temp.cleanup());

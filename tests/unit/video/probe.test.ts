@@ -8,7 +8,7 @@ import type { FfmpegTools } from '../../../src/core/video/ffmpeg-tools.js';
 import { locateFfmpeg } from '../../../src/core/video/ffmpeg-tools.js';
 import { parseFfmpegHeader, probeVideo } from '../../../src/core/video/probe.js';
 import { tempDir } from '../../helpers/fixtures.js';
-import { makeMp4 } from '../../helpers/videos.js';
+import { makeMp4, systemFfmpeg } from '../../helpers/videos.js';
 
 let temp: { dir: string; cleanup: () => Promise<void> };
 let system: FfmpegTools;
@@ -17,7 +17,7 @@ let mp4: string;
 
 beforeAll(async () => {
   temp = await tempDir('hbi-probe-');
-  system = await locateFfmpeg();
+  system = await systemFfmpeg();
   npm = await locateFfmpeg({ useSystem: false });
   mp4 = await makeMp4(system, temp.dir);
 });
@@ -46,7 +46,9 @@ describe('probeVideo', () => {
     };
     const viaNpm = await probeVideo(mp4, npm, 20_000);
     expect(viaNpm).toMatchObject(expected);
-    if (system.ffprobe) expect(await probeVideo(mp4, system, 20_000)).toEqual(viaNpm);
+    // The system tools (ffprobe's JSON) and the npm fallback (parsing `ffmpeg -i`) agree.
+    expect(system.ffprobe).not.toBeNull();
+    expect(await probeVideo(mp4, system, 20_000)).toEqual(viaNpm);
   });
 
   it.each([
