@@ -39,6 +39,26 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-return': 'off',
     },
   },
+  {
+    // The plugin boundary: a plugin (built-in or outside) imports the package's public API, `hbi-platform`,
+    // never the kernel's modules, so each built-in could be written outside this repository.
+    files: ['src/plugins/**/*.ts', 'examples/plugins/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              // The kernel's modules, and anything outside the plugin's own folder (src/, the test kit, the CLI).
+              group: ['**/core', '**/core/**', '../../**'],
+              message:
+                "Plugins import only the public API: import { … } from 'hbi-platform' (src/index.ts exports what plugins may use).",
+            },
+          ],
+        },
+      ],
+    },
+  },
   { files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked },
   {
     files: ['**/*.js', '**/*.mjs'],

@@ -159,6 +159,12 @@ export const SETTINGS = {
     '30000',
     'Cluster gateway: longest a task (search, answer, caption) waits for its worker before TIMEOUT (retriable).',
   ),
+  shutdownTimeoutMs: setting(
+    'HBI_SHUTDOWN_TIMEOUT_MS',
+    positiveInt,
+    '30000',
+    'Longest a stop (SIGTERM) takes: parts still stopping after it are abandoned, named in the log, and the process exits.',
+  ),
   objectEventsTopic: setting(
     'HBI_KAFKA_OBJECT_EVENTS_TOPIC',
     z.string().min(1).optional(),

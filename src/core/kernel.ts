@@ -1,5 +1,5 @@
 /**
- * Builds the shared services once, in dependency order, and stops them in reverse. This is the only
+ * Builds the shared services once, in dependency order (a `Lifecycle`), and stops them in reverse. This is the only
  * place that wires concrete adapters (with `src/main.ts`; `adapters.ts` picks each one from config);
  * the database, plugin registry and gateway join here as they are built. Boot fails fast with a typed
  * error naming the part that failed.
@@ -12,14 +12,15 @@ import type { Database } from './db/port.js';
 import { EncoderService } from './encoder/encoder-service.js';
 import { RemoteEncoder } from './encoder/remote-encoder.js';
 import type { SharedEncoder } from './encoder/types.js';
-import { toHbiError } from './errors.js';
 import type { ModelVersionRecord } from './ingest/model-version.js';
 import { registerModelVersion } from './ingest/model-version.js';
 import type { EventBus } from './events/port.js';
+import { Lifecycle } from './lifecycle.js';
 import type { Logger } from './logger.js';
 import type { ModelPackage } from './model/package-loader.js';
 import { loadModelPackage } from './model/package-loader.js';
 import { TextTokenizer } from './model/tokenizer.js';
+import { VectorStore } from './segments/vector-store.js';
 import type { ObjectStore } from './storage/port.js';
 import type { FfmpegTools } from './video/ffmpeg-tools.js';
 import { locateFfmpeg } from './video/ffmpeg-tools.js';
@@ -38,6 +39,8 @@ export interface Kernel {
   encoder: SharedEncoder;
   /** PGlite embedded, PostgreSQL when DATABASE_URL is set. */
   db: Database;
+  /** Segment embeddings and frame tensors of this model version, in `db`: the one place that stores them. */
+  vectors: VectorStore;
   storage: ObjectStore;
   events: EventBus;
   /** Stops everything in reverse order of start; safe to call twice. */
@@ -55,50 +58,59 @@ export async function bootKernel(
   logger: Logger,
   options: KernelOptions = {},
 ): Promise<Kernel> {
-  const stops: (() => Promise<void>)[] = [];
-  const step = async <T>(name: string, start: () => Promise<T>): Promise<T> => {
-    try {
-      return await start();
-    } catch (error) {
-      await stopAll(stops, logger);
-      const failure = toHbiError(error);
-      logger.error(`boot failed while starting ${name}`, { error: failure });
-      throw failure;
-    }
-  };
-  const ffmpeg = await step('ffmpeg', () =>
+  const life = new Lifecycle(logger, { stopTimeoutMs: config.shutdownTimeoutMs });
+  const ffmpeg = await life.add('ffmpeg', () =>
     locateFfmpeg({ ffmpegPath: config.ffmpegPath, ffprobePath: config.ffprobePath }),
   );
   logger.info('ffmpeg found', { ...ffmpeg });
-  const modelPackage = await step('model package', () => loadModelPackage(config.modelDir));
-  const tokenizer = await step('tokenizer', () =>
+  const modelPackage = await life.add('model package', () => loadModelPackage(config.modelDir));
+  const tokenizer = await life.add('tokenizer', () =>
     TextTokenizer.load(modelPackage.file(modelPackage.manifest.tokenizer.file), modelPackage.manifest),
   );
-  let encoder: SharedEncoder;
-  if (options.inference === false) {
-    encoder = new RemoteEncoder({ modelId: modelPackage.id, graphs: modelPackage.graphs, tokenizer });
-  } else {
-    const service = new EncoderService({
-      modelPackage,
-      tokenizer,
-      config,
-      logger: logger.child({ component: 'encoder' }),
-    });
-    stops.push(() => service.close());
-    await step('encoder', () => service.start());
-    encoder = service;
-  }
-  const db = await step('database', () => openDatabase(config, logger));
-  stops.push(() => db.close());
-  await step('migrations', () => migrateDatabase(db, MIGRATIONS_DIR, logger.child({ component: 'migrate' })));
-  const modelVersion = await step('model version', () => registerModelVersion(db, modelPackage));
-  const storage = await step('object store', () => openObjectStore(config, logger));
-  stops.push(() => storage.close());
-  const events = await step('event bus', () => openEventBus(config, logger));
-  stops.push(() => events.close());
+  const encoder: SharedEncoder =
+    options.inference === false
+      ? new RemoteEncoder({ modelId: modelPackage.id, graphs: modelPackage.graphs, tokenizer })
+      : await life.add(
+          'encoder',
+          async () => {
+            const service = new EncoderService({
+              modelPackage,
+              tokenizer,
+              config,
+              logger: logger.child({ component: 'encoder' }),
+            });
+            // Sessions that loaded before a failed warm-up are released by start() itself.
+            await service.start();
+            return service;
+          },
+          (service) => service.close(),
+        );
+  const db = await life.add(
+    'database',
+    () => openDatabase(config, logger),
+    (d) => d.close(),
+  );
+  await life.add('migrations', () =>
+    migrateDatabase(db, MIGRATIONS_DIR, logger.child({ component: 'migrate' })),
+  );
+  const modelVersion = await life.add('model version', () => registerModelVersion(db, modelPackage));
+  const vectors = await life.add('vector index', async () => {
+    const store = new VectorStore(db, modelVersion);
+    await store.ensureIndex();
+    return store;
+  });
+  const storage = await life.add(
+    'object store',
+    () => openObjectStore(config, logger),
+    (s) => s.close(),
+  );
+  const events = await life.add(
+    'event bus',
+    () => openEventBus(config, logger),
+    (e) => e.close(),
+  );
   logger.info('adapters', { database: db.kind, objectStore: storage.kind, events: events.kind });
 
-  let stopped: Promise<void> | undefined;
   return {
     config,
     logger,
@@ -107,14 +119,9 @@ export async function bootKernel(
     modelVersion,
     encoder,
     db,
+    vectors,
     storage,
     events,
-    stop: () => (stopped ??= stopAll(stops, logger)),
+    stop: () => life.stop(),
   };
-}
-
-async function stopAll(stops: (() => Promise<void>)[], logger: Logger): Promise<void> {
-  for (const stop of stops.splice(0).reverse()) {
-    await stop().catch((error: unknown) => logger.error('shutdown step failed', { error }));
-  }
 }

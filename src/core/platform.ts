@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 
 import type { Config } from './config.js';
-import { HbiError, toHbiError } from './errors.js';
+import { HbiError } from './errors.js';
 import type { EventBus } from './events/port.js';
 import type { Gateway } from './gateway/http-server.js';
 import { startGateway } from './gateway/http-server.js';
@@ -21,18 +21,20 @@ import type { GatewayPubSub } from './gateway/schema.js';
 import { buildGatewaySchema } from './gateway/schema.js';
 import { forwardVideoEvents } from './gateway/video-events.resolver.js';
 import { JOB_QUEUED, SEGMENT_INDEXED, VIDEO_DELETED, VIDEO_INDEXED } from './ingest/ingest-events.js';
-import type { Library } from './ingest/library.js';
 import { JOB_UPDATED } from './jobs/job-store.js';
 import { startLibrary } from './ingest/library.js';
 import type { Kernel } from './kernel.js';
 import { bootKernel } from './kernel.js';
+import { Lifecycle } from './lifecycle.js';
 import type { Logger } from './logger.js';
 import type { HbiPlugin } from './plugins/define-plugin.js';
 import { loadPlugins } from './plugins/load-plugins.js';
 import type { PluginRegistry } from './plugins/registry.js';
+import { bindResultCache } from './plugins/result-cache.js';
 import { InProcessTaskDispatcher } from './tasks/in-process.js';
 import { KafkaTaskDispatcher } from './tasks/kafka.js';
 import type { TaskDispatcher } from './tasks/port.js';
+import type { Library } from './ingest/library.js';
 
 export interface PlatformOptions {
   /** Plugins shipped with the platform (src/plugins), registered before HBI_PLUGINS. */
@@ -61,126 +63,126 @@ export async function startPlatform(
   options: PlatformOptions,
 ): Promise<Platform> {
   if (options.role === 'gateway') return startGatewayRole(config, logger, options);
-  const kernel = await bootKernel(config, logger);
-  let registry: PluginRegistry | undefined;
-  let tasks: TaskDispatcher | undefined;
-  let library: Library | undefined;
-  try {
-    registry = await loadPlugins({ builtins: options.builtins, external: config.plugins });
-    registry.checkRequiredGraphs(kernel.modelPackage.graphs);
-    await registry.start(
-      {
-        encoder: kernel.encoder,
-        db: kernel.db,
-        storage: kernel.storage,
-        events: kernel.events,
-        logger: logger.child({ component: 'plugins' }),
-        model: kernel.modelPackage.manifest,
-        modelVersion: kernel.modelVersion,
-      },
-      config.pluginConfig,
-    );
-    const started = registry;
-    const dispatcher = new InProcessTaskDispatcher({
-      route: (kind) => started.taskHandler(kind),
-      kinds: started.plugins.flatMap((plugin) => Object.keys(plugin.tasks ?? {})),
-      logger: logger.child({ component: 'tasks' }),
-    });
-    tasks = dispatcher;
-    const videos = await startLibrary(kernel);
-    library = videos;
-    const { gateway, pubSub, forwarding } = await serveGateway(config, logger, kernel, {
-      plugins: started.plugins,
-      pluginContext: (name) => started.context(name),
-      tasks: dispatcher,
-      library: videos,
-    });
-    let stopped: Promise<void> | undefined;
-    return {
-      kernel,
-      registry: started,
-      gateway,
-      pubSub,
-      tasks: dispatcher,
-      library: videos,
-      stop: () =>
-        (stopped ??= (async () => {
-          await gateway.stop().catch((error: unknown) => logger.error('gateway stop failed', { error }));
-          await forwarding.stop();
-          await videos.stop();
-          await dispatcher.close();
-          await started.stop().catch((error: unknown) => logger.error('plugin stop failed', { error }));
-          await kernel.stop();
-        })()),
-    };
-  } catch (error) {
-    await library?.stop().catch(() => undefined);
-    await tasks?.close().catch(() => undefined);
-    await registry?.stop().catch(() => undefined);
-    await kernel.stop();
-    throw toHbiError(error);
-  }
+  const life = new Lifecycle(logger, { stopTimeoutMs: config.shutdownTimeoutMs });
+  const kernel = await life.add(
+    'kernel',
+    () => bootKernel(config, logger),
+    (k) => k.stop(),
+  );
+  const registry = await life.add(
+    'plugins',
+    () => startPlugins(config, logger, kernel, options.builtins),
+    (r) => r.stop(),
+  );
+  const dispatcher = await life.add(
+    'task dispatcher',
+    () =>
+      new InProcessTaskDispatcher({
+        route: (kind) => registry.taskHandler(kind),
+        kinds: taskKinds(registry.plugins),
+        logger: logger.child({ component: 'tasks' }),
+      }),
+    (d) => d.close(),
+  );
+  const library = await life.add(
+    'library',
+    () => startLibrary(kernel),
+    (l) => l.stop(),
+  );
+  const { gateway, pubSub } = await serveGateway(life, config, logger, kernel, {
+    plugins: registry.plugins,
+    pluginContext: (name) => registry.context(name),
+    tasks: dispatcher,
+    library,
+  });
+  return { kernel, registry, gateway, pubSub, tasks: dispatcher, library, stop: () => life.stop() };
 }
 
 /** A cluster gateway: the API, uploads and dispatch; inference and ingest happen on workers. */
 async function startGatewayRole(config: Config, logger: Logger, options: PlatformOptions): Promise<Platform> {
   requireClusterAdapters(config, 'gateway');
-  const kernel = await bootKernel(config, logger, { inference: false });
-  let tasks: KafkaTaskDispatcher | undefined;
-  let library: Library | undefined;
-  try {
-    const registry = await loadPlugins({ builtins: options.builtins, external: config.plugins });
-    registry.checkRequiredGraphs(kernel.modelPackage.graphs);
-    const handlers = new Map(
-      registry.plugins
-        .flatMap((plugin) => Object.entries(plugin.tasks ?? {}))
-        .map(([kind, task]) => [kind, task]),
-    );
-    const dispatcher = await KafkaTaskDispatcher.start({
-      brokers: config.kafkaBrokers ?? [],
-      clientId: config.kafkaClientId,
-      topicPrefix: config.kafkaTopicPrefix,
-      partitions: config.kafkaPartitions,
-      replicationFactor: config.kafkaReplicationFactor,
-      sessionTimeoutMs: config.kafkaSessionTimeoutMs,
-      defaultTimeoutMs: config.taskTimeoutMs,
-      kinds: [...handlers.keys()],
-      inputSchema: (kind) => handlers.get(kind)?.input,
-      logger: logger.child({ component: 'tasks' }),
-    });
-    tasks = dispatcher;
-    const videos = await startLibrary(kernel, { worker: false });
-    library = videos;
-    const { gateway, pubSub, forwarding } = await serveGateway(config, logger, kernel, {
-      plugins: registry.plugins,
-      // Plugins are set up on workers only; resolvers reach them through tasks.
-      pluginContext: () => undefined,
-      tasks: dispatcher,
-      library: videos,
-    });
-    let stopped: Promise<void> | undefined;
-    return {
-      kernel,
-      registry,
-      gateway,
-      pubSub,
-      tasks: dispatcher,
-      library: videos,
-      stop: () =>
-        (stopped ??= (async () => {
-          await gateway.stop().catch((error: unknown) => logger.error('gateway stop failed', { error }));
-          await forwarding.stop();
-          await videos.stop();
-          await dispatcher.close();
-          await kernel.stop();
-        })()),
-    };
-  } catch (error) {
-    await library?.stop().catch(() => undefined);
-    await tasks?.close().catch(() => undefined);
-    await kernel.stop();
-    throw toHbiError(error);
-  }
+  const life = new Lifecycle(logger, { stopTimeoutMs: config.shutdownTimeoutMs });
+  const kernel = await life.add(
+    'kernel',
+    () => bootKernel(config, logger, { inference: false }),
+    (k) => k.stop(),
+  );
+  // Plugins are set up on workers only: here their resolvers and task input schemas are used.
+  const registry = await life.add('plugins', async () => {
+    const loaded = await loadPlugins({ builtins: options.builtins, external: config.plugins });
+    loaded.checkRequiredGraphs(kernel.modelPackage.graphs);
+    return loaded;
+  });
+  const handlers = new Map(
+    registry.plugins.flatMap((plugin) => plugin.tasks ?? []).map((task) => [task.kind, task]),
+  );
+  const dispatcher = await life.add(
+    'task dispatcher',
+    () =>
+      KafkaTaskDispatcher.start({
+        ...kafkaTaskBusSettings(config),
+        defaultTimeoutMs: config.taskTimeoutMs,
+        kinds: [...handlers.keys()],
+        inputSchema: (kind) => handlers.get(kind)?.input,
+        logger: logger.child({ component: 'tasks' }),
+      }),
+    (d) => d.close(),
+  );
+  const library = await life.add(
+    'library',
+    () => startLibrary(kernel, { worker: false }),
+    (l) => l.stop(),
+  );
+  const { gateway, pubSub } = await serveGateway(life, config, logger, kernel, {
+    plugins: registry.plugins,
+    pluginContext: () => undefined,
+    tasks: dispatcher,
+    library,
+  });
+  return { kernel, registry, gateway, pubSub, tasks: dispatcher, library, stop: () => life.stop() };
+}
+
+/** Loads the plugins (built-ins, then HBI_PLUGINS), checks their graphs and sets them up on the kernel. */
+export async function startPlugins(
+  config: Config,
+  logger: Logger,
+  kernel: Kernel,
+  builtins: readonly HbiPlugin[],
+): Promise<PluginRegistry> {
+  const registry = await loadPlugins({ builtins, external: config.plugins });
+  registry.checkRequiredGraphs(kernel.modelPackage.graphs);
+  await registry.start(
+    {
+      encoder: kernel.encoder,
+      logger: logger.child({ component: 'plugins' }),
+      model: kernel.modelPackage.manifest,
+      modelVersion: kernel.modelVersion,
+    },
+    config.pluginConfig,
+    {
+      segments: (tenantId) => kernel.vectors.forTenant(tenantId),
+      cache: (plugin, tenantId) =>
+        bindResultCache(kernel.db, { tenantId, plugin, modelVersionId: kernel.modelVersion.id }),
+    },
+  );
+  return registry;
+}
+
+/** Every task kind of `plugins`, in registration order. */
+export function taskKinds(plugins: readonly HbiPlugin[]): string[] {
+  return plugins.flatMap((plugin) => (plugin.tasks ?? []).map((task) => task.kind));
+}
+
+/** Where the cluster's task traffic lives (shared by gateways and workers). */
+export function kafkaTaskBusSettings(config: Config) {
+  return {
+    brokers: config.kafkaBrokers ?? [],
+    clientId: config.kafkaClientId,
+    topicPrefix: config.kafkaTopicPrefix,
+    partitions: config.kafkaPartitions,
+    replicationFactor: config.kafkaReplicationFactor,
+    sessionTimeoutMs: config.kafkaSessionTimeoutMs,
+  };
 }
 
 /**
@@ -206,27 +208,37 @@ export function requireClusterAdapters(config: Config, role: string): void {
 
 /** The GraphQL schema of `plugins`, video events forwarded to its subscriptions, and the HTTP/WS server. */
 async function serveGateway(
+  life: Lifecycle,
   config: Config,
   logger: Logger,
   kernel: Kernel,
   parts: Pick<GatewayServices, 'plugins' | 'pluginContext' | 'tasks' | 'library'>,
 ) {
-  const { schema, pubSub } = await buildGatewaySchema(parts.plugins);
-  const forwarding = await forwardVideoEvents(kernel.events, pubSub, `gateway-${randomUUID()}`);
-  const gateway = await startGateway({
-    schema,
-    host: config.host,
-    port: config.port,
-    services: {
-      config,
-      logger: logger.child({ component: 'gateway' }),
-      encoder: kernel.encoder,
-      modelPackage: kernel.modelPackage,
-      ...deadLetterServices(config, kernel.events),
-      ...parts,
-    },
-  });
-  return { gateway, pubSub, forwarding };
+  const { schema, pubSub } = await life.add('schema', () => buildGatewaySchema(parts.plugins));
+  await life.add(
+    'subscription events',
+    () => forwardVideoEvents(kernel.events, pubSub, `gateway-${randomUUID()}`),
+    (forwarding) => forwarding.stop(),
+  );
+  const gateway = await life.add(
+    'gateway',
+    () =>
+      startGateway({
+        schema,
+        host: config.host,
+        port: config.port,
+        services: {
+          config,
+          logger: logger.child({ component: 'gateway' }),
+          encoder: kernel.encoder,
+          modelPackage: kernel.modelPackage,
+          ...deadLetterServices(config, kernel.events),
+          ...parts,
+        },
+      }),
+    (g) => g.stop(),
+  );
+  return { gateway, pubSub };
 }
 
 /** The `deadLetters` query's view of the bus: the platform's event topics (and bucket events, if any). */

@@ -14,15 +14,13 @@ import os from 'node:os';
 
 import type { Config } from './config.js';
 import { UnreachableCaseError, toHbiError } from './errors.js';
-import type { Library } from './ingest/library.js';
 import { startLibrary } from './ingest/library.js';
 import type { Kernel } from './kernel.js';
 import { bootKernel } from './kernel.js';
 import type { Logger } from './logger.js';
-import { requireClusterAdapters } from './platform.js';
+import { Lifecycle } from './lifecycle.js';
+import { kafkaTaskBusSettings, requireClusterAdapters, startPlugins, taskKinds } from './platform.js';
 import type { HbiPlugin } from './plugins/define-plugin.js';
-import { loadPlugins } from './plugins/load-plugins.js';
-import type { PluginRegistry } from './plugins/registry.js';
 import { InProcessTaskDispatcher } from './tasks/in-process.js';
 import { KafkaTaskWorker } from './tasks/kafka-worker.js';
 import type { TaskBusHealth } from './tasks/port.js';
@@ -66,55 +64,48 @@ export async function startWorker(
     () => state,
     () => taskWorker?.health(),
   );
-  let kernel: Kernel | undefined;
-  let registry: PluginRegistry | undefined;
-  let dispatcher: InProcessTaskDispatcher | undefined;
-  let library: Library | undefined;
-  const stopParts = async () => {
-    await library?.stop().catch((error: unknown) => log.error('library stop failed', { error }));
-    await taskWorker?.stop();
-    await dispatcher?.close();
-    await registry?.stop().catch((error: unknown) => log.error('plugin stop failed', { error }));
-    await kernel?.stop();
-  };
+  const life = new Lifecycle(log, { stopTimeoutMs: config.shutdownTimeoutMs });
+  let kernel: Kernel;
   try {
-    kernel = await bootKernel(config, log);
-    const booted = kernel;
-    registry = await loadPlugins({ builtins: options.builtins, external: config.plugins });
-    registry.checkRequiredGraphs(booted.modelPackage.graphs);
-    await registry.start(
-      {
-        encoder: booted.encoder,
-        db: booted.db,
-        storage: booted.storage,
-        events: booted.events,
-        logger: log.child({ component: 'plugins' }),
-        model: booted.modelPackage.manifest,
-        modelVersion: booted.modelVersion,
-      },
-      config.pluginConfig,
+    kernel = await life.add(
+      'kernel',
+      () => bootKernel(config, log),
+      (k) => k.stop(),
     );
-    const started = registry;
-    dispatcher = new InProcessTaskDispatcher({
-      route: (kind) => started.taskHandler(kind),
-      kinds: started.plugins.flatMap((plugin) => Object.keys(plugin.tasks ?? {})),
-      logger: log.child({ component: 'tasks' }),
-    });
-    taskWorker = await KafkaTaskWorker.start({
-      brokers: config.kafkaBrokers ?? [],
-      clientId: config.kafkaClientId,
-      topicPrefix: config.kafkaTopicPrefix,
-      partitions: config.kafkaPartitions,
-      replicationFactor: config.kafkaReplicationFactor,
-      sessionTimeoutMs: config.kafkaSessionTimeoutMs,
-      dispatcher,
-      workerId,
-      logger: log.child({ component: 'task-worker' }),
-    });
-    library = await startLibrary(booted, { worker: true, objectEvents: true });
+    const booted = kernel;
+    const registry = await life.add(
+      'plugins',
+      () => startPlugins(config, log, booted, options.builtins),
+      (r) => r.stop(),
+    );
+    const dispatcher = await life.add(
+      'task dispatcher',
+      () =>
+        new InProcessTaskDispatcher({
+          route: (kind) => registry.taskHandler(kind),
+          kinds: taskKinds(registry.plugins),
+          logger: log.child({ component: 'tasks' }),
+        }),
+      (d) => d.close(),
+    );
+    taskWorker = await life.add(
+      'task worker',
+      () =>
+        KafkaTaskWorker.start({
+          ...kafkaTaskBusSettings(config),
+          dispatcher,
+          workerId,
+          logger: log.child({ component: 'task-worker' }),
+        }),
+      (w) => w.stop(),
+    );
+    await life.add(
+      'library',
+      () => startLibrary(booted, { worker: true, objectEvents: true }),
+      (l) => l.stop(),
+    );
   } catch (error) {
     state = { phase: 'failed', error: toHbiError(error).message };
-    await stopParts();
     await closeServer(health.server);
     throw toHbiError(error);
   }
@@ -131,7 +122,7 @@ export async function startWorker(
     stop: () =>
       (stopped ??= (async () => {
         state = { phase: 'stopping' };
-        await stopParts();
+        await life.stop();
         await closeServer(health.server);
       })()),
   };

@@ -13,9 +13,10 @@ import { ERROR_CODES, isHbiError } from '../core/errors.js';
 import { buildGatewaySchema } from '../core/gateway/schema.js';
 import type { HbiPlugin, PluginServices } from '../core/plugins/define-plugin.js';
 import { isPlugin } from '../core/plugins/define-plugin.js';
+import type { TaskScoping } from '../core/plugins/registry.js';
 import { PluginRegistry } from '../core/plugins/registry.js';
 import { throughWire } from '../core/tasks/wire.js';
-import { BUILTIN_PLUGINS } from '../plugins/builtins.js';
+import { DEFAULT_TENANT_ID } from '../core/tenancy.js';
 import { checkSetupCycles } from './setup-cycles.js';
 import { rootFieldsOf, rootFieldsOfSchema } from './root-fields.js';
 import { runTaskBatch, sameValue } from './task-batch.js';
@@ -36,6 +37,14 @@ export interface TaskSamples {
 export interface ConformanceOptions {
   /** Builds the services the plugin's setup and tasks receive (in-process fakes, or a real kernel); called once. */
   services: () => PluginServices | Promise<PluginServices>;
+  /**
+   * The tenant-bound capabilities of task contexts (segment store, result cache), from the services:
+   * a real kernel's (`kernel.vectors.forTenant`, `bindResultCache`) or in-process fakes. Required for
+   * a plugin with tasks.
+   */
+  scoping?: (services: PluginServices) => TaskScoping | Promise<TaskScoping>;
+  /** The tenant the task checks run for; default the platform's default tenant. */
+  tenantId?: string;
   /** Releases what `services` built; called by `close`. */
   releaseServices?: (services: PluginServices) => Promise<void>;
   /** Samples per task kind; a function gets the services (e.g. to look up an indexed video's id). */
@@ -44,7 +53,10 @@ export interface ConformanceOptions {
   config?: Readonly<Record<string, unknown>>;
   /** The model package whose graphs `requiredGraphs` must name; default the bundled `hbi-synth-tiny`. */
   modelDir?: string;
-  /** Plugins loaded beside this one, whose GraphQL names it must not clash with; default the built-ins. */
+  /**
+   * Plugins loaded beside this one, whose GraphQL names it must not clash with (e.g. the platform's
+   * built-ins); default none: the check is then against core's fields.
+   */
   alongside?: readonly HbiPlugin[];
 }
 
@@ -82,7 +94,8 @@ export function createConformanceSuite(candidate: unknown, options: ConformanceO
   const useStarted = () =>
     (started ??= useServices().then(async (shared) => {
       const registry = new PluginRegistry().register(plugin);
-      await registry.start(shared, { [plugin.name]: config });
+      const scoping = await options.scoping?.(shared);
+      await registry.start(shared, { [plugin.name]: config }, scoping);
       return registry;
     }));
   const useSamples = (kind: string) => {
@@ -98,8 +111,11 @@ export function createConformanceSuite(candidate: unknown, options: ConformanceO
   const handlerOf = async (kind: string) => {
     const registry = await useStarted();
     const found = registry.taskHandler(kind);
-    assert.ok(found, `task ${kind} is not served by the started plugin`);
-    return found;
+    assert.ok(
+      found,
+      `task ${kind} is not served by the started plugin (pass scoping: the task context's segment store and cache)`,
+    );
+    return { handler: found.handler, context: found.context(options.tenantId ?? DEFAULT_TENANT_ID) };
   };
 
   const checks: ConformanceCheck[] = [
@@ -139,7 +155,7 @@ export function createConformanceSuite(candidate: unknown, options: ConformanceO
     check(
       'builds into one GraphQL schema with core and the other plugins, without name clashes',
       async () => {
-        const others = (options.alongside ?? BUILTIN_PLUGINS).filter((other) => other.name !== plugin.name);
+        const others = (options.alongside ?? []).filter((other) => other.name !== plugin.name);
         await buildGatewaySchema([...others, plugin]);
         const taken = new Map<string, string>();
         for (const field of rootFieldsOfSchema((await buildGatewaySchema([])).schema))
@@ -162,7 +178,8 @@ export function createConformanceSuite(candidate: unknown, options: ConformanceO
     ),
   ];
 
-  for (const [kind, handler] of Object.entries(plugin.tasks ?? {})) {
+  for (const handler of plugin.tasks ?? []) {
+    const kind = handler.kind;
     checks.push(
       check(`${kind}: has conformance samples`, async () => {
         await useSamples(kind);

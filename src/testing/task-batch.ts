@@ -8,24 +8,24 @@
 import assert from 'node:assert/strict';
 
 import { HbiError, isHbiError } from '../core/errors.js';
-import type { PluginContext, TaskHandler, TaskItem, TaskOutcome } from '../core/plugins/define-plugin.js';
+import type { AnyTask, TaskContext, TaskItem, TaskOutcome } from '../core/plugins/define-plugin.js';
 import { throughWire } from '../core/tasks/wire.js';
 
 /** One outcome per input, in input order. */
 export async function runTaskBatch(
   kind: string,
-  handler: TaskHandler<never>,
-  context: PluginContext,
+  handler: AnyTask,
+  context: TaskContext,
   inputs: readonly unknown[],
 ): Promise<TaskOutcome<unknown>[]> {
   const outcomes: TaskOutcome<unknown>[] = [];
-  const items: TaskItem<never>[] = [];
+  const items: TaskItem<unknown>[] = [];
   const slots: number[] = [];
   inputs.forEach((raw, slot) => {
     const input = throughWire(raw, `${kind} sample ${slot}`);
     const parsed = handler.input ? handler.input.safeParse(input) : { success: true as const, data: input };
     if (parsed.success) {
-      items.push({ id: `item-${slot}`, input: parsed.data as never });
+      items.push({ id: `item-${slot}`, input: parsed.data });
       slots.push(slot);
     } else {
       outcomes[slot] = {

@@ -5,17 +5,25 @@
  * is synthesised from real encodings of demo clips (synthetic-segments.ts); queries are demo captions.
  */
 import type { Config } from '../../core/config.js';
-import { vectorIndexName } from '../../core/db/vector-index.js';
-import { ensureVectorIndex } from '../../core/db/vector-index.js';
-import type { VideoEncoding } from '../../core/encoder/types.js';
+import type { Database } from '../../core/db/port.js';
+import type { SharedEncoder, VideoEncoding } from '../../core/encoder/types.js';
+import { HbiError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
-import type { PluginContext } from '../../core/plugins/define-plugin.js';
+import type { TaskContext } from '../../core/plugins/define-plugin.js';
 import { startPlatform } from '../../core/platform.js';
+import type { VectorModel } from '../../core/segments/vector-store.js';
+import {
+  bytesToFloat32,
+  ensureVectorIndex,
+  toVectorLiteral,
+  vectorExpression,
+  vectorIndexName,
+} from '../../core/segments/vector-store.js';
+import { DEFAULT_TENANT_ID } from '../../core/tenancy.js';
 import { mapConcurrent } from '../../core/util/map-concurrent.js';
 import { BUILTIN_PLUGINS } from '../../plugins/builtins.js';
-import type { RetrievalConfig } from '../../plugins/retrieval/config.js';
-import { interactionScores } from '../../plugins/retrieval/interaction-head.js';
-import { searchSegments } from '../../plugins/retrieval/search.js';
+import type { RetrievalConfig, SearchOutcome } from '../../plugins/retrieval/index.js';
+import { searchTask } from '../../plugins/retrieval/index.js';
 import type { Progress } from '../progress.js';
 import { loadDemoClips } from './demo-clips.js';
 import type { startReport } from './report.js';
@@ -78,11 +86,10 @@ export async function runSearchBench(
     const { id: modelVersionId, embedDim } = kernel.modelVersion;
     await kernel.db.exec(`DROP INDEX IF EXISTS "${vectorIndexName(modelVersionId)}"`);
     const inserted = await timed(() =>
-      insertSyntheticSegments(kernel.db, encoded.value, {
+      insertSyntheticSegments(kernel.db, kernel.vectors, encoded.value, {
         count: options.segments,
         noise: options.noise,
         seed: 20_000,
-        modelVersionId,
         onProgress: (done, total) => progress.update(done, total, 'inserting segments'),
       }),
     );
@@ -98,7 +105,9 @@ export async function runSearchBench(
     report.measure('HNSW index build', indexed.ms / 1000, 's');
 
     const texts = clips.slice(0, options.queries).map((clip) => clip.captions[0]!);
-    const retrieval = platform.registry.context('retrieval') as PluginContext<RetrievalConfig>;
+    const route = platform.registry.taskHandler(searchTask.kind);
+    if (!route) throw new HbiError('INTERNAL', 'the retrieval plugin is not started');
+    const retrieval = route.context(DEFAULT_TENANT_ID) as TaskContext<RetrievalConfig>;
     // The embedded database has no autovacuum: until the tables are analysed the planner does not know
     // they are large and scans them instead of using the HNSW index. Both states are measured.
     const asIngested = await twoStageSearch(
@@ -127,7 +136,23 @@ export async function runSearchBench(
       const candidates = (await searchSegments(retrieval, text)).ranked.map((hit) =>
         byId.get(hit.segmentId)!,
       );
-      rerankMs.push((await timed(() => interactionScores(kernel.encoder, encodedText.value, candidates))).ms);
+      rerankMs.push((await timed(() => kernel.encoder.interaction([encodedText.value], candidates))).ms);
+    }
+    // The baseline of the segment store: the same two stages with the candidates read by one SQL
+    // statement written against the tables, without the tenant predicate (the path before the store).
+    const [storeMs, directMs]: [number[], number[]] = [[], []];
+    for (let r = 0; r < options.repeat; r++) {
+      for (const [i, text] of texts.entries()) {
+        progress.update(r * texts.length + i, options.repeat * texts.length, 'store vs direct SQL');
+        directMs.push(
+          (
+            await timed(() =>
+              directSearch(kernel.db, kernel.encoder, kernel.modelVersion, retrieval.config, text),
+            )
+          ).ms,
+        );
+        storeMs.push((await timed(() => searchSegments(retrieval, text))).ms);
+      }
     }
     const exact: number[] = [];
     const truths: Set<string>[] = [];
@@ -164,6 +189,16 @@ export async function runSearchBench(
       );
     }
     report.measure('ANALYZE', analysed.ms / 1000, 's');
+    report.measure('search through the tenant-scoped segment store: p50', quantile(storeMs, 0.5), 'ms');
+    report.measure(
+      'search with direct SQL, no tenant predicate (baseline): p50',
+      quantile(directMs, 0.5),
+      'ms',
+    );
+    report.ratio(
+      'segment store ÷ direct SQL, p50 latency in-process (same run, interleaved)',
+      quantile(storeMs, 0.5) / quantile(directMs, 0.5),
+    );
     report.measure('… of which the text graph: p50', quantile(textMs, 0.5), 'ms', 'timed alone');
     report.measure(
       `… of which the re-rank (interaction graph over ${candidates} candidates): p50`,
@@ -211,7 +246,7 @@ export async function runSearchBench(
 /** Latencies of the two-stage search over HTTP and in-process (`repeat` per text, after a warm-up), and each text's top K. */
 async function twoStageSearch(
   url: string,
-  retrieval: PluginContext<RetrievalConfig>,
+  retrieval: TaskContext<RetrievalConfig>,
   texts: readonly string[],
   repeat: number,
   progress: Progress,
@@ -243,16 +278,63 @@ async function twoStageSearch(
   return { http, inProcess, tops };
 }
 
+/** One in-process search through the retrieval task's handler, as a worker runs it. */
+async function searchSegments(context: TaskContext<RetrievalConfig>, text: string): Promise<SearchOutcome> {
+  const [outcome] = await searchTask.handle([{ id: 'bench', input: { text } }], context);
+  if (!outcome?.ok) throw outcome?.error ?? new HbiError('INTERNAL', 'no outcome');
+  return outcome.value;
+}
+
+/**
+ * The two-stage search with the candidates read by direct SQL against the tables and no tenant
+ * predicate: the baseline the segment store is compared with (the query the plugin ran before it).
+ */
+async function directSearch(
+  db: Database,
+  encoder: SharedEncoder,
+  model: VectorModel,
+  config: RetrievalConfig,
+  text: string,
+): Promise<Float32Array> {
+  const encoded = await encoder.encodeText(text);
+  const distance = `${vectorExpression(model.embedDim).replace('embedding', 'e."embedding"')} <=> $1::vector(${model.embedDim})`;
+  vectorIndexName(model.id);
+  const rows = await db.transaction(async (tx) => {
+    await tx.exec(`SET LOCAL hnsw.ef_search = ${Math.max(config.efSearch, config.candidates)}`);
+    const result = await tx.query<{
+      frame_tokens: Uint8Array;
+      frame_weights: Uint8Array;
+      frame_mask: Uint8Array;
+    }>(
+      `SELECT s."id", s."video_id", s."index", s."start_ms", s."end_ms", v."title", v."source_uri",
+              1 - (${distance}) AS "similarity", e."frame_tokens", e."frame_weights", e."frame_mask"
+       FROM "segment_embeddings" e JOIN "segments" s ON s."id" = e."segment_id" JOIN "videos" v ON v."id" = s."video_id"
+       WHERE e."model_version_id" = '${model.id}' AND v."status" = 'INDEXED'
+       ORDER BY ${distance} LIMIT $2`,
+      [toVectorLiteral(encoded.embedding), config.candidates],
+    );
+    return result.rows;
+  });
+  return encoder.interaction(
+    [encoded],
+    rows.map((row) => ({
+      frameTokens: bytesToFloat32(row.frame_tokens),
+      frameWeights: bytesToFloat32(row.frame_weights),
+      frameMask: bytesToFloat32(row.frame_mask),
+    })),
+  );
+}
+
 /** The ids of the K best segments by HBI score over all of `segments`. */
 async function exactTop(
-  encoder: Parameters<typeof interactionScores>[0],
+  encoder: SharedEncoder,
   text: string,
   segments: readonly SyntheticSegment[],
 ): Promise<string[]> {
   const encoded = await encoder.encodeText(text);
   const scores = new Float32Array(segments.length);
   for (let start = 0; start < segments.length; start += EXACT_CHUNK) {
-    scores.set(await interactionScores(encoder, encoded, segments.slice(start, start + EXACT_CHUNK)), start);
+    scores.set(await encoder.interaction([encoded], segments.slice(start, start + EXACT_CHUNK)), start);
   }
   return [...scores.keys()]
     .sort((a, b) => scores[b]! - scores[a]!)

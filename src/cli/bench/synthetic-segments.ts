@@ -7,10 +7,11 @@
  */
 import { randomUUID } from 'node:crypto';
 
-import type { Database, Queryable } from '../../core/db/port.js';
+import type { Database } from '../../core/db/port.js';
 import type { VideoEncoding } from '../../core/encoder/types.js';
-import { DEFAULT_TENANT_ID } from '../../core/ingest/video-ingestor.js';
-import { float32ToBytes, toVectorLiteral } from '../../core/ingest/vectors.js';
+import type { BulkSegment, VectorStore } from '../../core/segments/vector-store.js';
+import { insertRows } from '../../core/segments/vector-store.js';
+import { DEFAULT_TENANT_ID } from '../../core/tenancy.js';
 import { gaussian, seededRandom } from './stats.js';
 
 /** One clip variant: which axes to mirror, whether to reverse or rotate time, and the channel order. */
@@ -79,7 +80,6 @@ export interface InsertOptions {
   /** Noise standard deviation relative to each vector's root mean square. */
   noise: number;
   seed: number;
-  modelVersionId: string;
   /** Segments per synthetic video (10 s each). */
   segmentsPerVideo?: number;
   onProgress?: (done: number, total: number) => void;
@@ -91,6 +91,7 @@ const CHUNK = 200;
 /** Inserts `count` synthetic segments (cycling over `bases`) and returns them for the exact scan. */
 export async function insertSyntheticSegments(
   db: Database,
+  vectors: VectorStore,
   bases: readonly VideoEncoding[],
   options: InsertOptions,
 ): Promise<SyntheticSegment[]> {
@@ -104,8 +105,7 @@ export async function insertSyntheticSegments(
   for (let start = 0; start < options.count; start += CHUNK) {
     const rows = Math.min(CHUNK, options.count - start);
     const videos: unknown[][] = [];
-    const segmentRows: unknown[][] = [];
-    const embeddingRows: unknown[][] = [];
+    const segmentRows: BulkSegment[] = [];
     for (let i = start; i < start + rows; i++) {
       if (i % perVideo === 0 || videos.length === 0) {
         const id = randomUUID();
@@ -123,15 +123,14 @@ export async function insertSyntheticSegments(
       const index = i % perVideo;
       const embedding = normalise(perturb(base.embedding, options.noise, noise));
       const frameTokens = perturb(base.frameTokens, options.noise, noise);
-      segmentRows.push([segmentId, videos.at(-1)![0], index, index * 10_000, (index + 1) * 10_000]);
-      embeddingRows.push([
+      segmentRows.push({
         segmentId,
-        options.modelVersionId,
-        toVectorLiteral(embedding),
-        float32ToBytes(frameTokens),
-        float32ToBytes(base.frameWeights),
-        float32ToBytes(base.frameMask),
-      ]);
+        videoId: videos.at(-1)![0] as string,
+        index,
+        startMs: index * 10_000,
+        endMs: (index + 1) * 10_000,
+        vectors: { embedding, frameTokens, frameWeights: base.frameWeights, frameMask: base.frameMask },
+      });
       segments.push({ segmentId, frameTokens, frameWeights: base.frameWeights, frameMask: base.frameMask });
     }
     await db.transaction(async (tx) => {
@@ -141,33 +140,11 @@ export async function insertSyntheticSegments(
         videos,
         (p) => `(${p[0]}, ${p[1]}, ${p[2]}, ${p[3]}, ${p[4]}, ${p[5]}, 0, 'INDEXED', now())`,
       );
-      await insertRows(
-        tx,
-        `INSERT INTO "segments" ("id", "video_id", "index", "start_ms", "end_ms")`,
-        segmentRows,
-      );
-      await insertRows(
-        tx,
-        `INSERT INTO "segment_embeddings" ("segment_id", "model_version_id", "embedding", "frame_tokens", "frame_weights", "frame_mask")`,
-        embeddingRows,
-        (p) => `(${p[0]}, ${p[1]}, ${p[2]}::vector, ${p[3]}, ${p[4]}, ${p[5]})`,
-      );
+      await vectors.insertBulk(segmentRows, tx);
     });
     options.onProgress?.(start + rows, options.count);
   }
   return segments;
-}
-
-/** One multi-row INSERT: `head` VALUES (…), (…) with positional parameters. */
-async function insertRows(
-  tx: Queryable,
-  head: string,
-  rows: readonly unknown[][],
-  tuple: (placeholders: string[]) => string = (p) => `(${p.join(', ')})`,
-): Promise<void> {
-  const params: unknown[] = [];
-  const values = rows.map((row) => tuple(row.map((value) => `$${params.push(value)}`)));
-  await tx.query(`${head} VALUES ${values.join(', ')}`, params);
 }
 
 /** `values` plus Gaussian noise of `scale` × their root mean square. */

@@ -15,9 +15,18 @@ import type { TextTokenizer } from '../model/tokenizer.js';
 import type { ProviderProbe } from './execution-providers.js';
 import { resolveExecutionProviders } from './execution-providers.js';
 import { GraphRunner } from './graph-runner.js';
+import { interactionInputs } from './interaction.js';
 import type { InferenceRunner, SessionOptions } from './onnx-session.js';
 import { openOnnxSession } from './onnx-session.js';
-import type { EncoderState, SharedEncoder, TensorMap, TextEncoding, VideoEncoding } from './types.js';
+import type {
+  EncoderState,
+  FrameTensors,
+  SharedEncoder,
+  TensorMap,
+  TextEncoding,
+  VideoEncoding,
+  WordTensors,
+} from './types.js';
 
 export interface EncoderServiceOptions {
   modelPackage: ModelPackage;
@@ -112,7 +121,13 @@ export class EncoderService implements SharedEncoder {
     return this.#state.status === 'ready';
   }
 
-  run(graph: string, inputs: TensorMap): Promise<TensorMap> {
+  async interaction(texts: readonly WordTensors[], segments: readonly FrameTensors[]): Promise<Float32Array> {
+    if (texts.length === 0 || segments.length === 0) return new Float32Array(0);
+    const out = await this.runGraph('interaction', interactionInputs(texts, segments));
+    return out.scores!.data as Float32Array;
+  }
+
+  runGraph(graph: string, inputs: TensorMap): Promise<TensorMap> {
     const notReady = this.#notReady();
     if (notReady) return Promise.reject(notReady);
     const runner = this.#runners.get(graph);
@@ -129,7 +144,7 @@ export class EncoderService implements SharedEncoder {
   async encodeVideo(frames: Uint8Array, frameMask?: Float32Array): Promise<VideoEncoding> {
     const { frames: count, height, width } = this.#options.modelPackage.manifest.dims;
     const mask = frameMask ?? new Float32Array(count).fill(1);
-    const out = await this.run('video', {
+    const out = await this.runGraph('video', {
       frames: { dtype: 'uint8', dims: [count, height, width, 3], data: frames },
       frame_mask: { dtype: 'float32', dims: [count], data: mask },
     });
@@ -146,7 +161,7 @@ export class EncoderService implements SharedEncoder {
     if (notReady) throw notReady;
     const encoded = this.tokenizer.encode(text);
     const length = encoded.inputIds.length;
-    const out = await this.run('text', {
+    const out = await this.runGraph('text', {
       input_ids: { dtype: 'int64', dims: [length], data: encoded.inputIds },
       attention_mask: { dtype: 'int64', dims: [length], data: encoded.attentionMask },
     });

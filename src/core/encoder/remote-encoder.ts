@@ -28,8 +28,12 @@ export class RemoteEncoder implements SharedEncoder {
     return Promise.reject(notHere('encodeText'));
   }
 
-  run(): Promise<TensorMap> {
-    return Promise.reject(notHere('run'));
+  interaction(): Promise<Float32Array> {
+    return Promise.reject(notHere('interaction'));
+  }
+
+  runGraph(): Promise<TensorMap> {
+    return Promise.reject(notHere('runGraph'));
   }
 
   /** Nothing to release. */

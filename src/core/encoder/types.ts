@@ -6,6 +6,9 @@
 import type { HbiError } from '../errors.js';
 import type { TensorDtype } from '../model/manifest.js';
 import type { TextTokenizer } from '../model/tokenizer.js';
+import type { FrameTensors, WordTensors } from './interaction.js';
+
+export type { FrameTensors, WordTensors } from './interaction.js';
 
 export type TensorData =
   Float32Array | Float64Array | BigInt64Array | Int32Array | Int8Array | Uint8Array | Uint16Array;
@@ -67,8 +70,14 @@ export interface SharedEncoder {
   /** Tokenises and encodes one text. */
   encodeText(text: string): Promise<TextEncoding>;
   /**
-   * Runs one request through a graph. For batched graphs, give inputs without the batch axis; the
-   * encoder stacks concurrent requests. For `interaction`, give the full [Q…]/[V…] tensors.
+   * HBI scores of every text against every segment through the `interaction` graph: a row-major
+   * [Q,V] matrix (text q against segment v at q·V + v); empty when either list is.
    */
-  run(graph: string, inputs: TensorMap): Promise<TensorMap>;
+  interaction(texts: readonly WordTensors[], segments: readonly FrameTensors[]): Promise<Float32Array>;
+  /**
+   * Runs one request through a graph by name (the plugin heads: `qa`, `caption`, or a plugin's own).
+   * For batched graphs, give inputs without the batch axis; the encoder stacks concurrent requests.
+   * For `interaction`, give the full [Q…]/[V…] tensors (or use `interaction`).
+   */
+  runGraph(graph: string, inputs: TensorMap): Promise<TensorMap>;
 }

@@ -10,7 +10,7 @@ import type { DeadLetter } from '../events/port.js';
 import type { LibraryServices } from '../ingest/library.js';
 import type { Logger } from '../logger.js';
 import type { ModelPackage } from '../model/package-loader.js';
-import type { HbiPlugin, PluginContext } from '../plugins/define-plugin.js';
+import type { HbiPlugin, PluginContext, TaskRunner } from '../plugins/define-plugin.js';
 import type { TaskDispatcher } from '../tasks/port.js';
 
 /** The services the gateway is built from; one object per process, shared by every request. */
@@ -22,7 +22,10 @@ export interface GatewayServices {
   plugins: readonly HbiPlugin[];
   /** The started plugin's context (its config, bound logger, shared services). */
   pluginContext(name: string): PluginContext | undefined;
-  /** Where resolvers send work: in-process handlers embedded, worker processes in a cluster. */
+  /**
+   * Where work goes: in-process handlers embedded, worker processes in a cluster. Resolvers use the
+   * request's `tasks` (bound to its tenant) instead of calling `run` here.
+   */
   tasks: Pick<TaskDispatcher, 'run' | 'kinds' | 'health'>;
   /** Videos, segments, cameras and jobs: lookups, ingest requests, uploads, progress streams. */
   library: LibraryServices;
@@ -36,6 +39,13 @@ export interface GatewayServices {
 /** The per-request GraphQL context. */
 export interface GatewayContext {
   services: GatewayServices;
+  /** The tenant this request acts for (the default tenant until authentication names one). */
+  tenantId: string;
+  /**
+   * Runs plugin tasks for this request: `tasks.run(searchTask, input)`, typed by the task handle and
+   * bound to `tenantId` (resolvers cannot name another tenant).
+   */
+  tasks: TaskRunner;
   /** Correlates this request's log lines. */
   requestId: string;
   /** `scheme://host[:port]` the client reached this server at (its Host header), for URLs handed back. */

@@ -52,7 +52,7 @@ export class CoreResolver {
       Object.assign(new PluginInfo(), {
         name: plugin.name,
         version: plugin.version,
-        tasks: Object.keys(plugin.tasks ?? {}),
+        tasks: (plugin.tasks ?? []).map((task) => task.kind),
         requiredGraphs: [...(plugin.requiredGraphs ?? [])],
       }),
     );

@@ -20,6 +20,8 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 
 import { HbiError } from '../errors.js';
+import { bindTaskRunner } from '../tasks/port.js';
+import { DEFAULT_TENANT_ID } from '../tenancy.js';
 import { toGraphQLError } from '../graphql-errors.js';
 import { readiness } from './context.js';
 import type { GatewayContext, GatewayServices } from './context.js';
@@ -79,6 +81,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   await apollo.start();
   const makeContext = (request?: IncomingMessage): GatewayContext => ({
     services,
+    // One tenant until authentication (which names the caller's) arrives.
+    tenantId: DEFAULT_TENANT_ID,
+    tasks: bindTaskRunner(services.tasks, DEFAULT_TENANT_ID),
     requestId: randomUUID(),
     ...(request?.headers.host ? { origin: `http://${request.headers.host}` } : {}),
   });

@@ -6,7 +6,6 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
 
 import { HbiError } from '../errors.js';
-import { DEFAULT_TENANT_ID } from '../ingest/video-ingestor.js';
 import type { LibraryServices } from '../ingest/library.js';
 import { isUuid } from '../util/ids.js';
 import { checkPageSize, decodeCursor, encodeCursor, toConnection } from './connections.js';
@@ -25,8 +24,8 @@ import {
 } from './library.types.js';
 
 /** The tenant a request works in: the embedded default until API keys name one. */
-export function tenantOf(_context: GatewayContext): string {
-  return DEFAULT_TENANT_ID;
+export function tenantOf(context: GatewayContext): string {
+  return context.tenantId;
 }
 
 export function libraryOf(context: GatewayContext): LibraryServices {

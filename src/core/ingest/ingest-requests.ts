@@ -361,14 +361,12 @@ export class IngestRequests {
         `SELECT s."id" FROM "segments" s JOIN "videos" v ON v."id" = s."video_id" WHERE v."id" = $1 AND v."tenant_id" = $2`,
         [videoId, tenantId],
       );
-      const scopes = [`video:${videoId}`, ...segments.map((segment) => `segment:${segment.id}`)];
       const { rows } = await tx.query<{ key: string }>(
         `DELETE FROM "videos" WHERE "id" = $1 AND "tenant_id" = $2 RETURNING "object_key" AS "key"`,
         [videoId, tenantId],
       );
+      // Segments, vectors and the plugins' cache entries that name the video go with it (ON DELETE CASCADE).
       if (!rows[0]) return undefined;
-      await tx.query(`DELETE FROM "caption_cache" WHERE "scope_key" = ANY($1::text[])`, [scopes]);
-      await tx.query(`DELETE FROM "answer_cache" WHERE "scope_key" = ANY($1::text[])`, [scopes]);
       return { key: rows[0].key, segments: segments.length };
     });
     if (!removed) return nothing;

@@ -11,6 +11,7 @@ import { HbiError, UnreachableCaseError, toHbiError, toPublicError } from '../er
 import type { EventBus, EventMessage, Subscription } from '../events/port.js';
 import type { JobRecord, JobStore } from '../jobs/job-store.js';
 import type { Logger } from '../logger.js';
+import type { VectorStore } from '../segments/vector-store.js';
 import type { ObjectStore } from '../storage/port.js';
 import type { IngestSource, JobQueuedEvent } from './ingest-events.js';
 import { JOB_QUEUED } from './ingest-events.js';
@@ -43,7 +44,8 @@ export interface IngestWorkerOptions {
   events: EventBus;
   jobs: JobStore;
   ingestor: VideoIngestor;
-  modelVersion: { id: string };
+  /** Which of a tenant's videos have every segment encoded by this model version (re-index planning). */
+  vectors: Pick<VectorStore, 'coverage'>;
   logger: Logger;
 }
 
@@ -161,14 +163,8 @@ export class IngestWorker {
    * go on; the job fails at the end naming how many failed.
    */
   async #reindexAll(job: JobRecord, force: boolean): Promise<void> {
-    const { db, jobs, ingestor, modelVersion } = this.#options;
-    const { rows } = await db.query<{ id: string; segments: number; embedded: number; status: string }>(
-      `SELECT v."id", v."status", count(s."id")::int AS "segments", count(e."segment_id")::int AS "embedded"
-       FROM "videos" v LEFT JOIN "segments" s ON s."video_id" = v."id"
-       LEFT JOIN "segment_embeddings" e ON e."segment_id" = s."id" AND e."model_version_id" = $2
-       WHERE v."tenant_id" = $1 GROUP BY v."id" ORDER BY v."created_at", v."id"`,
-      [job.tenantId, modelVersion.id],
-    );
+    const { jobs, ingestor, vectors } = this.#options;
+    const rows = await vectors.coverage(job.tenantId);
     const todo = rows.filter(
       (video) =>
         force || (video.status !== 'FAILED' && (video.segments === 0 || video.embedded < video.segments)),

@@ -46,18 +46,27 @@ export interface LibraryOptions {
 export async function startLibrary(
   kernel: Pick<
     Kernel,
-    'config' | 'logger' | 'db' | 'storage' | 'events' | 'encoder' | 'ffmpeg' | 'modelPackage' | 'modelVersion'
+    | 'config'
+    | 'logger'
+    | 'db'
+    | 'vectors'
+    | 'storage'
+    | 'events'
+    | 'encoder'
+    | 'ffmpeg'
+    | 'modelPackage'
+    | 'modelVersion'
   >,
   options: LibraryOptions = { worker: true },
 ): Promise<Library> {
-  const { config, db, storage, events, modelVersion } = kernel;
+  const { config, db, storage, events, modelVersion, vectors } = kernel;
   const logger = kernel.logger.child({ component: 'library' });
   const jobs = new JobStore(db, events, logger);
   const catalog = new VideoCatalog(db);
   const watcher = await JobWatcher.start(events, jobs, `job-watch-${randomUUID()}`);
   const ingestor = new VideoIngestor({ ...kernel, model: kernel.modelPackage.manifest, logger });
   const worker = options.worker
-    ? await IngestWorker.start({ config, db, storage, events, jobs, ingestor, modelVersion, logger }).catch(
+    ? await IngestWorker.start({ config, db, storage, events, jobs, ingestor, vectors, logger }).catch(
         async (error: unknown) => {
           await watcher.stop();
           throw error;

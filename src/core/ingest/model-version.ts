@@ -1,12 +1,11 @@
 /**
- * Records the loaded model package in `model_versions` (once per name+version) and makes sure its HNSW
- * index exists. Every stored vector points at this row, so a model change is visible, never a silent mix.
+ * Records the loaded model package in `model_versions` (once per name+version); the kernel then makes
+ * sure its HNSW index exists (`VectorStore.ensureIndex`). Every stored vector points at this row, so a model change is visible, never a silent mix.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 
 import type { Queryable } from '../db/port.js';
-import { ensureVectorIndex } from '../db/vector-index.js';
 import { HbiError } from '../errors.js';
 import type { ModelPackage } from '../model/package-loader.js';
 
@@ -52,6 +51,5 @@ export async function registerModelVersion(
       { details: { model: modelPackage.id } },
     );
   }
-  await ensureVectorIndex(db, row.id, manifest.dims.embed);
   return { id: row.id, modelId: modelPackage.id, embedDim: manifest.dims.embed };
 }

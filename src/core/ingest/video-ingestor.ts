@@ -19,6 +19,7 @@ import type { EventBus } from '../events/port.js';
 import type { Logger } from '../logger.js';
 import type { ModelManifest } from '../model/manifest.js';
 import { withLocalFile } from '../storage/local-file.js';
+import type { VectorStore } from '../segments/vector-store.js';
 import type { ObjectStore } from '../storage/port.js';
 import { decodeFrames } from '../video/decode-frames.js';
 import type { FfmpegTools } from '../video/ffmpeg-tools.js';
@@ -29,13 +30,13 @@ import { validateVideo } from '../video/validate.js';
 import type { SegmentIndexedEvent, VideoIndexedEvent } from './ingest-events.js';
 import { SEGMENT_INDEXED, VIDEO_INDEXED } from './ingest-events.js';
 import type { ModelVersionRecord } from './model-version.js';
-import { float32ToBytes, toVectorLiteral } from './vectors.js';
 
 export { VIDEO_INDEXED } from './ingest-events.js';
 export type { VideoIndexedEvent } from './ingest-events.js';
 
-/** The tenant embedded mode works in until API keys name one. */
-export const DEFAULT_TENANT_ID = '00000000-0000-4000-8000-000000000000';
+import { DEFAULT_TENANT_ID } from '../tenancy.js';
+
+export { DEFAULT_TENANT_ID };
 
 /** What every ingest may say about the video besides its bytes. */
 export interface VideoFacts {
@@ -89,6 +90,8 @@ export interface VideoIngestorOptions {
   ffmpeg: FfmpegTools;
   model: ModelManifest;
   modelVersion: ModelVersionRecord;
+  /** Where segments and their vectors are written (the kernel's, bound to `db` and the model version). */
+  vectors: VectorStore;
   logger: Logger;
 }
 
@@ -239,7 +242,7 @@ export class VideoIngestor {
     const key = row.key === request.key ? row.key : await this.#keepOneObject(row.id, row.key, request.key);
     await progress.videoStored?.(row.id);
     if (row.status === 'INDEXED') {
-      const segments = await this.#indexedSegments(row.id);
+      const segments = await this.#options.vectors.completeSegments(row.id);
       if (segments !== undefined) {
         await progress.segmentsPlanned?.(segments);
         return { videoId: row.id, segments, alreadyIndexed: true };
@@ -332,20 +335,8 @@ export class VideoIngestor {
     return failure;
   }
 
-  /** Segment count when every segment has this model's embedding; undefined when work is missing. */
-  async #indexedSegments(videoId: string): Promise<number | undefined> {
-    const { rows } = await this.#options.db.query<{ segments: number; embedded: number }>(
-      `SELECT count(*)::int AS "segments", count(e."segment_id")::int AS "embedded"
-       FROM "segments" s LEFT JOIN "segment_embeddings" e ON e."segment_id" = s."id" AND e."model_version_id" = $2
-       WHERE s."video_id" = $1`,
-      [videoId, this.#options.modelVersion.id],
-    );
-    const row = rows[0]!;
-    return row.segments > 0 && row.segments === row.embedded ? row.segments : undefined;
-  }
-
   async #index(videoId: string, file: string, progress: IngestProgress): Promise<IndexedSegment[]> {
-    const { db, config, ffmpeg, encoder, model, modelVersion } = this.#options;
+    const { db, config, ffmpeg, encoder, model, vectors } = this.#options;
     const probe: ValidVideo = validateVideo(await probeVideo(file, ffmpeg, config.decodeTimeoutMs), config);
     await db.query(
       `UPDATE "videos" SET "status" = 'INDEXING', "error" = NULL, "duration_ms" = $2, "width" = $3, "height" = $4,
@@ -386,30 +377,15 @@ export class VideoIngestor {
           startMs: Math.round(span.startMs),
           endMs: Math.round(span.endMs),
         };
-        await db.transaction(async (tx) => {
-          const { rows } = await tx.query<{ id: string; created_at: Date }>(
-            `INSERT INTO "segments" ("id", "video_id", "index", "start_ms", "end_ms") VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT ("video_id", "index") DO UPDATE SET "start_ms" = EXCLUDED."start_ms", "end_ms" = EXCLUDED."end_ms"
-             RETURNING "id", "created_at"`,
-            [randomUUID(), videoId, segment.index, segment.startMs, segment.endMs],
-          );
-          segment.id = rows[0]!.id;
-          segment.createdAt = rows[0]!.created_at;
-          await tx.query(
-            `INSERT INTO "segment_embeddings" ("segment_id", "model_version_id", "embedding", "frame_tokens", "frame_weights", "frame_mask")
-             VALUES ($1, $2, $3::vector, $4, $5, $6)
-             ON CONFLICT ("segment_id", "model_version_id") DO UPDATE SET "embedding" = EXCLUDED."embedding",
-               "frame_tokens" = EXCLUDED."frame_tokens", "frame_weights" = EXCLUDED."frame_weights", "frame_mask" = EXCLUDED."frame_mask"`,
-            [
-              segment.id,
-              modelVersion.id,
-              toVectorLiteral(encoded.embedding),
-              float32ToBytes(encoded.frameTokens),
-              float32ToBytes(encoded.frameWeights),
-              float32ToBytes(encoded.frameMask),
-            ],
-          );
+        const written = await vectors.writeSegment({
+          videoId,
+          index: segment.index,
+          startMs: segment.startMs,
+          endMs: segment.endMs,
+          vectors: encoded,
         });
+        segment.id = written.id;
+        segment.createdAt = written.createdAt;
         await progress.segmentIndexed?.();
         return segment;
       }),

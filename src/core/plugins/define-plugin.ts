@@ -1,33 +1,45 @@
 /**
  * The plugin API. A task plugin is a plain object made by `definePlugin`: a name, a version, the
- * type-graphql resolver classes it adds, the task kinds it handles (a batch in, one outcome per item
- * out), the model graphs it needs, its config schema, and an optional `setup` returning its teardown.
- * External plugins import these types from the published package; they never touch core singletons.
+ * type-graphql resolver classes it adds, the tasks it handles (typed handles made by `defineTask`: a
+ * batch in, one outcome per item out), the model graphs it needs, its config schema, and an optional
+ * `setup` returning its teardown. External plugins import these types from the published package; they
+ * never touch core singletons, tables or SQL: what they read comes through narrow capabilities, each
+ * bound to the request's tenant before the plugin sees it.
  */
 import type { z } from 'zod';
 
 import type { GraphName } from '../config.js';
-import type { Database } from '../db/port.js';
 import type { SharedEncoder } from '../encoder/types.js';
 import { HbiError, toHbiError } from '../errors.js';
-import type { EventBus } from '../events/port.js';
 import type { Logger } from '../logger.js';
 import type { ModelManifest } from '../model/manifest.js';
-import type { ObjectStore } from '../storage/port.js';
+import type { SegmentStore } from '../segments/vector-store.js';
+import type { ResultCache } from './result-cache.js';
 
-/** What every plugin is handed: shared services built once by the kernel, plus its own config. */
+/** What every plugin is handed at setup and with every task batch: shared services plus its own config. */
 export interface PluginContext<TConfig = unknown> {
   encoder: SharedEncoder;
-  db: Database;
-  storage: ObjectStore;
-  events: EventBus;
   /** Already bound to `{ plugin: name }`. */
   logger: Logger;
   /** This plugin's settings from HBI_PLUGIN_CONFIG, validated by its `configSchema`. */
   config: TConfig;
   model: ModelManifest;
-  /** The loaded package's `model_versions` row: plugins read and write vectors tagged with its id. */
+  /** The loaded package's version: `modelId` (`name@version`) names it in results and messages. */
   modelVersion: { id: string; modelId: string; embedDim: number };
+}
+
+/**
+ * What a task batch is handed: the plugin's context plus capabilities bound to the tenant of every
+ * item in the batch (the dispatcher never mixes tenants in one batch). A plugin cannot name another
+ * tenant: it has no tenant argument anywhere, and another tenant's ids read as NOT_FOUND.
+ */
+export interface TaskContext<TConfig = unknown> extends PluginContext<TConfig> {
+  /** The tenant the batch runs for (for logs; every capability below is already bound to it). */
+  readonly tenantId: string;
+  /** Indexed segments of this tenant: nearest neighbours with filters, frame tensors for a scope. */
+  segments: SegmentStore;
+  /** This plugin's result cache for this tenant and model version. */
+  cache: ResultCache;
 }
 
 /** The shared services without the per-plugin parts; the registry derives each plugin's context from it. */
@@ -42,24 +54,64 @@ export interface TaskItem<I> {
   input: I;
 }
 
-/** Handles one task kind. Only `handle` is required; it returns exactly one outcome per item, in order. */
-export interface TaskHandler<I = unknown, O = unknown, TConfig = unknown> {
+/**
+ * A task kind and its handler: the typed handle resolvers pass to `tasks.run(task, input)`. `I` is
+ * what `handle` receives (the input schema's output), `In` what callers give (its input), `O` the
+ * result. Inputs and outputs cross a process boundary in cluster mode, so both must be plain JSON.
+ */
+export interface TaskDefinition<I = unknown, O = unknown, TConfig = unknown, In = I> {
+  /** `<plugin>.<task>`; unique across plugins. */
+  readonly kind: string;
   /** Validates each item's input before the batch runs; a failing item gets BAD_USER_INPUT alone. */
-  input?: z.ZodType<I>;
+  readonly input?: z.ZodType<I, In>;
   /** Largest batch this handler wants; the dispatcher never exceeds it. Default: 1. */
-  maxBatchSize?: number;
-  handle(batch: readonly TaskItem<I>[], context: PluginContext<TConfig>): Promise<readonly TaskOutcome<O>[]>;
+  readonly maxBatchSize?: number;
+  /** Returns exactly one outcome per item, in order. */
+  handle(batch: readonly TaskItem<I>[], context: TaskContext<TConfig>): Promise<readonly TaskOutcome<O>[]>;
+}
+
+/** What callers give a task (its input schema's input type). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- inference over any task's parameters
+export type TaskInput<T> = T extends TaskDefinition<any, any, any, infer In> ? In : never;
+/** What a task resolves with. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- inference over any task's parameters
+export type TaskOutput<T> = T extends TaskDefinition<any, infer O, any, any> ? O : never;
+
+/** Any task, whatever its types (the registry's and dispatcher's view). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a task of any input, output and config
+export type AnyTask = TaskDefinition<any, unknown, any, any>;
+
+/** Runs tasks for one request: the gateway binds it to the request's tenant before resolvers see it. */
+export interface TaskRunner {
+  /** Runs one item of `task`; resolves with its output or rejects with the item's own HbiError. */
+  run<T extends AnyTask>(
+    task: T,
+    input: TaskInput<T>,
+    options?: { timeoutMs?: number },
+  ): Promise<TaskOutput<T>>;
 }
 
 /**
- * Types one task handler for a plugin's `tasks`: `I` comes from the `input` schema (the dispatcher
- * validates each item with it and hands `handle` the parsed value), `TConfig` from `handle`'s context.
- * Inputs and outputs cross a process boundary in cluster mode, so both must be plain JSON.
+ * Makes a task handle. With an `input` schema, `handle` gets each item's parsed value and callers
+ * must give the schema's input type; `TConfig` comes from `handle`'s context annotation.
  */
-export function defineTask<I, O, TConfig = unknown>(
-  handler: TaskHandler<I, O, TConfig>,
-): TaskHandler<never, O, TConfig> {
-  return handler as unknown as TaskHandler<never, O, TConfig>;
+export function defineTask<S extends z.ZodType, O, TConfig = unknown>(definition: {
+  kind: string;
+  input: S;
+  maxBatchSize?: number;
+  handle(
+    batch: readonly TaskItem<z.output<S>>[],
+    context: TaskContext<TConfig>,
+  ): Promise<readonly TaskOutcome<O>[]>;
+}): TaskDefinition<z.output<S>, O, TConfig, z.input<S>>;
+export function defineTask<I, O, TConfig = unknown>(definition: {
+  kind: string;
+  input?: z.ZodType<I>;
+  maxBatchSize?: number;
+  handle(batch: readonly TaskItem<I>[], context: TaskContext<TConfig>): Promise<readonly TaskOutcome<O>[]>;
+}): TaskDefinition<I, O, TConfig, I>;
+export function defineTask(definition: TaskDefinition): TaskDefinition {
+  return Object.freeze({ ...definition });
 }
 
 /**
@@ -94,14 +146,15 @@ export interface PluginDefinition<TConfig = unknown> {
   version: string;
   /** Resolver classes merged into the GraphQL schema. */
   resolvers?: readonly ResolverClass[];
-  /** Task kinds this plugin handles, keyed by kind (e.g. `qa.answer`); kinds are unique across plugins. */
-  tasks?: Readonly<Record<string, TaskHandler<never, unknown, TConfig>>>;
+  /** The tasks this plugin handles (made by `defineTask`); kinds are unique across plugins. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each task has its own input and output
+  tasks?: readonly TaskDefinition<any, unknown, TConfig, any>[];
   /** Graphs the loaded model package must provide; checked at boot, before anything serves. */
   requiredGraphs?: readonly (GraphName | (string & {}))[];
   /** Validates this plugin's part of HBI_PLUGIN_CONFIG; defaults apply to an absent part. */
   configSchema?: z.ZodType<TConfig>;
   /** Runs once at start, after the encoder is ready; may return its teardown. */
-  setup?: (context: PluginContext<TConfig>) => void | Teardown | Promise<void | Teardown>;
+  setup?(context: PluginContext<TConfig>): void | Teardown | Promise<void | Teardown>;
 }
 
 /** A checked, frozen plugin. The brand lets the registry recognise plugins built by another copy of core. */
@@ -113,6 +166,7 @@ export type HbiPlugin<TConfig = unknown> = Readonly<PluginDefinition<TConfig>> &
 export const PLUGIN_BRAND: unique symbol = Symbol.for('hbi-platform.plugin') as never;
 
 const NAME = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
+const TASK_KIND = /^[a-z][a-zA-Z0-9-]*\.[a-zA-Z][a-zA-Z0-9-]*$/;
 const VERSION = /^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?$/;
 
 /** Checks a plugin definition and returns it frozen and branded; throws PLUGIN_INVALID saying what is wrong. */
@@ -122,7 +176,13 @@ export function definePlugin<TConfig = unknown>(definition: PluginDefinition<TCo
     problems.push(`name ${JSON.stringify(definition.name)} is not kebab-case`);
   if (!VERSION.test(definition.version ?? ''))
     problems.push(`version ${JSON.stringify(definition.version)} is not semver`);
-  for (const [kind, handler] of Object.entries(definition.tasks ?? {})) {
+  const kinds = new Set<string>();
+  for (const handler of definition.tasks ?? []) {
+    const kind = String(handler?.kind);
+    if (!TASK_KIND.test(kind))
+      problems.push(`task kind ${JSON.stringify(handler?.kind)} is not <plugin>.<task>`);
+    if (kinds.has(kind)) problems.push(`task ${kind} is listed twice`);
+    kinds.add(kind);
     if (typeof handler?.handle !== 'function') problems.push(`task ${kind} has no handle(batch) function`);
     if (
       handler?.maxBatchSize !== undefined &&
@@ -148,7 +208,7 @@ export function definePlugin<TConfig = unknown>(definition: PluginDefinition<TCo
   return Object.freeze({
     ...definition,
     resolvers: Object.freeze([...(definition.resolvers ?? [])]),
-    tasks: Object.freeze({ ...definition.tasks }),
+    tasks: Object.freeze([...(definition.tasks ?? [])]),
     requiredGraphs: Object.freeze([...(definition.requiredGraphs ?? [])]),
     [PLUGIN_BRAND]: true as const,
   });

@@ -5,8 +5,34 @@
  * started. `stop` runs teardowns in reverse and reports every failure, not just the first.
  */
 import { HbiError, UnreachableCaseError, toHbiError } from '../errors.js';
-import type { HbiPlugin, PluginContext, PluginServices, TaskHandler, Teardown } from './define-plugin.js';
+import type { SegmentStore } from '../segments/vector-store.js';
+import type {
+  AnyTask,
+  HbiPlugin,
+  PluginContext,
+  PluginServices,
+  TaskContext,
+  Teardown,
+} from './define-plugin.js';
 import { isPlugin } from './define-plugin.js';
+import type { ResultCache } from './result-cache.js';
+
+/**
+ * Makes the tenant-bound capabilities of a task context. The platform builds it from the database,
+ * the vector store and the model version; tests may pass in-process fakes.
+ */
+export interface TaskScoping {
+  segments(tenantId: string): SegmentStore;
+  cache(plugin: string, tenantId: string): ResultCache;
+}
+
+/** A task kind's handler, its plugin, and the way to its tenant-bound context. */
+export interface TaskRouteEntry {
+  plugin: HbiPlugin;
+  handler: AnyTask;
+  /** The task context for one tenant (the capabilities bound to it). */
+  context(tenantId: string): TaskContext;
+}
 
 /** Where the registry is in its life; transitions only go forward. */
 export type RegistryState =
@@ -22,6 +48,7 @@ export class PluginRegistry {
   readonly #plugins = new Map<string, HbiPlugin>();
   readonly #taskOwners = new Map<string, string>();
   readonly #contexts = new Map<string, PluginContext>();
+  #scoping: TaskScoping | undefined;
 
   get state(): RegistryState {
     return this.#state;
@@ -54,7 +81,7 @@ export class PluginRegistry {
         },
       );
     }
-    for (const kind of Object.keys(plugin.tasks ?? {})) {
+    for (const kind of taskKinds(plugin)) {
       const owner = this.#taskOwners.get(kind);
       if (owner) {
         throw new HbiError(
@@ -66,20 +93,29 @@ export class PluginRegistry {
         );
       }
     }
-    for (const kind of Object.keys(plugin.tasks ?? {})) this.#taskOwners.set(kind, plugin.name);
+    for (const kind of taskKinds(plugin)) this.#taskOwners.set(kind, plugin.name);
     this.#plugins.set(plugin.name, plugin);
     return this;
   }
 
-  /** The handler and owning plugin's context for a task kind, once started. */
-  taskHandler(
-    kind: string,
-  ): { plugin: HbiPlugin; handler: TaskHandler<never>; context: PluginContext } | undefined {
+  /** The handler, owning plugin and tenant-bound context of a task kind, once started. */
+  taskHandler(kind: string): TaskRouteEntry | undefined {
     const name = this.#taskOwners.get(kind);
     const plugin = name === undefined ? undefined : this.#plugins.get(name);
     const context = name === undefined ? undefined : this.#contexts.get(name);
-    const handler = plugin?.tasks?.[kind];
-    return plugin && handler && context ? { plugin, handler, context } : undefined;
+    const handler = plugin?.tasks?.find((task) => task.kind === kind);
+    const scoping = this.#scoping;
+    if (!plugin || !handler || !context || !scoping) return undefined;
+    return {
+      plugin,
+      handler,
+      context: (tenantId) => ({
+        ...context,
+        tenantId,
+        segments: scoping.segments(tenantId),
+        cache: scoping.cache(plugin.name, tenantId),
+      }),
+    };
   }
 
   /** A started plugin's context (what its `setup` received); undefined before start or for unknown names. */
@@ -106,12 +142,20 @@ export class PluginRegistry {
     }
   }
 
-  /** Validates every plugin's config, then runs each `setup` in registration order. */
-  async start(services: PluginServices, pluginConfig: Readonly<Record<string, unknown>> = {}): Promise<void> {
+  /**
+   * Validates every plugin's config, then runs each `setup` in registration order. `scoping` makes the
+   * tenant-bound capabilities of task contexts; without it the plugins are set up but run no tasks.
+   */
+  async start(
+    services: PluginServices,
+    pluginConfig: Readonly<Record<string, unknown>> = {},
+    scoping?: TaskScoping,
+  ): Promise<void> {
     if (this.#state.phase !== 'registering') {
       throw new HbiError('PLUGIN_INVALID', `Cannot start a registry that is ${this.#state.phase}`);
     }
     this.#state = { phase: 'starting' };
+    this.#scoping = scoping;
     const unknown = Object.keys(pluginConfig).filter((name) => !this.#plugins.has(name));
     if (unknown.length > 0) {
       services.logger.warn('HBI_PLUGIN_CONFIG names plugins that are not loaded', { unknown });
@@ -162,6 +206,10 @@ export class PluginRegistry {
         throw new UnreachableCaseError(state);
     }
   }
+}
+
+function taskKinds(plugin: HbiPlugin): string[] {
+  return (plugin.tasks ?? []).map((task) => task.kind);
 }
 
 function buildContext(

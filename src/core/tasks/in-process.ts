@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { HbiError, toHbiError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { TaskOutcome } from '../plugins/define-plugin.js';
+import { isUuid } from '../util/ids.js';
 import type { TaskDispatcher, TaskRoute, TaskRouter, TaskRunOptions } from './port.js';
 import { decodeTaskError, encodeTaskError, throughWire } from './wire.js';
 
@@ -35,6 +36,7 @@ export interface InProcessDispatcherOptions {
 
 interface Pending {
   id: string;
+  tenantId: string;
   input: unknown;
   enqueuedAt: number;
   /** False once the caller stopped waiting (timeout): the item is skipped if it has not started. */
@@ -73,9 +75,9 @@ export class InProcessTaskDispatcher implements TaskDispatcher {
     this.kinds = Object.freeze([...options.kinds]);
   }
 
-  run<O = unknown>(kind: string, input: unknown, options: TaskRunOptions = {}): Promise<O> {
+  run(kind: string, input: unknown, options: TaskRunOptions): Promise<unknown> {
     try {
-      return this.#submit(kind, input, options) as Promise<O>;
+      return this.#submit(kind, input, options);
     } catch (error) {
       return Promise.reject(toHbiError(error));
     }
@@ -93,6 +95,9 @@ export class InProcessTaskDispatcher implements TaskDispatcher {
 
   #submit(kind: string, raw: unknown, options: TaskRunOptions): Promise<unknown> {
     if (this.#closed) throw new HbiError('UNAVAILABLE', 'The task dispatcher is shutting down');
+    if (!isUuid(options?.tenantId ?? '')) {
+      throw new HbiError('INTERNAL', `Task ${kind} was sent without a tenant: every task runs for one`);
+    }
     const queue = this.#queue(kind);
     const input = this.#options.wireFormat ? throughWire(raw, `The input of task ${kind}`) : raw;
     const parsed = queue.route.handler.input?.safeParse(input);
@@ -114,6 +119,7 @@ export class InProcessTaskDispatcher implements TaskDispatcher {
     return new Promise<unknown>((resolve, reject) => {
       const pending: Pending = {
         id: randomUUID(),
+        tenantId: options.tenantId,
         input: parsed ? parsed.data : input,
         enqueuedAt: Date.now(),
         waiting: true,
@@ -176,7 +182,7 @@ export class InProcessTaskDispatcher implements TaskDispatcher {
         queue.timer = setTimeout(() => this.#schedule(kind, queue), this.#options.maxDelayMs - waited);
         return;
       }
-      const batch = queue.items.splice(0, queue.maxBatchSize);
+      const batch = takeBatch(queue.items, queue.maxBatchSize);
       queue.running++;
       const running = this.#runBatch(kind, queue.route, batch).finally(() => {
         queue.running--;
@@ -192,7 +198,7 @@ export class InProcessTaskDispatcher implements TaskDispatcher {
     try {
       outcomes = await route.handler.handle(
         batch.map((pending) => ({ id: pending.id, input: pending.input as never })),
-        route.context,
+        route.context(batch[0]!.tenantId),
       );
       const count: number | undefined = Array.isArray(outcomes) ? outcomes.length : undefined;
       if (count !== batch.length) {
@@ -231,4 +237,18 @@ export class InProcessTaskDispatcher implements TaskDispatcher {
     const failure = toHbiError(error ?? new Error(`Task ${kind} returned a malformed outcome`));
     return this.#options.wireFormat ? decodeTaskError(encodeTaskError(failure), failure) : failure;
   }
+}
+
+/**
+ * Removes and returns the next batch: the oldest item and up to `size − 1` more of the same tenant, in
+ * queue order (a batch's capabilities are bound to one tenant; other tenants' items keep their places).
+ */
+function takeBatch(items: Pending[], size: number): Pending[] {
+  const tenantId = items[0]!.tenantId;
+  const batch: Pending[] = [];
+  for (let i = 0; i < items.length && batch.length < size;) {
+    if (items[i]!.tenantId === tenantId) batch.push(items.splice(i, 1)[0]!);
+    else i++;
+  }
+  return batch;
 }

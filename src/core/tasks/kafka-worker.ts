@@ -139,7 +139,10 @@ export class KafkaTaskWorker {
           const left = request.deadline - Date.now();
           if (left <= 0) return undefined;
           try {
-            const value = await dispatcher.run(request.kind, request.input, { timeoutMs: left });
+            const value = await dispatcher.run(request.kind, request.input, {
+              tenantId: request.tenantId,
+              timeoutMs: left,
+            });
             return {
               topic: request.replyTo,
               reply: { id: request.id, outcome: { ok: true, value }, worker: workerId },
@@ -177,6 +180,7 @@ function parseRequest(message: KafkaMessage): TaskRequestMessage | undefined {
     const valid =
       typeof request.id === 'string' &&
       typeof request.kind === 'string' &&
+      typeof request.tenantId === 'string' &&
       typeof request.replyTo === 'string' &&
       typeof request.deadline === 'number';
     return valid ? request : undefined;

@@ -13,6 +13,7 @@ import kafkajs from 'kafkajs';
 import type { Admin, Consumer, Producer } from 'kafkajs';
 import type { z } from 'zod';
 
+import { isUuid } from '../util/ids.js';
 import { HbiError, toHbiError } from '../errors.js';
 import { createKafkaTopics } from '../events/kafka-topics.js';
 import type { Logger } from '../logger.js';
@@ -34,6 +35,8 @@ export interface TaskRequestMessage {
   /** Correlation id: the reply carries it back. */
   id: string;
   kind: string;
+  /** The tenant the item runs for (the worker binds the handler's capabilities to it). */
+  tenantId: string;
   input: unknown;
   /** The gateway's reply topic (full name, prefix included). */
   replyTo: string;
@@ -171,9 +174,9 @@ export class KafkaTaskDispatcher implements TaskDispatcher {
     return dispatcher;
   }
 
-  run<O = unknown>(kind: string, input: unknown, options: TaskRunOptions = {}): Promise<O> {
+  run(kind: string, input: unknown, options: TaskRunOptions): Promise<unknown> {
     try {
-      return this.#submit(kind, input, options) as Promise<O>;
+      return this.#submit(kind, input, options);
     } catch (error) {
       return Promise.reject(toHbiError(error));
     }
@@ -319,6 +322,9 @@ export class KafkaTaskDispatcher implements TaskDispatcher {
 
   #submit(kind: string, raw: unknown, options: TaskRunOptions): Promise<unknown> {
     if (this.#closed) throw new HbiError('UNAVAILABLE', 'The task dispatcher is shutting down');
+    if (!isUuid(options?.tenantId ?? '')) {
+      throw new HbiError('INTERNAL', `Task ${kind} was sent without a tenant: every task runs for one`);
+    }
     if (!this.kinds.includes(kind)) {
       throw new HbiError('TASK_UNKNOWN', `No loaded plugin handles task kind "${kind}"`, {
         details: { kind, known: [...this.kinds] },
@@ -345,6 +351,7 @@ export class KafkaTaskDispatcher implements TaskDispatcher {
     const request: TaskRequestMessage = {
       id: randomUUID(),
       kind,
+      tenantId: options.tenantId,
       input,
       replyTo: this.replyTopic,
       deadline: Date.now() + timeoutMs,

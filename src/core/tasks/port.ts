@@ -5,9 +5,11 @@
  * input and output must be plain JSON (no Dates, typed arrays, BigInts or class instances) and errors
  * travel as their code, message, retriable flag and details (`wire.ts`).
  */
-import type { PluginContext, TaskHandler } from '../plugins/define-plugin.js';
+import type { AnyTask, TaskContext, TaskInput, TaskOutput, TaskRunner } from '../plugins/define-plugin.js';
 
 export interface TaskRunOptions {
+  /** The tenant the item runs for: its handler's capabilities are bound to it. Items of different tenants never share a batch. */
+  tenantId: string;
   /** Stop waiting after this long with TIMEOUT (retriable); an item already running still finishes. */
   timeoutMs?: number;
 }
@@ -20,7 +22,7 @@ export interface TaskDispatcher {
    * TASK_UNKNOWN for a kind no plugin handles, BAD_USER_INPUT when the handler's `input` schema
    * refuses it, UNAVAILABLE (retriable) when the kind's queue is full or the dispatcher is closing.
    */
-  run<O = unknown>(kind: string, input: unknown, options?: TaskRunOptions): Promise<O>;
+  run(kind: string, input: unknown, options: TaskRunOptions): Promise<unknown>;
   /** Refuses new items, fails queued ones with UNAVAILABLE and waits for the batches in flight. */
   close(): Promise<void>;
   /**
@@ -36,11 +38,22 @@ export interface TaskBusHealth {
   reason?: string;
 }
 
-/** Where a kind's items go: its handler and the owning plugin's context. */
+/** Where a kind's items go: its handler and the owning plugin's context for a tenant. */
 export interface TaskRoute {
-  handler: TaskHandler<never>;
-  context: PluginContext;
+  handler: AnyTask;
+  context(tenantId: string): TaskContext;
 }
 
 /** Finds the route of a kind; `PluginRegistry.taskHandler` is one. */
 export type TaskRouter = (kind: string) => TaskRoute | undefined;
+
+/**
+ * The typed, tenant-bound face of a dispatcher that resolvers get (`GatewayContext.tasks`): the task
+ * handle fixes the input and output types, and the tenant is the request's, fixed by the gateway.
+ */
+export function bindTaskRunner(dispatcher: Pick<TaskDispatcher, 'run'>, tenantId: string): TaskRunner {
+  return Object.freeze({
+    run: <T extends AnyTask>(task: T, input: TaskInput<T>, options: { timeoutMs?: number } = {}) =>
+      dispatcher.run(task.kind, input, { ...options, tenantId }) as Promise<TaskOutput<T>>,
+  });
+}

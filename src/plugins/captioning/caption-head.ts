@@ -4,8 +4,8 @@
  * the last position, for several prefixes at a time; each prefix is its own encoder request, so the
  * encoder's batcher stacks the prefixes of one step (and those of other captions at the same length).
  */
-import type { SharedEncoder } from '../../core/encoder/types.js';
-import type { SegmentFrames } from '../../core/segments/segment-frames.js';
+import type { SegmentFrames, SharedEncoder } from 'hbi-platform';
+
 import type { NextTokenLogits } from './decoding.js';
 
 /** The `next` function of the decoding loops for one segment. */
@@ -23,7 +23,7 @@ export function captionStep(
   return (prefixes) =>
     Promise.all(
       prefixes.map(async (prefix) => {
-        const out = await encoder.run('caption', {
+        const out = await encoder.runGraph('caption', {
           frame_tokens: frameTokens,
           frame_mask: frameMask,
           tokens: { dtype: 'int64', dims: [prefix.length], data: BigInt64Array.from(prefix, BigInt) },

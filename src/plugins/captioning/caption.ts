@@ -5,19 +5,30 @@
  * to the one before it skipped (overlapping windows often see the same thing), joined with "; ".
  * Captions are cached per (model version, segment or video, decoding) when `maxTokens` is the default.
  */
-import { HbiError } from '../../core/errors.js';
-import type { PluginContext } from '../../core/plugins/define-plugin.js';
-import type { SegmentFrames, SegmentScope } from '../../core/segments/segment-frames.js';
-import { loadSegmentFrames, scopeKey } from '../../core/segments/segment-frames.js';
-import { mapConcurrent } from '../../core/util/map-concurrent.js';
+import type { SegmentFrames, SegmentScope, TaskContext } from 'hbi-platform';
+import { HbiError, mapConcurrent } from 'hbi-platform';
+import { z } from 'zod';
+
 import { captionStep } from './caption-head.js';
-import type { StoredCaption } from './caption-cache.js';
-import { readCaptions, writeCaptions } from './caption-cache.js';
 import type { CaptioningConfig } from './config.js';
 import type { DecodedSequence } from './decoding.js';
 import { beamDecode, greedyDecode } from './decoding.js';
 
 export type Decoding = 'GREEDY' | 'BEAM';
+
+/** A cached caption: its text and length-normalised log-probability (for a video, the mean over its segments). */
+export interface StoredCaption {
+  text: string;
+  score: number | null;
+}
+
+const storedSchema = z.object({ text: z.string(), score: z.number().nullable() });
+
+/** The cache key of a scope's caption under one decoding (`greedy`, `beam:<width>[:lp<exponent>]`). */
+function cacheKey(scope: SegmentScope, decoding: string): string {
+  const where = scope.kind === 'segment' ? `segment:${scope.segmentId}` : `video:${scope.videoId}`;
+  return `${where}|${decoding}`;
+}
 
 export interface CaptionRequest {
   scope: SegmentScope;
@@ -60,10 +71,10 @@ export interface CaptionResult {
 
 /** Captions one segment or video; LIMIT_EXCEEDED past the token or segment limits, NOT_FOUND for unknown ids. */
 export async function captionScope(
-  context: PluginContext<CaptioningConfig>,
+  context: TaskContext<CaptioningConfig>,
   request: CaptionRequest,
 ): Promise<CaptionResult> {
-  const { config, db, modelVersion, model, encoder } = context;
+  const { config, segments: store, cache, modelVersion, model, encoder } = context;
   const longest = model.dims.max_words - 1;
   const maxTokens = request.maxTokens ?? longest;
   if (maxTokens > longest) {
@@ -71,7 +82,7 @@ export async function captionScope(
       details: { maxTokens, limit: longest },
     });
   }
-  const segments = await loadSegmentFrames(db, modelVersion, request.scope);
+  const segments = await store.frames(request.scope);
   if (segments.length > config.maxVideoSegments) {
     throw new HbiError(
       'LIMIT_EXCEEDED',
@@ -81,27 +92,30 @@ export async function captionScope(
   }
   const decoding = decodingKey(request, config.lengthPenalty);
   const cacheable = maxTokens === longest;
-  const ownKey = scopeKey(request.scope);
-  const segmentKeys = segments.map((segment) => scopeKey({ kind: 'segment', segmentId: segment.segmentId }));
+  const ownKey = cacheKey(request.scope, decoding);
+  const segmentKeys = segments.map((segment) =>
+    cacheKey({ kind: 'segment', segmentId: segment.segmentId }, decoding),
+  );
   const stored = cacheable
-    ? await readCaptions(db, modelVersion.id, decoding, [...new Set([ownKey, ...segmentKeys])])
+    ? await cache.read([ownKey, ...segmentKeys], storedSchema)
     : new Map<string, StoredCaption>();
+  const videoId = segments[0]!.videoId;
 
   const captions: (StoredCaption | undefined)[] = segmentKeys.map((key) => stored.get(key));
-  const writes: ({ scopeKey: string } & StoredCaption)[] = [];
+  const writes: { key: string; value: StoredCaption; videoId: string }[] = [];
   const missing = segments.flatMap((segment, i) => (captions[i] ? [] : [{ segment, i }]));
   await mapConcurrent(missing, config.concurrency, async ({ segment, i }) => {
     const decoded = await decodeSegment(context, segment, request, maxTokens);
     captions[i] = { text: encoder.tokenizer.decode(decoded.ids), score: decoded.score };
-    writes.push({ scopeKey: segmentKeys[i]!, ...captions[i] });
+    writes.push({ key: segmentKeys[i]!, value: captions[i], videoId });
   });
   const perSegment = captions as StoredCaption[];
   let overall = request.scope.kind === 'video' ? stored.get(ownKey) : perSegment[0];
   if (!overall || missing.length > 0) {
     overall = combine(perSegment);
-    if (request.scope.kind === 'video') writes.push({ scopeKey: ownKey, ...overall });
+    if (request.scope.kind === 'video') writes.push({ key: ownKey, value: overall, videoId });
   }
-  if (cacheable) await writeCaptions(db, modelVersion.id, decoding, writes);
+  if (cacheable) await cache.write(writes);
 
   const first = segments[0]!;
   return {
@@ -124,7 +138,7 @@ export async function captionScope(
   };
 }
 
-/** The `decoding` column of the cache for a request. */
+/** How a request decodes, as its cache keys spell it. */
 export function decodingKey(
   request: Pick<CaptionRequest, 'decoding' | 'beamSize'>,
   lengthPenalty: number,
@@ -134,7 +148,7 @@ export function decodingKey(
 }
 
 function decodeSegment(
-  context: PluginContext<CaptioningConfig>,
+  context: TaskContext<CaptioningConfig>,
   segment: SegmentFrames,
   request: CaptionRequest,
   maxTokens: number,

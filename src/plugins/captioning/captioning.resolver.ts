@@ -1,10 +1,11 @@
 /** The `caption` query: one segment or a whole video, captioned by the `captioning.caption` task. */
 import { Arg, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
 
-import type { GatewayContext } from '../../core/gateway/context.js';
-import type { CaptionResult } from './caption.js';
+import type { GatewayContext } from 'hbi-platform';
+
 import { Caption, Decoding, SegmentCaption } from './captioning.types.js';
-import type { CaptionTaskInput } from './plugin.js';
+import type { CaptionTaskInput } from './tasks.js';
+import { captionTask } from './tasks.js';
 
 @Resolver()
 export class CaptioningResolver {
@@ -31,7 +32,7 @@ export class CaptioningResolver {
       decoding: decoding ?? Decoding.GREEDY,
       beamSize: beamSize ?? 3,
     };
-    const result = await context.services.tasks.run<CaptionResult>('captioning.caption', input);
+    const result = await context.tasks.run(captionTask, input);
     return Object.assign(new Caption(), {
       ...result,
       decoding: result.decoding === 'BEAM' ? Decoding.BEAM : Decoding.GREEDY,

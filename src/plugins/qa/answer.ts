@@ -9,17 +9,30 @@
  */
 import { createHash } from 'node:crypto';
 
-import { HbiError } from '../../core/errors.js';
-import type { PluginContext } from '../../core/plugins/define-plugin.js';
-import type { SegmentFrames, SegmentScope } from '../../core/segments/segment-frames.js';
-import { loadSegmentFrames, scopeKey } from '../../core/segments/segment-frames.js';
-import { mapConcurrent } from '../../core/util/map-concurrent.js';
-import type { RankedAnswer } from './answer-cache.js';
-import { readAnswers, writeAnswers } from './answer-cache.js';
+import type { SegmentFrames, SegmentScope, TaskContext } from 'hbi-platform';
+import { HbiError, mapConcurrent } from 'hbi-platform';
+import { z } from 'zod';
+
 import type { QaConfig } from './config.js';
 import { answerProbabilities, meanDistribution } from './qa-head.js';
 
-export type { RankedAnswer } from './answer-cache.js';
+/** One answer with its probability. */
+export interface RankedAnswer {
+  answer: string;
+  confidence: number;
+}
+
+/**
+ * A cached distribution: the whole ranked answer list ([{answer, confidence}], best first), so any
+ * number of alternatives is served from one entry. Keyed `<scope>|q:<sha256 of the normalised question>`.
+ */
+const rankedSchema = z.array(z.object({ answer: z.string(), confidence: z.number() })).min(1);
+
+/** The cache key of a scope's answer to one (normalised, hashed) question. */
+function cacheKey(scope: SegmentScope, questionSha256: string): string {
+  const where = scope.kind === 'segment' ? `segment:${scope.segmentId}` : `video:${scope.videoId}`;
+  return `${where}|q:${questionSha256}`;
+}
 
 /** What the question was asked about. */
 export type AnswerScope = 'SEGMENT' | 'VIDEO';
@@ -68,10 +81,10 @@ export interface AnswerRequest {
 
 /** Answers one question; BAD_USER_INPUT / LIMIT_EXCEEDED / NOT_FOUND say what is wrong with it. */
 export async function answerQuestion(
-  context: PluginContext<QaConfig>,
+  context: TaskContext<QaConfig>,
   request: AnswerRequest,
 ): Promise<AnswerResult> {
-  const { config, encoder, db, modelVersion, model } = context;
+  const { config, encoder, segments: store, cache, modelVersion, model } = context;
   const question = request.question.trim();
   if (question.length === 0) throw new HbiError('BAD_USER_INPUT', 'The question is empty');
   if (question.length > config.maxQuestionLength) {
@@ -83,7 +96,7 @@ export async function answerQuestion(
   }
   const reading = encoder.tokenizer.encode(question);
   const normalised = reading.tokens.slice(1, -1).join(' ');
-  const segments = await loadSegmentFrames(db, modelVersion, request.scope);
+  const segments = await store.frames(request.scope);
   if (segments.length > config.maxVideoSegments) {
     throw new HbiError(
       'LIMIT_EXCEEDED',
@@ -91,35 +104,34 @@ export async function answerQuestion(
       { details: { segments: segments.length, limit: config.maxVideoSegments } },
     );
   }
-  const cacheKey = {
-    modelVersionId: modelVersion.id,
-    questionSha256: createHash('sha256').update(normalised).digest('hex'),
-    question: normalised,
-  };
-  const ownKey = scopeKey(request.scope);
-  const segmentKeys = segments.map((segment) => scopeKey({ kind: 'segment', segmentId: segment.segmentId }));
+  const questionSha256 = createHash('sha256').update(normalised).digest('hex');
+  const ownKey = cacheKey(request.scope, questionSha256);
+  const segmentKeys = segments.map((segment) =>
+    cacheKey({ kind: 'segment', segmentId: segment.segmentId }, questionSha256),
+  );
   const keys = request.scope.kind === 'video' ? [ownKey, ...segmentKeys] : [ownKey];
-  const stored = await readAnswers(db, cacheKey, keys);
+  const stored = await cache.read(keys, rankedSchema);
   const answers = model.answers;
   const fromCache = (key: string) => toDistribution(stored.get(key), answers);
 
   const distributions = segments.map((_, i) => fromCache(segmentKeys[i]!));
   const missing = segments.flatMap((segment, i) => (distributions[i] ? [] : [{ segment, i }]));
-  const writes: { scopeKey: string; ranked: RankedAnswer[] }[] = [];
+  const videoId = segments[0]!.videoId;
+  const writes: { key: string; value: RankedAnswer[]; videoId: string }[] = [];
   if (missing.length > 0) {
     const encoded = await encoder.encodeText(question);
     await mapConcurrent(missing, config.concurrency, async ({ segment, i }) => {
       distributions[i] = await answerProbabilities(encoder, encoded, segment);
-      writes.push({ scopeKey: segmentKeys[i]!, ranked: rank(distributions[i], answers) });
+      writes.push({ key: segmentKeys[i]!, value: rank(distributions[i], answers), videoId });
     });
   }
   const perSegment = distributions as number[][];
   let overall = request.scope.kind === 'video' ? fromCache(ownKey) : perSegment[0];
   if (!overall || missing.length > 0) {
     overall = meanDistribution(perSegment);
-    if (request.scope.kind === 'video') writes.push({ scopeKey: ownKey, ranked: rank(overall, answers) });
+    if (request.scope.kind === 'video') writes.push({ key: ownKey, value: rank(overall, answers), videoId });
   }
-  await writeAnswers(db, cacheKey, writes);
+  await cache.write(writes);
 
   const ranked = rank(overall, answers);
   const first = segments[0]!;

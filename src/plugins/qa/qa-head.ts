@@ -3,8 +3,7 @@
  * tokens (from the shared `text` graph) and gives one logit per entry of the package's answer list.
  * Probabilities are the softmax of those logits, computed in float64.
  */
-import type { SharedEncoder, TextEncoding } from '../../core/encoder/types.js';
-import type { SegmentFrames } from '../../core/segments/segment-frames.js';
+import type { SegmentFrames, SharedEncoder, TextEncoding } from 'hbi-platform';
 
 /** The answer distribution of one question over one segment: [A] probabilities summing to 1. */
 export async function answerProbabilities(
@@ -14,7 +13,7 @@ export async function answerProbabilities(
 ): Promise<number[]> {
   const frames = segment.frameMask.length;
   const words = question.wordMask.length;
-  const out = await encoder.run('qa', {
+  const out = await encoder.runGraph('qa', {
     frame_tokens: {
       dtype: 'float32',
       dims: [frames, segment.frameTokens.length / frames],

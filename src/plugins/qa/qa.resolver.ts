@@ -1,11 +1,12 @@
 /** The `answer` query: a question about one segment or a whole video, answered by the `qa.answer` task. */
 import { Arg, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
 
-import type { GatewayContext } from '../../core/gateway/context.js';
-import { textWarnings } from '../../core/gateway/query-warning.js';
-import type { AnswerResult } from './answer.js';
-import type { AnswerTaskInput } from './plugin.js';
+import type { GatewayContext } from 'hbi-platform';
+import { textWarnings } from 'hbi-platform';
+
 import { Answer, AnswerAlternative, AnswerScope, SegmentAnswer } from './qa.types.js';
+import type { AnswerTaskInput } from './tasks.js';
+import { answerTask } from './tasks.js';
 
 @Resolver()
 export class QaResolver {
@@ -31,7 +32,7 @@ export class QaResolver {
       videoId: videoId ?? null,
       alternatives: alternatives ?? 3,
     };
-    const result = await context.services.tasks.run<AnswerResult>('qa.answer', input);
+    const result = await context.tasks.run(answerTask, input);
     return Object.assign(new Answer(), {
       question: result.question,
       answer: result.answer,

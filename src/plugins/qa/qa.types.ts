@@ -1,7 +1,7 @@
 /** GraphQL types of the `qa` plugin: an answer, its alternatives, and the per-segment answers of a video. */
 import { Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 
-import { QueryWarning } from '../../core/gateway/query-warning.js';
+import { QueryWarning } from 'hbi-platform';
 
 /** What a question was asked about. */
 export enum AnswerScope {

@@ -3,11 +3,10 @@
  * stacks them), score all of them against the segment's stored frame tokens in one `interaction` run,
  * and return them best first. Ties keep the order the texts were given in.
  */
-import { HbiError } from '../../core/errors.js';
-import type { PluginContext } from '../../core/plugins/define-plugin.js';
-import { loadSegmentFrames } from '../../core/segments/segment-frames.js';
+import type { TaskContext } from 'hbi-platform';
+import { HbiError } from 'hbi-platform';
+
 import type { RetrievalConfig } from './config.js';
-import { interactionMatrix } from './interaction-head.js';
 
 /** One ranked text, as the `retrieval.rankTexts` task returns it (plain JSON). */
 export interface RankedTextResult {
@@ -24,11 +23,11 @@ export interface RankedTextResult {
 
 /** Ranks `texts` for one segment; BAD_USER_INPUT for an empty text, LIMIT_EXCEEDED past the limits. */
 export async function rankTexts(
-  context: PluginContext<RetrievalConfig>,
+  context: TaskContext<RetrievalConfig>,
   segmentId: string,
   texts: readonly string[],
 ): Promise<RankedTextResult[]> {
-  const { config, encoder, db, modelVersion } = context;
+  const { config, encoder, segments } = context;
   if (texts.length === 0) throw new HbiError('BAD_USER_INPUT', 'Give at least one text to rank');
   if (texts.length > config.maxRankTexts) {
     throw new HbiError(
@@ -50,9 +49,9 @@ export async function rankTexts(
     }
     return value;
   });
-  const [segment] = await loadSegmentFrames(db, modelVersion, { kind: 'segment', segmentId });
+  const [segment] = await segments.frames({ kind: 'segment', segmentId });
   const encoded = await Promise.all(trimmed.map((text) => encoder.encodeText(text)));
-  const scores = await interactionMatrix(encoder, encoded, [segment!]);
+  const scores = await encoder.interaction(encoded, [segment!]);
   return texts
     .map((text, index) => ({
       text,

@@ -5,13 +5,13 @@
  */
 import { Arg, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
 
-import { HbiError } from '../../core/errors.js';
-import type { GatewayContext } from '../../core/gateway/context.js';
-import { textWarnings } from '../../core/gateway/query-warning.js';
-import type { RankTextsTaskInput, SearchTaskInput } from './plugin.js';
-import type { RankedTextResult } from './rank-texts.js';
+import type { GatewayContext } from 'hbi-platform';
+import { HbiError, textWarnings } from 'hbi-platform';
+
 import { RankedText, SearchFilters, SegmentHit, SegmentSearchConnection } from './retrieval.types.js';
 import type { SearchOutcome } from './search.js';
+import type { SearchTaskInput } from './tasks.js';
+import { rankTextsTask, searchTask } from './tasks.js';
 
 const CURSOR_PREFIX = 'search:';
 
@@ -61,7 +61,7 @@ export class RetrievalResolver {
       recordedAfter: filters?.recordedAfter?.toISOString() ?? null,
       recordedBefore: filters?.recordedBefore?.toISOString() ?? null,
     };
-    const outcome = await context.services.tasks.run<SearchOutcome>('retrieval.search', input);
+    const outcome = await context.tasks.run(searchTask, input);
     return toConnection(outcome, start, first, context.services.encoder.modelId);
   }
 
@@ -75,8 +75,7 @@ export class RetrievalResolver {
     texts: string[],
     @Ctx() context: GatewayContext,
   ): Promise<RankedText[]> {
-    const input: RankTextsTaskInput = { segmentId, texts };
-    const ranked = await context.services.tasks.run<RankedTextResult[]>('retrieval.rankTexts', input);
+    const ranked = await context.tasks.run(rankTextsTask, { segmentId, texts });
     return ranked.map((result) =>
       Object.assign(new RankedText(), {
         text: result.text,

@@ -2,11 +2,9 @@
 import { GraphQLDateTime } from 'graphql-scalars';
 import { Field, Float, ID, InputType, Int, ObjectType } from 'type-graphql';
 
-import { PageInfo } from '../../core/gateway/connections.js';
-import { QueryWarning } from '../../core/gateway/query-warning.js';
+import { PageInfo, QueryWarning } from 'hbi-platform';
 
-export { PageInfo } from '../../core/gateway/connections.js';
-export { QueryWarning, QueryWarningCode } from '../../core/gateway/query-warning.js';
+export { PageInfo, QueryWarning, QueryWarningCode } from 'hbi-platform';
 
 @InputType({ description: 'Restricts a search; every given filter must match.' })
 export class SearchFilters {

@@ -9,7 +9,8 @@ import { z } from 'zod';
 
 import { HbiError } from '../../../src/core/errors.js';
 import { createMemoryLogger } from '../../../src/core/logger.js';
-import type { PluginContext, TaskHandler } from '../../../src/core/plugins/define-plugin.js';
+import type { TaskContext } from '../../../src/core/plugins/define-plugin.js';
+import { defineTask } from '../../../src/core/plugins/define-plugin.js';
 import { InProcessTaskDispatcher } from '../../../src/core/tasks/in-process.js';
 import { KafkaTaskDispatcher } from '../../../src/core/tasks/kafka.js';
 import { KafkaTaskWorker } from '../../../src/core/tasks/kafka-worker.js';
@@ -26,11 +27,14 @@ const bus = {
   logger,
 };
 
+const TENANT = '00000000-0000-4000-8000-00000000000a';
+const OTHER = '00000000-0000-4000-8000-00000000000b';
 const batches: number[] = [];
-const echo: TaskHandler<{ text: string }> = {
+const echo = defineTask({
+  kind: 'test.echo',
   input: z.object({ text: z.string() }),
   maxBatchSize: 8,
-  async handle(batch) {
+  async handle(batch, context: TaskContext) {
     batches.push(batch.length);
     return batch.map((item) =>
       item.input.text === 'bad'
@@ -38,16 +42,16 @@ const echo: TaskHandler<{ text: string }> = {
             ok: false as const,
             error: new HbiError('NOT_FOUND', 'no such thing', { details: { text: 'bad' } }),
           }
-        : { ok: true as const, value: { echoed: item.input.text.toUpperCase() } },
+        : { ok: true as const, value: { echoed: item.input.text.toUpperCase(), tenant: context.tenantId } },
     );
   },
-};
+});
 
 function workerDispatcher(): InProcessTaskDispatcher {
   return new InProcessTaskDispatcher({
     route: (kind) =>
       kind === 'test.echo'
-        ? { handler: echo as TaskHandler<never>, context: {} as PluginContext }
+        ? { handler: echo, context: (tenantId: string) => ({ tenantId }) as TaskContext }
         : undefined,
     kinds: ['test.echo'],
     maxDelayMs: 20,
@@ -79,18 +83,27 @@ describe('KafkaTaskDispatcher and KafkaTaskWorker', () => {
       );
     }
     const texts = Array.from({ length: 40 }, (_, index) => `item ${index}`);
-    const results = await Promise.all(
-      texts.map((text) => gateway.run<{ echoed: string }>('test.echo', { text })),
-    );
+    // Every other item for a second tenant: the tenant crosses the bus and binds the worker's context.
+    const tenantOf = (index: number) => (index % 2 ? OTHER : TENANT);
+    const results = (await Promise.all(
+      texts.map((text, index) => gateway.run('test.echo', { text }, { tenantId: tenantOf(index) })),
+    )) as { echoed: string; tenant: string }[];
     expect(results.map((result) => result.echoed)).toEqual(texts.map((text) => text.toUpperCase()));
+    expect(results.map((result) => result.tenant)).toEqual(texts.map((_, index) => tenantOf(index)));
     // Items pulled together ran together: fewer handler calls than items.
     expect(batches.reduce((sum, size) => sum + size, 0)).toBe(40);
     expect(batches.length).toBeLessThan(40);
 
-    const failure = await gateway.run('test.echo', { text: 'bad' }).catch((error: unknown) => error);
+    const failure = await gateway
+      .run('test.echo', { text: 'bad' }, { tenantId: TENANT })
+      .catch((error: unknown) => error);
     expect(failure).toMatchObject({ code: 'NOT_FOUND', message: 'no such thing', details: { text: 'bad' } });
-    await expect(gateway.run('test.echo', { text: 3 })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
-    await expect(gateway.run('test.nope', {})).rejects.toMatchObject({ code: 'TASK_UNKNOWN' });
+    await expect(gateway.run('test.echo', { text: 3 }, { tenantId: TENANT })).rejects.toMatchObject({
+      code: 'BAD_USER_INPUT',
+    });
+    await expect(gateway.run('test.nope', {}, { tenantId: TENANT })).rejects.toMatchObject({
+      code: 'TASK_UNKNOWN',
+    });
   });
 
   it('gives TIMEOUT (retriable) when no worker answers in time', async () => {
@@ -100,7 +113,9 @@ describe('KafkaTaskDispatcher and KafkaTaskWorker', () => {
       kinds: ['test.echo'],
     });
     closers.push(() => lonely.close());
-    await expect(lonely.run('test.echo', { text: 'x' }, { timeoutMs: 1_500 })).rejects.toMatchObject({
+    await expect(
+      lonely.run('test.echo', { text: 'x' }, { tenantId: TENANT, timeoutMs: 1_500 }),
+    ).rejects.toMatchObject({
       code: 'TIMEOUT',
       retriable: true,
     });

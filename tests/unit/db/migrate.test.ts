@@ -51,8 +51,7 @@ describe('migrate (PGlite)', () => {
         'segments',
         'segment_embeddings',
         'jobs',
-        'caption_cache',
-        'answer_cache',
+        'plugin_cache',
       ]),
     );
     const distance = await db.query<{ d: number }>("SELECT '[1,0]'::vector <=> '[0,1]'::vector AS d");

@@ -176,9 +176,9 @@ describe('EncoderService inference (real onnxruntime sessions)', () => {
     });
     // Id 999 is outside the 14-word vocabulary: the Gather node fails for that request only.
     const results = await Promise.allSettled([
-      service.run('text', text(4n)),
-      service.run('text', text(999n)),
-      service.run('text', text(5n)),
+      service.runGraph('text', text(4n)),
+      service.runGraph('text', text(999n)),
+      service.runGraph('text', text(5n)),
     ]);
     expect(results.map((result) => result.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect((results[1] as PromiseRejectedResult).reason).toMatchObject({ code: 'INFERENCE_FAILED' });
@@ -192,9 +192,11 @@ describe('EncoderService inference (real onnxruntime sessions)', () => {
     const wrongSize = service.encodeVideo(new Uint8Array(10));
     await expect(wrongSize).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
     await expect(
-      service.run('video', { frames: { dtype: 'float32', dims: [2, 4, 4, 3], data: new Float32Array(96) } }),
+      service.runGraph('video', {
+        frames: { dtype: 'float32', dims: [2, 4, 4, 3], data: new Float32Array(96) },
+      }),
     ).rejects.toThrow(/missing tensor "frame_mask"|"frames" is float32/);
-    await expect(service.run('moments', {})).rejects.toMatchObject({ code: 'MODEL_GRAPH_MISSING' });
+    await expect(service.runGraph('moments', {})).rejects.toMatchObject({ code: 'MODEL_GRAPH_MISSING' });
   });
 
   it('runs the interaction graph on whole [Q…] and [V…] tensors', async () => {
@@ -210,7 +212,7 @@ describe('EncoderService inference (real onnxruntime sessions)', () => {
       dims,
       data: Float32Array.from(parts.flatMap((part) => Array.from(part))),
     });
-    const out = await service.run('interaction', {
+    const out = await service.runGraph('interaction', {
       word_tokens: f32([1, 6, 4], text.wordTokens),
       word_weights: f32([1, 6], text.wordWeights),
       word_mask: f32([1, 6], text.wordMask),
@@ -232,7 +234,7 @@ describe('EncoderService inference (real onnxruntime sessions)', () => {
     const clip = await service.encodeVideo(frames(0));
     runs.length = 0;
     const request = (tokens: bigint[]) =>
-      service.run('caption', {
+      service.runGraph('caption', {
         frame_tokens: { dtype: 'float32', dims: [2, 4], data: clip.frameTokens },
         frame_mask: { dtype: 'float32', dims: [2], data: clip.frameMask },
         tokens: { dtype: 'int64', dims: [tokens.length], data: BigInt64Array.from(tokens) },

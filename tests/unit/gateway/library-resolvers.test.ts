@@ -6,6 +6,7 @@ import type { ExecutionResult, GraphQLSchema } from 'graphql';
 import { graphql, parse, subscribe } from 'graphql';
 import { beforeAll, describe, expect, it } from 'vitest';
 
+import { DEFAULT_TENANT_ID } from '../../../src/core/tenancy.js';
 import { HbiError } from '../../../src/core/errors.js';
 import type { GatewayContext, GatewayServices } from '../../../src/core/gateway/context.js';
 import type { GatewayPubSub } from '../../../src/core/gateway/schema.js';
@@ -193,7 +194,13 @@ describe('library, job and ingest resolvers (in-process fakes)', () => {
       logger,
       library: fakeLibrary(calls, (...args) => watch(...args)),
     } as unknown as GatewayServices;
-    context = { services, requestId: 'test', origin: 'http://api.test:4000' };
+    context = {
+      services,
+      tenantId: DEFAULT_TENANT_ID,
+      tasks: { run: () => Promise.reject(new Error('no tasks in this test')) },
+      requestId: 'test',
+      origin: 'http://api.test:4000',
+    };
   });
 
   const run = async (

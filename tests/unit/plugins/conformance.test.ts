@@ -22,6 +22,7 @@ import { createMemoryLogger } from '../../../src/core/logger.js';
 import type { PluginServices } from '../../../src/core/plugins/define-plugin.js';
 import { BUILTIN_PLUGINS } from '../../../src/plugins/builtins.js';
 import type { TaskSamples } from '../../../src/testing/conformance.js';
+import { bindResultCache } from '../../../src/core/plugins/result-cache.js';
 import { BUNDLED_MODEL_DIR, describePluginConformance } from '../../../src/testing/conformance.js';
 import { tempDir } from '../../helpers/fixtures.js';
 
@@ -77,16 +78,8 @@ function useWorld(): Promise<World> {
         question: qa[0]?.question ?? 'what colour is the object?',
       });
     }
-    const { encoder, db, storage, events, modelVersion } = kernel;
-    const services = {
-      encoder,
-      db,
-      storage,
-      events,
-      logger,
-      model: kernel.modelPackage.manifest,
-      modelVersion,
-    };
+    const { encoder, modelVersion } = kernel;
+    const services = { encoder, logger, model: kernel.modelPackage.manifest, modelVersion };
     return {
       kernel,
       services,
@@ -168,6 +161,15 @@ const SAMPLES: Record<string, () => Promise<TaskSamples>> = {
 for (const plugin of [...BUILTIN_PLUGINS, momentLocalisationPlugin]) {
   describePluginConformance(plugin, {
     services: async () => (await useWorld()).services,
+    // The kernel's own tenant-bound segment store and result cache, as the platform builds them.
+    scoping: async () => {
+      const { kernel } = await useWorld();
+      return {
+        segments: (tenantId) => kernel.vectors.forTenant(tenantId),
+        cache: (plugin, tenantId) =>
+          bindResultCache(kernel.db, { tenantId, plugin, modelVersionId: kernel.modelVersion.id }),
+      };
+    },
     samples: SAMPLES,
     alongside: BUILTIN_PLUGINS,
   });

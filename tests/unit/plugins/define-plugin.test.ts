@@ -21,7 +21,7 @@ describe('definePlugin', () => {
       definePlugin({
         name: 'Bad Name',
         version: 'one',
-        tasks: { 'x.run': { maxBatchSize: 0, handle: undefined as never } },
+        tasks: [{ kind: 'x.run', maxBatchSize: 0, handle: undefined as never }],
       });
     expect(attempt).toThrow(HbiError);
     expect(attempt).toThrow(/kebab-case.*semver.*no handle.*maxBatchSize/s);

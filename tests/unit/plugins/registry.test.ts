@@ -5,10 +5,12 @@ import { z } from 'zod';
 
 import type { HbiError } from '../../../src/core/errors.js';
 import { createMemoryLogger } from '../../../src/core/logger.js';
-import { definePlugin } from '../../../src/core/plugins/define-plugin.js';
+import { definePlugin, defineTask } from '../../../src/core/plugins/define-plugin.js';
 import { loadPlugins } from '../../../src/core/plugins/load-plugins.js';
 import { PluginRegistry } from '../../../src/core/plugins/registry.js';
-import { fakeServices } from '../../helpers/fake-services.js';
+import { fakeScoping, fakeServices } from '../../helpers/fake-services.js';
+
+const TENANT = '00000000-0000-4000-8000-000000000001';
 
 const fixtures = fileURLToPath(new URL('../../fixtures/plugins/', import.meta.url));
 
@@ -16,7 +18,12 @@ const qa = definePlugin({
   name: 'qa',
   version: '1.0.0',
   requiredGraphs: ['text', 'qa'],
-  tasks: { 'qa.answer': { handle: async (batch) => batch.map(() => ({ ok: true as const, value: 'yes' })) } },
+  tasks: [
+    defineTask({
+      kind: 'qa.answer',
+      handle: async (batch) => batch.map(() => ({ ok: true as const, value: 'yes' })),
+    }),
+  ],
 });
 
 async function rejection(promise: Promise<unknown> | (() => unknown)): Promise<HbiError> {
@@ -45,7 +52,7 @@ describe('PluginRegistry.register', () => {
     const thief = definePlugin({
       name: 'qa-two',
       version: '1.0.0',
-      tasks: { 'qa.answer': qa.tasks!['qa.answer']! },
+      tasks: [qa.tasks![0]!],
     });
     const error = await rejection(() => new PluginRegistry().register(qa).register(thief));
     expect(error.message).toContain('"qa.answer"');
@@ -169,10 +176,11 @@ describe('PluginRegistry lifecycle', () => {
   it('exposes task handlers with their plugin context once started', async () => {
     const registry = new PluginRegistry().register(qa);
     expect(registry.taskHandler('qa.answer')).toBeUndefined();
-    await registry.start(fakeServices());
+    await registry.start(fakeServices(), {}, fakeScoping());
     const found = registry.taskHandler('qa.answer')!;
     expect(found.plugin).toBe(qa);
-    expect(await found.handler.handle([{ id: '1', input: undefined as never }], found.context)).toEqual([
+    expect(found.context(TENANT).tenantId).toBe(TENANT);
+    expect(await found.handler.handle([{ id: '1', input: undefined }], found.context(TENANT))).toEqual([
       { ok: true, value: 'yes' },
     ]);
   });
@@ -182,9 +190,9 @@ describe('loadPlugins', () => {
   it('registers built-ins then external plugins named by path', async () => {
     const registry = await loadPlugins({ builtins: [qa], external: ['./echo-plugin.ts'], baseDir: fixtures });
     expect(registry.plugins.map((plugin) => plugin.name)).toEqual(['qa', 'echo']);
-    await registry.start(fakeServices(), { echo: { prefix: '>' } });
+    await registry.start(fakeServices(), { echo: { prefix: '>' } }, fakeScoping());
     const echo = registry.taskHandler('echo.say')!;
-    expect(await echo.handler.handle([{ id: '1', input: 'hi' as never }], echo.context)).toEqual([
+    expect(await echo.handler.handle([{ id: '1', input: 'hi' }], echo.context(TENANT))).toEqual([
       { ok: true, value: '>hi' },
     ]);
   });

@@ -3,33 +3,48 @@ import { z } from 'zod';
 
 import { HbiError } from '../../../src/core/errors.js';
 import { createMemoryLogger } from '../../../src/core/logger.js';
-import type { PluginContext, TaskHandler, TaskItem } from '../../../src/core/plugins/define-plugin.js';
+import type {
+  AnyTask,
+  TaskContext,
+  TaskDefinition,
+  TaskItem,
+} from '../../../src/core/plugins/define-plugin.js';
 import { defineTask, handleEach } from '../../../src/core/plugins/define-plugin.js';
 import type { InProcessDispatcherOptions } from '../../../src/core/tasks/in-process.js';
+import type { TaskRunOptions } from '../../../src/core/tasks/port.js';
 import { InProcessTaskDispatcher } from '../../../src/core/tasks/in-process.js';
 import { fakeServices } from '../../helpers/fake-services.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const context = { ...fakeServices(), config: {} } as PluginContext;
+const TENANT = '00000000-0000-4000-8000-000000000001';
+const contextFor = (tenantId: string) =>
+  ({ ...fakeServices(), config: {}, tenantId }) as unknown as TaskContext;
 
-/** A dispatcher over `handlers`, recording the batches each kind's handler received. */
-function dispatcherFor(
-  handlers: Record<string, TaskHandler<never>>,
-  options: Partial<InProcessDispatcherOptions> = {},
-) {
+/**
+ * A dispatcher over `handlers`, recording the batches each kind's handler received. Its `run` sends
+ * every item for TENANT unless the options name another tenant.
+ */
+function dispatcherFor(handlers: Record<string, AnyTask>, options: Partial<InProcessDispatcherOptions> = {}) {
   const logger = createMemoryLogger();
-  const dispatcher = new InProcessTaskDispatcher({
-    route: (kind) => (handlers[kind] ? { handler: handlers[kind], context } : undefined),
+  const inner = new InProcessTaskDispatcher({
+    route: (kind) => (handlers[kind] ? { handler: handlers[kind], context: contextFor } : undefined),
     kinds: Object.keys(handlers),
     logger,
     ...options,
   });
-  return { dispatcher, logger };
+  const dispatcher = {
+    kinds: inner.kinds,
+    run: <O = unknown>(kind: string, input: unknown, options: Partial<TaskRunOptions> = {}) =>
+      inner.run(kind, input, { tenantId: TENANT, ...options }) as Promise<O>,
+    close: () => inner.close(),
+  };
+  return { dispatcher, inner, logger };
 }
 
 /** Doubles numbers; a negative number fails its own item. */
-function doubler(batches: number[][], extra: Partial<TaskHandler<number, number>> = {}) {
+function doubler(batches: number[][], extra: Partial<TaskDefinition<number, number>> = {}) {
   return defineTask<number, number>({
+    kind: 'math.double',
     input: z.number(),
     maxBatchSize: 4,
     async handle(batch: readonly TaskItem<number>[]) {
@@ -100,6 +115,7 @@ describe('InProcessTaskDispatcher', () => {
     const seen: unknown[] = [];
     const { dispatcher } = dispatcherFor({
       'echo.say': defineTask({
+        kind: 'echo.say',
         input: z.object({ text: z.string(), times: z.number().default(2) }),
         handle: async (batch) => {
           seen.push(...batch.map((item) => item.input));
@@ -124,6 +140,7 @@ describe('InProcessTaskDispatcher', () => {
     let calls = 0;
     const { dispatcher, logger } = dispatcherFor({
       'flaky.run': defineTask<number, number>({
+        kind: 'flaky.run',
         maxBatchSize: 2,
         async handle(batch) {
           calls++;
@@ -145,6 +162,7 @@ describe('InProcessTaskDispatcher', () => {
   it('passes inputs, outputs and errors through JSON, as the cluster task bus will', async () => {
     const { dispatcher } = dispatcherFor({
       'clock.echo': defineTask({
+        kind: 'clock.echo',
         handle: async (batch: readonly TaskItem<unknown>[]) =>
           batch.map((item) =>
             item.input === 'fail'
@@ -175,6 +193,7 @@ describe('InProcessTaskDispatcher', () => {
     const { dispatcher } = dispatcherFor(
       {
         'slow.run': defineTask<number, number>({
+          kind: 'slow.run',
           async handle(batch) {
             await gate;
             return batch.map((item) => ({ ok: true as const, value: item.input }));
@@ -200,6 +219,7 @@ describe('InProcessTaskDispatcher', () => {
     const { dispatcher } = dispatcherFor(
       {
         'slow.run': defineTask<number, number>({
+          kind: 'slow.run',
           async handle(batch) {
             active++;
             peak = Math.max(peak, active);
@@ -220,6 +240,7 @@ describe('InProcessTaskDispatcher', () => {
     const { dispatcher } = dispatcherFor(
       {
         'slow.run': defineTask<number, number>({
+          kind: 'slow.run',
           async handle(batch) {
             seen.push(...batch.map((item) => item.input));
             await sleep(40);
@@ -243,6 +264,7 @@ describe('InProcessTaskDispatcher', () => {
     const { dispatcher } = dispatcherFor(
       {
         'slow.run': defineTask<number, number>({
+          kind: 'slow.run',
           async handle(batch) {
             await sleep(20);
             return batch.map((item) => ({ ok: true as const, value: item.input }));
@@ -258,5 +280,40 @@ describe('InProcessTaskDispatcher', () => {
     expect(await running).toBe(1);
     expect(await queued).toMatchObject({ code: 'UNAVAILABLE' });
     await expect(dispatcher.run('slow.run', 3)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+  });
+
+  it('never mixes tenants in one batch and binds each batch’s context to its items’ tenant', async () => {
+    const OTHER = '00000000-0000-4000-8000-000000000002';
+    const seen: { tenant: string; inputs: number[] }[] = [];
+    const { dispatcher } = dispatcherFor(
+      {
+        'math.tenant': defineTask<number, string>({
+          kind: 'math.tenant',
+          input: z.number(),
+          maxBatchSize: 8,
+          async handle(batch, context) {
+            seen.push({ tenant: context.tenantId, inputs: batch.map((item) => item.input) });
+            return batch.map((item) => ({ ok: true as const, value: `${context.tenantId}:${item.input}` }));
+          },
+        }),
+      },
+      { maxDelayMs: 100 },
+    );
+    const results = await Promise.all(
+      [1, 2, 3, 4].map((n) => dispatcher.run('math.tenant', n, { tenantId: n % 2 ? TENANT : OTHER })),
+    );
+    expect(results).toEqual([`${TENANT}:1`, `${OTHER}:2`, `${TENANT}:3`, `${OTHER}:4`]);
+    expect(seen).toEqual([
+      { tenant: TENANT, inputs: [1, 3] },
+      { tenant: OTHER, inputs: [2, 4] },
+    ]);
+  });
+
+  it('refuses an item sent without a tenant', async () => {
+    const { inner } = dispatcherFor({ 'math.double': doubler([]) });
+    await expect(inner.run('math.double', 1, {} as TaskRunOptions)).rejects.toMatchObject({
+      code: 'INTERNAL',
+      message: expect.stringContaining('without a tenant'),
+    });
   });
 });

@@ -1,6 +1,7 @@
 export {
   momentLocalisationPlugin,
   momentLocalisationPlugin as default,
+  localiseTask,
   localiseTaskInput,
 } from './plugin.js';
 export type { MomentConfig } from './config.js';

@@ -4,8 +4,8 @@
  * `interaction` graph (the HBI similarity, from the frame tokens stored at ingest); the per-segment
  * curve is smoothed over neighbouring segments and the best span is grown around its peak.
  */
-import type { PluginContext, SegmentFrames, TextEncoding } from 'hbi-platform';
-import { HbiError, loadSegmentFrames } from 'hbi-platform';
+import type { SegmentFrames, TaskContext, TextEncoding } from 'hbi-platform';
+import { HbiError } from 'hbi-platform';
 
 import type { MomentConfig } from './config.js';
 import { bestSpan, defaultWindowMs, smoothScores } from './smoothing.js';
@@ -50,10 +50,10 @@ export interface MomentResult {
 
 /** Localises `input.text` in its video; NOT_FOUND for an unknown or unindexed video, BAD_USER_INPUT for an empty text. */
 export async function localiseMoment(
-  context: PluginContext<MomentConfig>,
+  context: TaskContext<MomentConfig>,
   input: LocaliseInput,
 ): Promise<MomentResult> {
-  const { config, db, encoder, modelVersion } = context;
+  const { config, segments: store, encoder, modelVersion } = context;
   const text = input.text.trim();
   if (text.length === 0) throw new HbiError('BAD_USER_INPUT', 'The text is empty');
   if (text.length > config.maxTextLength) {
@@ -65,7 +65,7 @@ export async function localiseMoment(
       },
     );
   }
-  const segments = await loadSegmentFrames(db, modelVersion, { kind: 'video', videoId: input.videoId });
+  const segments = await store.frames({ kind: 'video', videoId: input.videoId });
   const encoded = await encoder.encodeText(text);
   const scores: number[] = [];
   for (let start = 0; start < segments.length; start += config.chunkSize) {
@@ -98,37 +98,9 @@ export async function localiseMoment(
 
 /** HBI scores of one text against segments, through the shared encoder's `interaction` graph. */
 async function scoreSegments(
-  context: PluginContext<MomentConfig>,
+  context: TaskContext<MomentConfig>,
   text: TextEncoding,
   segments: readonly SegmentFrames[],
 ): Promise<number[]> {
-  const frames = segments[0]!.frameWeights.length;
-  const dim = segments[0]!.frameTokens.length / frames;
-  const words = text.wordWeights.length;
-  const stack = (pick: (segment: SegmentFrames) => Float32Array, size: number) => {
-    const out = new Float32Array(segments.length * size);
-    segments.forEach((segment, i) => out.set(pick(segment), i * size));
-    return out;
-  };
-  const out = await context.encoder.run('interaction', {
-    word_tokens: { dtype: 'float32', dims: [1, words, dim], data: text.wordTokens },
-    word_weights: { dtype: 'float32', dims: [1, words], data: text.wordWeights },
-    word_mask: { dtype: 'float32', dims: [1, words], data: text.wordMask },
-    frame_tokens: {
-      dtype: 'float32',
-      dims: [segments.length, frames, dim],
-      data: stack((s) => s.frameTokens, frames * dim),
-    },
-    frame_weights: {
-      dtype: 'float32',
-      dims: [segments.length, frames],
-      data: stack((s) => s.frameWeights, frames),
-    },
-    frame_mask: {
-      dtype: 'float32',
-      dims: [segments.length, frames],
-      data: stack((s) => s.frameMask, frames),
-    },
-  });
-  return Array.from(out.scores!.data as Float32Array);
+  return Array.from(await context.encoder.interaction([text], segments));
 }

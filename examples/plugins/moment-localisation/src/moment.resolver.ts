@@ -3,9 +3,9 @@ import type { GatewayContext } from 'hbi-platform';
 import { textWarnings } from 'hbi-platform';
 import { Arg, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
 
-import type { LocaliseInput, MomentResult } from './localise.js';
+import type { LocaliseInput } from './localise.js';
 import { MomentCurvePoint, MomentLocalisation } from './moment.types.js';
-import { LOCALISE_TASK } from './name.js';
+import { localiseTask } from './tasks.js';
 
 @Resolver()
 export class MomentResolver {
@@ -23,7 +23,7 @@ export class MomentResolver {
     @Ctx() context: GatewayContext,
   ): Promise<MomentLocalisation> {
     const input: LocaliseInput = { videoId, text, windowMs: windowMs ?? null };
-    const result = await context.services.tasks.run<MomentResult>(LOCALISE_TASK, input);
+    const result = await context.tasks.run(localiseTask, input);
     return Object.assign(new MomentLocalisation(), {
       ...result,
       curve: result.curve.map((point) => Object.assign(new MomentCurvePoint(), point)),

@@ -7,6 +7,8 @@ import type { Platform } from '../../../../src/core/platform.js';
 import { decodingKey } from '../../../../src/plugins/captioning/caption.js';
 import { startClipPlatform } from '../../../helpers/segments.js';
 import type { ClipPlatform } from '../../../helpers/segments.js';
+import { captionTask } from '../../../../src/plugins/captioning/index.js';
+import { tasksOf } from '../../../helpers/tasks.js';
 
 type Json = Record<string, any>;
 
@@ -110,11 +112,11 @@ describe('captioning plugin: caption over HTTP on the fixture model', () => {
     expect(beam).toMatchObject({ decoding: 'BEAM', beamSize: 2, cached: false, text: expect.any(String) });
     expect((await caption({ segmentId, decoding: 'BEAM', beamSize: 2 })).cached).toBe(true);
     expect((await caption({ segmentId, decoding: 'BEAM', beamSize: 3 })).cached).toBe(false);
-    const { rows } = await platform.kernel.db.query<{ decoding: string }>(
-      `SELECT "decoding" FROM "caption_cache" WHERE "scope_key" = $1 ORDER BY "decoding"`,
-      [`segment:${segmentId}`],
+    const { rows } = await platform.kernel.db.query<{ key: string }>(
+      `SELECT "key" FROM "plugin_cache" WHERE "plugin" = 'captioning' AND "key" LIKE $1 ORDER BY "key"`,
+      [`segment:${segmentId}|%`],
     );
-    expect(rows.map((row) => row.decoding)).toEqual(['beam:2', 'beam:3', 'greedy']);
+    expect(rows.map((row) => row.key.split('|')[1])).toEqual(['beam:2', 'beam:3', 'greedy']);
   });
 
   it('captions a whole video segment by segment, its text their captions without repeats', async () => {
@@ -151,14 +153,12 @@ describe('captioning plugin: caption over HTTP on the fixture model', () => {
 
   it('as the captioning.caption task, takes maxTokens (not cached) up to the model’s limit', async () => {
     const segmentId = blueVideo.segmentIds[0]!;
-    const short = await platform.tasks.run<Json>('captioning.caption', { segmentId, maxTokens: 2 });
+    const short = await tasksOf(platform).run(captionTask, { segmentId, maxTokens: 2 });
     expect(short.text.split(' ').length).toBeLessThanOrEqual(2);
     expect(short.cached).toBe(false);
-    await expect(platform.tasks.run('captioning.caption', { segmentId, maxTokens: 6 })).rejects.toMatchObject(
-      {
-        code: 'LIMIT_EXCEEDED',
-      },
-    );
+    await expect(tasksOf(platform).run(captionTask, { segmentId, maxTokens: 6 })).rejects.toMatchObject({
+      code: 'LIMIT_EXCEEDED',
+    });
   });
 
   it('names its cache keys greedy and beam:<width>, with the length penalty when not 1', () => {

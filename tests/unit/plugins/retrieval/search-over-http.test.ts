@@ -12,6 +12,8 @@ import { startPlatform } from '../../../../src/core/platform.js';
 import { BUILTIN_PLUGINS } from '../../../../src/plugins/builtins.js';
 import { TINY_PACKAGE, tempDir } from '../../../helpers/fixtures.js';
 import { makeColorMp4, makeMp4 } from '../../../helpers/videos.js';
+import { rankTextsTask } from '../../../../src/plugins/retrieval/index.js';
+import { tasksOf } from '../../../helpers/tasks.js';
 
 type Json = Record<string, any>;
 
@@ -147,7 +149,7 @@ describe('retrieval plugin: search over HTTP on the fixture model', () => {
 
   it('ranks through the retrieval.rankTexts task and refuses bad requests with coded errors', async () => {
     const segmentId = await segmentOf(videoIds[0]!);
-    const direct = await platform.tasks.run<Json[]>('retrieval.rankTexts', {
+    const direct = await tasksOf(platform).run(rankTextsTask, {
       segmentId,
       texts: ['a dog', 'a cat'],
     });
