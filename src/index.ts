@@ -61,4 +61,5 @@ export type { LogFields, Logger } from './core/logger.js';
 export type { ModelManifest } from './core/model/manifest.js';
 
 export { isUuid } from './core/util/ids.js';
+export { checkText } from './core/util/text-input.js';
 export { mapConcurrent } from './core/util/map-concurrent.js';

@@ -22,7 +22,7 @@ import { buildGatewaySchema } from './gateway/schema.js';
 import { forwardVideoEvents } from './gateway/video-events.resolver.js';
 import { JOB_QUEUED, SEGMENT_INDEXED, VIDEO_DELETED, VIDEO_INDEXED } from './ingest/ingest-events.js';
 import { JOB_UPDATED } from './jobs/job-store.js';
-import { startLibrary } from './ingest/library.js';
+import { startLibrary } from './library/library.js';
 import type { Kernel } from './kernel.js';
 import { bootKernel } from './kernel.js';
 import { Lifecycle } from './lifecycle.js';
@@ -34,7 +34,7 @@ import { bindResultCache } from './plugins/result-cache.js';
 import { InProcessTaskDispatcher } from './tasks/in-process.js';
 import { KafkaTaskDispatcher } from './tasks/kafka.js';
 import type { TaskDispatcher } from './tasks/port.js';
-import type { Library } from './ingest/library.js';
+import type { Library } from './library/library.js';
 
 export interface PlatformOptions {
   /** Plugins shipped with the platform (src/plugins), registered before HBI_PLUGINS. */

@@ -14,7 +14,7 @@ import os from 'node:os';
 
 import type { Config } from './config.js';
 import { UnreachableCaseError, toHbiError } from './errors.js';
-import { startLibrary } from './ingest/library.js';
+import { startLibrary } from './library/library.js';
 import type { Kernel } from './kernel.js';
 import { bootKernel } from './kernel.js';
 import type { Logger } from './logger.js';

@@ -1,5 +1,5 @@
 /**
- * `hbi camera`: the camera agent (src/core/camera) from the command line. It talks to a running
+ * `hbi camera`: the camera agent (src/cli/camera) from the command line. It talks to a running
  * platform over GraphQL (`--url`), or starts one in this process (`--url embedded`), registers the
  * camera, then records, uploads and follows segments until SIGINT/SIGTERM (or `--max-segments`).
  * Log lines go to stderr, with a status line (phase, counts, queue depth, lag) that redraws in place
@@ -7,12 +7,12 @@
  */
 import path from 'node:path';
 
-import { CameraAgent } from '../../core/camera/camera-agent.js';
-import type { AgentStatus } from '../../core/camera/camera-agent.js';
-import { createPlatformClient } from '../../core/camera/platform-client.js';
-import type { RecorderSettings } from '../../core/camera/recorder.js';
-import { sourceKind } from '../../core/camera/recorder.js';
-import { SegmentSpool } from '../../core/camera/spool.js';
+import { CameraAgent } from '../camera/camera-agent.js';
+import type { AgentStatus } from '../camera/camera-agent.js';
+import { createPlatformClient } from '../camera/platform-client.js';
+import type { RecorderSettings } from '../camera/recorder.js';
+import { sourceKind } from '../camera/recorder.js';
+import { SegmentSpool } from '../camera/spool.js';
 import { loadConfig } from '../../core/config.js';
 import { HbiError } from '../../core/errors.js';
 import type { LogRecord } from '../../core/logger.js';

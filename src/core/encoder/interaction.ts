@@ -4,17 +4,7 @@
  * row-major [Q,V] matrix (text q against segment v at q·V + v).
  */
 import { HbiError } from '../errors.js';
-import type { TensorMap, TextEncoding } from './types.js';
-
-/** One segment's stored frame tensors: [T,D], [T], [T]. */
-export interface FrameTensors {
-  frameTokens: Float32Array;
-  frameWeights: Float32Array;
-  frameMask: Float32Array;
-}
-
-/** The word tensors of one encoded text: [L,D], [L], [L]. */
-export type WordTensors = Pick<TextEncoding, 'wordTokens' | 'wordWeights' | 'wordMask'>;
+import type { FrameTensors, TensorMap, WordTensors } from './types.js';
 
 /** The graph inputs for `texts` × `segments`; INTERNAL when the tensors do not share shapes. */
 export function interactionInputs(

@@ -6,9 +6,6 @@
 import type { HbiError } from '../errors.js';
 import type { TensorDtype } from '../model/manifest.js';
 import type { TextTokenizer } from '../model/tokenizer.js';
-import type { FrameTensors, WordTensors } from './interaction.js';
-
-export type { FrameTensors, WordTensors } from './interaction.js';
 
 export type TensorData =
   Float32Array | Float64Array | BigInt64Array | Int32Array | Int8Array | Uint8Array | Uint16Array;
@@ -57,6 +54,16 @@ export interface TextEncoding {
   unknownWords: string[];
   truncated: boolean;
 }
+
+/** One segment's stored frame tensors: [T,D], [T], [T]. */
+export interface FrameTensors {
+  frameTokens: Float32Array;
+  frameWeights: Float32Array;
+  frameMask: Float32Array;
+}
+
+/** The word tensors of one encoded text: [L,D], [L], [L]. */
+export type WordTensors = Pick<TextEncoding, 'wordTokens' | 'wordWeights' | 'wordMask'>;
 
 export interface SharedEncoder {
   readonly state: EncoderState;

@@ -7,7 +7,7 @@ import type { Config } from '../config.js';
 import { HbiError } from '../errors.js';
 import type { SharedEncoder } from '../encoder/types.js';
 import type { DeadLetter } from '../events/port.js';
-import type { LibraryServices } from '../ingest/library.js';
+import type { LibraryServices } from '../library/library.js';
 import type { Logger } from '../logger.js';
 import type { ModelPackage } from '../model/package-loader.js';
 import type { HbiPlugin, PluginContext, TaskRunner } from '../plugins/define-plugin.js';

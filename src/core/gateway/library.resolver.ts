@@ -6,7 +6,7 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
 
 import { HbiError } from '../errors.js';
-import type { LibraryServices } from '../ingest/library.js';
+import type { LibraryServices } from '../library/library.js';
 import { isUuid } from '../util/ids.js';
 import { checkPageSize, decodeCursor, encodeCursor, toConnection } from './connections.js';
 import type { GatewayContext } from './context.js';

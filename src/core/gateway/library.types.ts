@@ -4,7 +4,7 @@ import { Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphq
 
 import type { PublicError } from '../errors.js';
 import { redactServerPaths } from '../errors.js';
-import type { CameraRecord, SegmentRecord, VideoRecord } from '../ingest/video-catalog.js';
+import type { CameraRecord, SegmentRecord, VideoRecord } from '../library/video-catalog.js';
 import { Connection } from './connections.js';
 
 /** Where a video is in its life. */

@@ -19,7 +19,7 @@ import type { IngestSource, JobQueuedEvent, VideoDeletedEvent } from './ingest-e
 import { JOB_QUEUED, VIDEO_DELETED } from './ingest-events.js';
 import { checkIngestUrl, ingestRoots, resolveIngestPath, urlPolicy } from './ingest-sources.js';
 import type { UploadTokens } from './upload-tokens.js';
-import type { VideoCatalog } from './video-catalog.js';
+import type { VideoCatalog } from '../library/video-catalog.js';
 import { DEFAULT_TENANT_ID } from './video-ingestor.js';
 
 /** The HTTP path prefix upload URLs use: `PUT /uploads/<token>`. */

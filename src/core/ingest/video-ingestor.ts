@@ -7,7 +7,7 @@
  * re-ingesting or a redelivered event never duplicates. A bad file fails only itself, with a typed,
  * client-safe error recorded on its row; the full story goes to the log.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
 
@@ -29,12 +29,13 @@ import type { ValidVideo } from '../video/validate.js';
 import { validateVideo } from '../video/validate.js';
 import type { SegmentIndexedEvent, VideoIndexedEvent } from './ingest-events.js';
 import { SEGMENT_INDEXED, VIDEO_INDEXED } from './ingest-events.js';
-import type { ModelVersionRecord } from './model-version.js';
+import type { ModelVersionRecord } from '../library/model-version.js';
 
 export { VIDEO_INDEXED } from './ingest-events.js';
 export type { VideoIndexedEvent } from './ingest-events.js';
 
 import { DEFAULT_TENANT_ID } from '../tenancy.js';
+import { hashFile } from '../util/hash-file.js';
 
 export { DEFAULT_TENANT_ID };
 
@@ -397,10 +398,4 @@ export class VideoIngestor {
     ]);
     return settled.map((outcome) => (outcome as PromiseFulfilledResult<IndexedSegment>).value);
   }
-}
-
-async function hashFile(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }

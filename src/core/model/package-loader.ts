@@ -4,8 +4,6 @@
  * the contract, and every ONNX file declares exactly the tensors its manifest entry lists. One error
  * (MODEL_PACKAGE_INVALID) lists every difference, so a broken export is fixed in one round.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -16,6 +14,7 @@ import { manifestSchema } from './manifest.js';
 import { readOnnxSignature } from './onnx-signature.js';
 import { deepFreeze } from '../util/deep-freeze.js';
 import { diffTensors } from './signature-check.js';
+import { hashFile } from '../util/hash-file.js';
 
 /** Graphs every package must have: ingest and search cannot work without them. */
 export const REQUIRED_GRAPHS = ['video', 'text'] as const;
@@ -151,10 +150,4 @@ function resolveInside(root: string, name: string): string {
     throw new HbiError('MODEL_PACKAGE_INVALID', `file "${name}" points outside the package`);
   }
   return file;
-}
-
-async function hashFile(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }

@@ -13,6 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import { HbiError } from '../errors.js';
 import type { ObjectBody, ObjectInfo, ObjectStore, PutOptions } from './port.js';
 import { validateKeyPrefix, validateObjectKey } from './port.js';
+import { hashFile } from '../util/hash-file.js';
 
 interface Sidecar {
   sha256: string;
@@ -116,10 +117,4 @@ export async function createFsObjectStore(root: string): Promise<ObjectStore> {
     },
     async close(): Promise<void> {},
   };
-}
-
-async function hashFile(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }

@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 
 import type { SegmentFrames, SegmentScope, TaskContext } from 'hbi-platform';
-import { HbiError, mapConcurrent } from 'hbi-platform';
+import { HbiError, checkText, mapConcurrent } from 'hbi-platform';
 import { z } from 'zod';
 
 import type { QaConfig } from './config.js';
@@ -85,15 +85,7 @@ export async function answerQuestion(
   request: AnswerRequest,
 ): Promise<AnswerResult> {
   const { config, encoder, segments: store, cache, modelVersion, model } = context;
-  const question = request.question.trim();
-  if (question.length === 0) throw new HbiError('BAD_USER_INPUT', 'The question is empty');
-  if (question.length > config.maxQuestionLength) {
-    throw new HbiError(
-      'LIMIT_EXCEEDED',
-      `The question has ${question.length} characters; the limit is ${config.maxQuestionLength}`,
-      { details: { length: question.length, limit: config.maxQuestionLength } },
-    );
-  }
+  const question = checkText(request.question, config.maxQuestionLength, 'The question');
   const reading = encoder.tokenizer.encode(question);
   const normalised = reading.tokens.slice(1, -1).join(' ');
   const segments = await store.frames(request.scope);

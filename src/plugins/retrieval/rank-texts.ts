@@ -4,7 +4,7 @@
  * and return them best first. Ties keep the order the texts were given in.
  */
 import type { TaskContext } from 'hbi-platform';
-import { HbiError } from 'hbi-platform';
+import { HbiError, checkText } from 'hbi-platform';
 
 import type { RetrievalConfig } from './config.js';
 
@@ -36,19 +36,9 @@ export async function rankTexts(
       { details: { texts: texts.length, limit: config.maxRankTexts } },
     );
   }
-  const trimmed = texts.map((text, index) => {
-    const value = text.trim();
-    if (value.length === 0)
-      throw new HbiError('BAD_USER_INPUT', `Text ${index} is empty`, { details: { index } });
-    if (value.length > config.maxTextLength) {
-      throw new HbiError(
-        'LIMIT_EXCEEDED',
-        `Text ${index} has ${value.length} characters; the limit is ${config.maxTextLength}`,
-        { details: { index, length: value.length, limit: config.maxTextLength } },
-      );
-    }
-    return value;
-  });
+  const trimmed = texts.map((text, index) =>
+    checkText(text, config.maxTextLength, `Text ${index}`, { index }),
+  );
   const [segment] = await segments.frames({ kind: 'segment', segmentId });
   const encoded = await Promise.all(trimmed.map((text) => encoder.encodeText(text)));
   const scores = await encoder.interaction(encoded, [segment!]);

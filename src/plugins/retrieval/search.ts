@@ -5,7 +5,7 @@
  * Deterministic, so cursor pages of the same query line up.
  */
 import type { SegmentFilters, TaskContext } from 'hbi-platform';
-import { HbiError, isUuid } from 'hbi-platform';
+import { HbiError, checkText, isUuid } from 'hbi-platform';
 
 import type { RetrievalConfig } from './config.js';
 
@@ -36,17 +36,7 @@ export async function searchSegments(
   filters: SegmentFilters = {},
 ): Promise<SearchOutcome> {
   const { config, encoder, segments } = context;
-  const trimmed = text.trim();
-  if (trimmed.length === 0) throw new HbiError('BAD_USER_INPUT', 'The search text is empty');
-  if (trimmed.length > config.maxTextLength) {
-    throw new HbiError(
-      'LIMIT_EXCEEDED',
-      `The search text has ${trimmed.length} characters; the limit is ${config.maxTextLength}`,
-      {
-        details: { length: trimmed.length, limit: config.maxTextLength },
-      },
-    );
-  }
+  const trimmed = checkText(text, config.maxTextLength, 'The search text');
   for (const id of [...(filters.videoIds ?? []), ...(filters.cameraIds ?? [])]) {
     if (!isUuid(id))
       throw new HbiError('BAD_USER_INPUT', `Not an id: ${JSON.stringify(id)}`, { details: { id } });

@@ -15,7 +15,11 @@ import { migrateDatabase } from '../../../src/core/adapters.js';
 import { readMigrations } from '../../../src/core/db/migrate.js';
 import type { PostgresDatabase } from '../../../src/core/db/postgres.js';
 import { openPostgresDatabase } from '../../../src/core/db/postgres.js';
-import { ensureVectorIndex, vectorExpression, vectorIndexName } from '../../../src/core/db/vector-index.js';
+import {
+  ensureVectorIndex,
+  vectorExpression,
+  vectorIndexName,
+} from '../../../src/core/segments/vector-store.js';
 import { databaseContract } from '../../unit/db/database-contract.js';
 import { createTestDatabase, infraSettings, withClient } from '../infra.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { Backoff, sleep } from '../../../src/core/camera/backoff.js';
+import { Backoff, sleep } from '../../../src/cli/camera/backoff.js';
 
 describe('Backoff', () => {
   it('doubles each wait up to the ceiling and starts over after a success', () => {

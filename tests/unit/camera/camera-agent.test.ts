@@ -4,11 +4,11 @@ import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { CameraAgent } from '../../../src/core/camera/camera-agent.js';
-import type { JobReport, PlatformClient } from '../../../src/core/camera/platform-client.js';
-import { PlatformRequestError } from '../../../src/core/camera/platform-client.js';
-import type { SpooledSegment } from '../../../src/core/camera/spool.js';
-import { SegmentSpool } from '../../../src/core/camera/spool.js';
+import { CameraAgent } from '../../../src/cli/camera/camera-agent.js';
+import type { JobReport, PlatformClient } from '../../../src/cli/camera/platform-client.js';
+import { PlatformRequestError } from '../../../src/cli/camera/platform-client.js';
+import type { SpooledSegment } from '../../../src/cli/camera/spool.js';
+import { SegmentSpool } from '../../../src/cli/camera/spool.js';
 import { createMemoryLogger } from '../../../src/core/logger.js';
 import { makeSourceFile } from '../../helpers/camera.js';
 import { systemFfmpeg } from '../../helpers/videos.js';

@@ -3,13 +3,13 @@ import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import type { RecordedSegment, RecorderSettings } from '../../../src/core/camera/recorder.js';
+import type { RecordedSegment, RecorderSettings } from '../../../src/cli/camera/recorder.js';
 import {
   parseSegmentLine,
   recorderArgs,
   sourceKind,
   startRecorder,
-} from '../../../src/core/camera/recorder.js';
+} from '../../../src/cli/camera/recorder.js';
 import { LOOP_SOURCE, makeSourceFile } from '../../helpers/camera.js';
 import { systemFfmpeg } from '../../helpers/videos.js';
 import { tempDir } from '../../helpers/fixtures.js';

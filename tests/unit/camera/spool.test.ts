@@ -3,7 +3,7 @@ import path from 'node:path';
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-import { SegmentSpool } from '../../../src/core/camera/spool.js';
+import { SegmentSpool } from '../../../src/cli/camera/spool.js';
 import { tempDir } from '../../helpers/fixtures.js';
 
 const CAMERA = '0b8d3c1e-5f4a-4b2c-9d7e-1a2b3c4d5e6f';

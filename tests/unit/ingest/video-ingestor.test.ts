@@ -8,7 +8,7 @@ import type { EventMessage } from '../../../src/core/events/port.js';
 import { ingestDemoLibrary, readDemoLibrary } from '../../../src/core/ingest/demo-library.js';
 import type { VideoIndexedEvent } from '../../../src/core/ingest/video-ingestor.js';
 import { VIDEO_INDEXED, VideoIngestor } from '../../../src/core/ingest/video-ingestor.js';
-import { bytesToFloat32 } from '../../../src/core/ingest/vectors.js';
+import { bytesToFloat32 } from '../../../src/core/segments/vector-store.js';
 import type { Kernel } from '../../../src/core/kernel.js';
 import { bootKernel } from '../../../src/core/kernel.js';
 import { createMemoryLogger } from '../../../src/core/logger.js';

@@ -5,7 +5,7 @@
  * curve is smoothed over neighbouring segments and the best span is grown around its peak.
  */
 import type { SegmentFrames, TaskContext, TextEncoding } from 'hbi-platform';
-import { HbiError } from 'hbi-platform';
+import { checkText } from 'hbi-platform';
 
 import type { MomentConfig } from './config.js';
 import { bestSpan, defaultWindowMs, smoothScores } from './smoothing.js';
@@ -54,17 +54,7 @@ export async function localiseMoment(
   input: LocaliseInput,
 ): Promise<MomentResult> {
   const { config, segments: store, encoder, modelVersion } = context;
-  const text = input.text.trim();
-  if (text.length === 0) throw new HbiError('BAD_USER_INPUT', 'The text is empty');
-  if (text.length > config.maxTextLength) {
-    throw new HbiError(
-      'LIMIT_EXCEEDED',
-      `The text has ${text.length} characters; the limit is ${config.maxTextLength}`,
-      {
-        details: { length: text.length, limit: config.maxTextLength },
-      },
-    );
-  }
+  const text = checkText(input.text, config.maxTextLength, 'The text');
   const segments = await store.frames({ kind: 'video', videoId: input.videoId });
   const encoded = await encoder.encodeText(text);
   const scores: number[] = [];

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { bytesToFloat32 } from '../../../../src/core/ingest/vectors.js';
+import { bytesToFloat32 } from '../../../../src/core/segments/vector-store.js';
 import type { Platform } from '../../../../src/core/platform.js';
 import { decodingKey } from '../../../../src/plugins/captioning/caption.js';
 import { startClipPlatform } from '../../../helpers/segments.js';

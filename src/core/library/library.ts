@@ -9,12 +9,12 @@ import type { Kernel } from '../kernel.js';
 import { JobStore } from '../jobs/job-store.js';
 import { JobWatcher } from '../jobs/job-watcher.js';
 import { CameraRegistry } from './camera-registry.js';
-import { IngestRequests } from './ingest-requests.js';
-import { IngestWorker } from './ingest-worker.js';
-import { startObjectEventIngest } from './object-events.js';
-import { UploadTokens } from './upload-tokens.js';
+import { IngestRequests } from '../ingest/ingest-requests.js';
+import { IngestWorker } from '../ingest/ingest-worker.js';
+import { startObjectEventIngest } from '../ingest/object-events.js';
+import { UploadTokens } from '../ingest/upload-tokens.js';
 import { VideoCatalog } from './video-catalog.js';
-import { VideoIngestor } from './video-ingestor.js';
+import { VideoIngestor } from '../ingest/video-ingestor.js';
 
 /** What the gateway's resolvers and upload route use (structural, so tests can hand in fakes). */
 export interface LibraryServices {

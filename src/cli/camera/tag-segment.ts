@@ -3,8 +3,8 @@
  * re-encode). Besides saying where the file came from, this makes every segment's bytes unique: the
  * platform stores the same bytes once, and a looping or still scene can repeat a segment exactly.
  */
-import { HbiError } from '../errors.js';
-import { failureReason, runProcess } from '../video/run-process.js';
+import { HbiError } from '../../core/errors.js';
+import { failureReason, runProcess } from '../../core/video/run-process.js';
 import type { SegmentFacts } from './spool.js';
 
 /** Longest a stamping run may take before it counts as failed. */

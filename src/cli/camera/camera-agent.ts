@@ -16,7 +16,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 
-import type { Logger } from '../logger.js';
+import type { Logger } from '../../core/logger.js';
 import { Backoff, sleep } from './backoff.js';
 import type { JobReport, PlatformClient } from './platform-client.js';
 import { PlatformRequestError } from './platform-client.js';

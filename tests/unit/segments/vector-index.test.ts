@@ -6,7 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../../../src/core/db/migrate.js';
 import type { PgliteDatabase } from '../../../src/core/db/pglite.js';
 import { openPgliteDatabase } from '../../../src/core/db/pglite.js';
-import { ensureVectorIndex, vectorExpression, vectorIndexName } from '../../../src/core/db/vector-index.js';
+import {
+  ensureVectorIndex,
+  vectorExpression,
+  vectorIndexName,
+} from '../../../src/core/segments/vector-store.js';
 
 const MIGRATIONS = fileURLToPath(new URL('../../../prisma/migrations/', import.meta.url));
 const literal = (values: number[]) => `[${values.join(',')}]`;

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 
-import { HbiError } from '../errors.js';
+import { HbiError } from '../../core/errors.js';
 
 /** How the stream is read and cut. */
 export interface RecorderSettings {
