@@ -13,7 +13,7 @@ import { captionTask } from './tasks.js';
 
 export const captioningPlugin = definePlugin<CaptioningConfig>({
   name: PLUGIN_NAME,
-  version: '0.2.0',
+  version: '0.1.0',
   resolvers: [CaptioningResolver],
   requiredGraphs: ['caption'],
   configSchema: captioningConfigSchema,

@@ -14,7 +14,7 @@ import { answerTask } from './tasks.js';
 
 export const qaPlugin = definePlugin<QaConfig>({
   name: PLUGIN_NAME,
-  version: '0.2.0',
+  version: '0.1.0',
   resolvers: [QaResolver],
   requiredGraphs: ['text', 'qa'],
   configSchema: qaConfigSchema,

@@ -13,7 +13,7 @@ import { rankTextsTask, searchTask } from './tasks.js';
 
 export const retrievalPlugin = definePlugin<RetrievalConfig>({
   name: PLUGIN_NAME,
-  version: '0.3.0',
+  version: '0.2.0',
   resolvers: [RetrievalResolver],
   requiredGraphs: ['text', 'interaction'],
   configSchema: retrievalConfigSchema,

@@ -16,7 +16,7 @@ export { localiseTask, localiseTaskInput } from './tasks.js';
 
 export const momentLocalisationPlugin = definePlugin<MomentConfig>({
   name: PLUGIN_NAME,
-  version: '0.2.0',
+  version: '0.1.0',
   resolvers: [MomentResolver],
   requiredGraphs: ['text', 'interaction'],
   configSchema: momentConfigSchema,
