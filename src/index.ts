@@ -44,6 +44,7 @@ export type {
   SegmentScope,
   SegmentStore,
 } from './core/segments/vector-store.js';
+export { scopeOf } from './core/segments/vector-store.js';
 
 export type {
   EncoderState,

@@ -74,16 +74,7 @@ export async function startPlatform(
     () => startPlugins(config, logger, kernel, options.builtins),
     (r) => r.stop(),
   );
-  const dispatcher = await life.add(
-    'task dispatcher',
-    () =>
-      new InProcessTaskDispatcher({
-        route: (kind) => registry.taskHandler(kind),
-        kinds: taskKinds(registry.plugins),
-        logger: logger.child({ component: 'tasks' }),
-      }),
-    (d) => d.close(),
-  );
+  const dispatcher = await startInProcessDispatcher(life, registry, logger);
   const library = await life.add(
     'library',
     () => startLibrary(kernel),
@@ -166,6 +157,24 @@ export async function startPlugins(
     },
   );
   return registry;
+}
+
+/** The dispatcher that runs the started plugins' tasks in this process (embedded mode, and behind a worker's Kafka consumer). */
+export function startInProcessDispatcher(
+  life: Lifecycle,
+  registry: PluginRegistry,
+  logger: Logger,
+): Promise<InProcessTaskDispatcher> {
+  return life.add(
+    'task dispatcher',
+    () =>
+      new InProcessTaskDispatcher({
+        route: (kind) => registry.taskHandler(kind),
+        kinds: taskKinds(registry.plugins),
+        logger: logger.child({ component: 'tasks' }),
+      }),
+    (d) => d.close(),
+  );
 }
 
 /** Every task kind of `plugins`, in registration order. */

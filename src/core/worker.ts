@@ -19,9 +19,13 @@ import type { Kernel } from './kernel.js';
 import { bootKernel } from './kernel.js';
 import type { Logger } from './logger.js';
 import { Lifecycle } from './lifecycle.js';
-import { kafkaTaskBusSettings, requireClusterAdapters, startPlugins, taskKinds } from './platform.js';
+import {
+  kafkaTaskBusSettings,
+  requireClusterAdapters,
+  startInProcessDispatcher,
+  startPlugins,
+} from './platform.js';
 import type { HbiPlugin } from './plugins/define-plugin.js';
-import { InProcessTaskDispatcher } from './tasks/in-process.js';
 import { KafkaTaskWorker } from './tasks/kafka-worker.js';
 import type { TaskBusHealth } from './tasks/port.js';
 
@@ -78,16 +82,7 @@ export async function startWorker(
       () => startPlugins(config, log, booted, options.builtins),
       (r) => r.stop(),
     );
-    const dispatcher = await life.add(
-      'task dispatcher',
-      () =>
-        new InProcessTaskDispatcher({
-          route: (kind) => registry.taskHandler(kind),
-          kinds: taskKinds(registry.plugins),
-          logger: log.child({ component: 'tasks' }),
-        }),
-      (d) => d.close(),
-    );
+    const dispatcher = await startInProcessDispatcher(life, registry, log);
     taskWorker = await life.add(
       'task worker',
       () =>

@@ -31,6 +31,13 @@ export interface SegmentFrames {
 /** One segment, or every segment of one video in order. */
 export type SegmentScope = { kind: 'segment'; segmentId: string } | { kind: 'video'; videoId: string };
 
+/** The scope named by exactly one of `segmentId` / `videoId` (task inputs carry both fields); BAD_USER_INPUT otherwise. */
+export function scopeOf(ids: { segmentId?: string | null; videoId?: string | null }): SegmentScope {
+  if (ids.segmentId != null && ids.videoId == null) return { kind: 'segment', segmentId: ids.segmentId };
+  if (ids.videoId != null && ids.segmentId == null) return { kind: 'video', videoId: ids.videoId };
+  throw new HbiError('BAD_USER_INPUT', 'Give exactly one of segmentId or videoId');
+}
+
 /** Filters of a nearest-neighbour query; absent or empty means no filter. */
 export interface SegmentFilters {
   videoIds?: readonly string[] | null;

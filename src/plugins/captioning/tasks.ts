@@ -3,7 +3,7 @@
  * the resolver runs it with `context.tasks.run(captionTask, input)`.
  */
 import type { TaskContext } from 'hbi-platform';
-import { defineTask, handleEach } from 'hbi-platform';
+import { defineTask, handleEach, scopeOf } from 'hbi-platform';
 import { z } from 'zod';
 
 import type { CaptionResult } from './caption.js';
@@ -34,10 +34,7 @@ export const captionTask = defineTask({
   handle: (batch, context: TaskContext<CaptioningConfig>) =>
     handleEach(batch, (input): Promise<CaptionResult> =>
       captionScope(context, {
-        scope:
-          input.segmentId != null
-            ? { kind: 'segment', segmentId: input.segmentId }
-            : { kind: 'video', videoId: input.videoId! },
+        scope: scopeOf(input),
         decoding: input.decoding,
         beamSize: input.beamSize,
         maxTokens: input.maxTokens ?? null,

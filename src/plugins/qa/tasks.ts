@@ -3,7 +3,7 @@
  * the resolver runs it with `context.tasks.run(answerTask, input)`.
  */
 import type { TaskContext } from 'hbi-platform';
-import { defineTask, handleEach } from 'hbi-platform';
+import { defineTask, handleEach, scopeOf } from 'hbi-platform';
 import { z } from 'zod';
 
 import type { AnswerResult } from './answer.js';
@@ -33,10 +33,7 @@ export const answerTask = defineTask({
     handleEach(batch, (input): Promise<AnswerResult> =>
       answerQuestion(context, {
         question: input.question,
-        scope:
-          input.segmentId != null
-            ? { kind: 'segment', segmentId: input.segmentId }
-            : { kind: 'video', videoId: input.videoId! },
+        scope: scopeOf(input),
         alternatives: input.alternatives,
       }),
     ),
