@@ -1,7 +1,7 @@
 /**
- * The PostgreSQL adapter against the real server from infra/: the shared Database contract, the same
- * migrations as PGlite (once, even when two processes start together), the schema drift check, and
- * per-model-version HNSW indexes. Each test gets a database of its own, dropped afterwards.
+ * The PostgreSQL adapter against the real server from infra/: the shared Database contract (and Prisma
+ * Client beside it), the same migrations as PGlite (once, even when two processes start together), the
+ * schema drift check, and per-model-version HNSW indexes. Each test gets a database of its own, dropped afterwards.
  */
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +17,7 @@ import type { PostgresDatabase } from '../../../src/core/db/postgres.js';
 import { openPostgresDatabase } from '../../../src/core/db/postgres.js';
 import { ensureVectorIndex, vectorExpression, vectorIndexName } from '../../../src/core/db/vector-index.js';
 import { databaseContract } from '../../unit/db/database-contract.js';
+import { relationalContract } from '../../unit/db/relational-contract.js';
 import { createTestDatabase, infraSettings, withClient } from '../infra.js';
 
 const MIGRATIONS = fileURLToPath(new URL('../../../prisma/migrations/', import.meta.url));
@@ -55,6 +56,7 @@ afterAll(async () => {
 });
 
 databaseContract('postgres', async () => openPostgresDatabase({ url: await freshDatabase() }));
+relationalContract('postgres', async () => openPostgresDatabase({ url: await freshDatabase() }));
 
 describe('PostgreSQL adapter specifics', () => {
   const open = async (): Promise<PostgresDatabase> => openPostgresDatabase({ url: await freshDatabase() });
