@@ -91,16 +91,27 @@ export class TransactionGuard {
   }
 }
 
+/**
+ * Prisma's interactive transactions give up after 2 s waiting to start and 5 s running by default. On
+ * PGlite a transaction starts only once the one connection is free (an ingest's statements, an HNSW
+ * build or ANALYZE may hold it for longer on a busy machine); the port's transactions have no limit.
+ */
+const TRANSACTION_OPTIONS = { maxWait: 30_000, timeout: 60_000 };
+
 /** Prisma Client on the PGlite instance the port uses (statements outside its transactions checked by `guard`). */
 export function pglitePrisma(client: PGlite, guard: TransactionGuard): Relational {
   return new PrismaClient({
     adapter: new PrismaPGlite(guard.wrap(client, ['query', 'exec', 'transaction'], 'prisma')),
+    transactionOptions: TRANSACTION_OPTIONS,
   });
 }
 
 /** Prisma Client on the port's `pg` pool: one pool, one size limit (Prisma parses its own result types). */
 export function postgresPrisma(pool: pg.Pool, guard: TransactionGuard): Relational {
-  return new PrismaClient({ adapter: new PrismaPg(guard.wrap(pool, ['query', 'connect'], 'prisma')) });
+  return new PrismaClient({
+    adapter: new PrismaPg(guard.wrap(pool, ['query', 'connect'], 'prisma')),
+    transactionOptions: TRANSACTION_OPTIONS,
+  });
 }
 
 /** A lazily created client and its disconnect, for the adapters' `prisma` getter and `close`. */
@@ -113,6 +124,16 @@ export function lazyPrisma(create: () => Relational): { get(): Relational; disco
       client = undefined;
     },
   };
+}
+
+/**
+ * The database's clock. A job's `updatedAt` orders its updates for watchers in every process, so job
+ * timestamps come from the one database (as SQL's `now()` did), not from each process's own clock,
+ * which is what Prisma would write.
+ */
+export async function databaseNow(prisma: Pick<Relational, '$queryRaw'>): Promise<Date> {
+  const [row] = await prisma.$queryRaw<{ now: Date }[]>`SELECT now() AS "now"`;
+  return row!.now;
 }
 
 /** Creates the tenant row when missing (tenants are created on first use, named `default`). */

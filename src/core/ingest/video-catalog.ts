@@ -55,35 +55,8 @@ export interface TimeKey {
   id: string;
 }
 
-/** A video's columns as `VideoRecord` needs them. */
-const VIDEO = {
-  id: true,
-  tenantId: true,
-  cameraId: true,
-  title: true,
-  sourceUri: true,
-  sizeBytes: true,
-  durationMs: true,
-  width: true,
-  height: true,
-  fps: true,
-  container: true,
-  codec: true,
-  status: true,
-  error: true,
-  recordedAt: true,
-  createdAt: true,
-  updatedAt: true,
-} satisfies Prisma.VideoSelect;
-
-const SEGMENT = {
-  id: true,
-  videoId: true,
-  index: true,
-  startMs: true,
-  endMs: true,
-  createdAt: true,
-} satisfies Prisma.SegmentSelect;
+/** A video row as `VideoRecord` needs it (`recordedAt` becomes `capturedAt`). */
+const VIDEO = { objectKey: true, contentSha256: true } satisfies Prisma.VideoOmit;
 
 const CAMERA = {
   id: true,
@@ -102,7 +75,7 @@ export class VideoCatalog {
 
   async video(tenantId: string, id: string): Promise<VideoRecord | undefined> {
     if (!isUuid(id)) return undefined;
-    const row = await this.#db.prisma.video.findFirst({ where: { id, tenantId }, select: VIDEO });
+    const row = await this.#db.prisma.video.findFirst({ where: { id, tenantId }, omit: VIDEO });
     return row ? toVideo(row) : undefined;
   }
 
@@ -133,7 +106,7 @@ export class VideoCatalog {
           : where,
         orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
         take: options.limit,
-        select: VIDEO,
+        omit: VIDEO,
       }),
     ]);
     return { videos: rows.map(toVideo), totalCount };
@@ -141,11 +114,7 @@ export class VideoCatalog {
 
   async segment(tenantId: string, id: string): Promise<SegmentRecord | undefined> {
     if (!isUuid(id)) return undefined;
-    const row = await this.#db.prisma.segment.findFirst({
-      where: { id, video: { tenantId } },
-      select: SEGMENT,
-    });
-    return row ?? undefined;
+    return (await this.#db.prisma.segment.findFirst({ where: { id, video: { tenantId } } })) ?? undefined;
   }
 
   /** A video's segments in timeline order, after segment `afterIndex`. */
@@ -163,7 +132,6 @@ export class VideoCatalog {
         where: { ...where, index: { gt: options.afterIndex ?? -1 } },
         orderBy: { index: 'asc' },
         take: options.limit,
-        select: SEGMENT,
       }),
     ]);
     return { segments, totalCount };
@@ -199,6 +167,6 @@ function toVideo({
   error,
   recordedAt,
   ...row
-}: Prisma.VideoGetPayload<{ select: typeof VIDEO }>): VideoRecord {
+}: Prisma.VideoGetPayload<{ omit: typeof VIDEO }>): VideoRecord {
   return { ...row, sizeBytes: Number(sizeBytes), error: error as PublicError | null, capturedAt: recordedAt };
 }

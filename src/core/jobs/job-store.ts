@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 
 import type { Prisma, RelationalDatabase } from '../db/relational.js';
-import { DB_NULL, ensureTenant, toJson } from '../db/relational.js';
+import { DB_NULL, databaseNow, ensureTenant, toJson } from '../db/relational.js';
 import type { PublicError } from '../errors.js';
 import { UnreachableCaseError } from '../errors.js';
 import type { EventBus } from '../events/port.js';
@@ -108,25 +108,10 @@ export function fromJobEvent(event: JobUpdatedEvent): JobRecord {
   };
 }
 
-/** A job's columns as `JobRecord` needs them (the model by id: `#records` names it). */
-const JOB = {
-  id: true,
-  tenantId: true,
-  kind: true,
-  status: true,
-  videoId: true,
-  doneSteps: true,
-  totalSteps: true,
-  attempts: true,
-  error: true,
-  createdAt: true,
-  startedAt: true,
-  finishedAt: true,
-  updatedAt: true,
-  modelVersionId: true,
-} satisfies Prisma.JobSelect;
+/** A job row as `JobRecord` needs it: all but the idempotency key (the model by id: `#records` names it). */
+const OMIT = { idempotencyKey: true } satisfies Prisma.JobOmit;
 
-type JobRow = Prisma.JobGetPayload<{ select: typeof JOB }>;
+type JobRow = Prisma.JobGetPayload<{ omit: typeof OMIT }>;
 
 /** Only unfinished jobs change. */
 const ACTIVE = { status: { in: ['QUEUED', 'RUNNING'] } } satisfies Prisma.JobWhereInput;
@@ -149,6 +134,7 @@ export class JobStore {
   async create(job: NewJob): Promise<{ job: JobRecord; created: boolean }> {
     const { prisma } = this.#db;
     await ensureTenant(prisma, job.tenantId);
+    const now = await databaseNow(prisma);
     // INSERT … ON CONFLICT ("idempotency_key") DO NOTHING RETURNING: of two concurrent requests with
     // one key exactly one creates the job.
     const [inserted] = await prisma.job.createManyAndReturn({
@@ -160,10 +146,12 @@ export class JobStore {
           idempotencyKey: job.idempotencyKey,
           videoId: job.videoId ?? null,
           modelVersionId: job.modelVersionId ?? null,
+          createdAt: now,
+          updatedAt: now,
         },
       ],
       skipDuplicates: true,
-      select: JOB,
+      omit: OMIT,
     });
     if (inserted) {
       const [record] = await this.#records([inserted]);
@@ -172,7 +160,7 @@ export class JobStore {
     }
     const existing = await prisma.job.findUniqueOrThrow({
       where: { idempotencyKey: job.idempotencyKey },
-      select: JOB,
+      omit: OMIT,
     });
     const [record] = await this.#records([existing]);
     return { job: record!, created: false };
@@ -181,7 +169,7 @@ export class JobStore {
   /** The tenant's job, or undefined (malformed ids included). */
   async get(tenantId: string, id: string): Promise<JobRecord | undefined> {
     if (!isUuid(id)) return undefined;
-    return this.#record(await this.#db.prisma.job.findFirst({ where: { id, tenantId }, select: JOB }));
+    return this.#record(await this.#db.prisma.job.findFirst({ where: { id, tenantId }, omit: OMIT }));
   }
 
   /** A page of the tenant's jobs, newest first, after the (createdAt, id) key; `limit` rows at most. */
@@ -198,7 +186,7 @@ export class JobStore {
         where: after ? { ...where, OR: beforeKey(after) } : where,
         orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
         take: options.limit,
-        select: JOB,
+        omit: OMIT,
       }),
     ]);
     return { jobs: await this.#records(rows), totalCount };
@@ -210,7 +198,7 @@ export class JobStore {
       await this.#db.prisma.job.findFirst({
         where: { tenantId, kind, videoId, ...ACTIVE },
         orderBy: { createdAt: 'desc' },
-        select: JOB,
+        omit: OMIT,
       }),
     );
   }
@@ -221,7 +209,7 @@ export class JobStore {
       id,
       { status: 'RUNNING', attempts: { increment: 1 }, doneSteps: 0, totalSteps: null, error: DB_NULL },
       // The first start is kept: `started_at = COALESCE("started_at", now())`.
-      (job) => (job.startedAt === null ? { startedAt: new Date() } : undefined),
+      (job, now) => (job.startedAt === null ? { startedAt: now } : undefined),
     );
   }
 
@@ -247,11 +235,11 @@ export class JobStore {
   finish(id: string, outcome: JobOutcome): Promise<JobRecord | undefined> {
     return this.#change(
       id,
-      {
+      (now) => ({
         status: outcome.status,
         error: outcome.status === 'SUCCEEDED' ? DB_NULL : toJson(outcome.error),
-        finishedAt: new Date(),
-      },
+        finishedAt: now,
+      }),
       // A job that succeeded is done: every planned step counts (`GREATEST(done, total)`).
       (job) =>
         outcome.status === 'SUCCEEDED' && (job.totalSteps ?? 0) > job.doneSteps
@@ -267,10 +255,12 @@ export class JobStore {
 
   /** Cancels every unfinished job of a video (it is being deleted); returns them. */
   async cancelForVideo(tenantId: string, videoId: string, error: PublicError): Promise<JobRecord[]> {
-    const rows = await this.#db.prisma.job.updateManyAndReturn({
+    const { prisma } = this.#db;
+    const now = await databaseNow(prisma);
+    const rows = await prisma.job.updateManyAndReturn({
       where: { tenantId, videoId, ...ACTIVE },
-      data: { status: 'CANCELLED', error: toJson(error), finishedAt: new Date() },
-      select: JOB,
+      data: { status: 'CANCELLED', error: toJson(error), finishedAt: now, updatedAt: now },
+      omit: OMIT,
     });
     const jobs = await this.#records(rows);
     for (const job of jobs) await this.#announce(job);
@@ -279,25 +269,26 @@ export class JobStore {
 
   /**
    * Applies `data` to an unfinished job, then what `then` derives from the updated row, in one
-   * transaction, and announces the result; undefined when finished or missing. Prisma cannot write
-   * `COALESCE(col, …)` or one column from another, so those steps read the row after the first
-   * update: by then this transaction holds the row's lock, so no other change slips in between.
+   * transaction on the database's clock, and announces the result; undefined when finished or missing.
+   * Prisma cannot write `COALESCE(col, …)` or one column from another, so those steps read the row
+   * after the first update: by then this transaction holds the row's lock, so no other change slips in.
    */
   async #change(
     id: string,
-    data: Prisma.JobUncheckedUpdateManyInput,
-    then?: (job: JobRow) => Prisma.JobUncheckedUpdateManyInput | undefined,
+    data: Prisma.JobUncheckedUpdateManyInput | ((now: Date) => Prisma.JobUncheckedUpdateManyInput),
+    then?: (job: JobRow, now: Date) => Prisma.JobUncheckedUpdateManyInput | undefined,
   ): Promise<JobRecord | undefined> {
-    const { prisma } = this.#db;
-    const update = (tx: Prisma.TransactionClient) =>
-      tx.job.updateManyAndReturn({ where: { id, ...ACTIVE }, data, select: JOB });
-    const row = then
-      ? await prisma.$transaction(async (tx) => {
-          const [updated] = await update(tx);
-          const more = updated && then(updated);
-          return more ? tx.job.update({ where: { id }, data: more, select: JOB }) : updated;
-        })
-      : (await update(prisma))[0];
+    const row = await this.#db.prisma.$transaction(async (tx) => {
+      const now = await databaseNow(tx);
+      const values = typeof data === 'function' ? data(now) : data;
+      const [updated] = await tx.job.updateManyAndReturn({
+        where: { id, ...ACTIVE },
+        data: { ...values, updatedAt: now },
+        omit: OMIT,
+      });
+      const more = updated && then?.(updated, now);
+      return more ? tx.job.update({ where: { id }, data: { ...more, updatedAt: now }, omit: OMIT }) : updated;
+    });
     const job = await this.#record(row);
     if (job) await this.#announce(job);
     return job;

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 
 import { openSchemaEngineWithAdapter } from '../../../scripts/db/schema-engine.mjs';
 import { migrateDatabase } from '../../../src/core/adapters.js';
@@ -16,6 +16,9 @@ import { readMigrations } from '../../../src/core/db/migrate.js';
 import type { PostgresDatabase } from '../../../src/core/db/postgres.js';
 import { openPostgresDatabase } from '../../../src/core/db/postgres.js';
 import { ensureVectorIndex, vectorExpression, vectorIndexName } from '../../../src/core/db/vector-index.js';
+import { createMemoryEventBus } from '../../../src/core/events/memory.js';
+import { JobStore } from '../../../src/core/jobs/job-store.js';
+import { createMemoryLogger } from '../../../src/core/logger.js';
 import { databaseContract } from '../../unit/db/database-contract.js';
 import { relationalContract } from '../../unit/db/relational-contract.js';
 import { createTestDatabase, infraSettings, withClient } from '../infra.js';
@@ -111,6 +114,34 @@ describe('PostgreSQL adapter specifics', () => {
         await pool.end();
       }
     } finally {
+      await db.close();
+    }
+  });
+
+  it("stamps jobs with the server's clock, the one all processes share, not this process's", async () => {
+    const db = await open();
+    const events = createMemoryEventBus();
+    try {
+      await migrateDatabase(db, MIGRATIONS);
+      const jobs = new JobStore(db, events, createMemoryLogger());
+      const { rows } = await db.query<{ now: Date }>('SELECT now() AS "now"');
+      const near = (at: Date | null) => Math.abs(at!.getTime() - rows[0]!.now.getTime()) < 60_000;
+      // This process's clock is years off; the server's is not.
+      vi.useFakeTimers({ toFake: ['Date'], now: new Date('2001-02-03T04:05:06Z') });
+      const { job } = await jobs.create({
+        tenantId: randomUUID(),
+        kind: 'INGEST',
+        idempotencyKey: randomUUID(),
+      });
+      const started = (await jobs.start(job.id))!;
+      const finished = (await jobs.finish(job.id, { status: 'SUCCEEDED' }))!;
+      vi.useRealTimers();
+      const stamps = [job.createdAt, job.updatedAt, started.startedAt, started.updatedAt];
+      stamps.push(finished.finishedAt, finished.updatedAt);
+      expect(stamps.map(near)).toEqual(stamps.map(() => true));
+    } finally {
+      vi.useRealTimers();
+      await events.close();
       await db.close();
     }
   });
