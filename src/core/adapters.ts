@@ -11,6 +11,7 @@ import { migrate } from './db/migrate.js';
 import { openPgliteDatabase } from './db/pglite.js';
 import type { Database } from './db/port.js';
 import { isPostgresDatabase, openPostgresDatabase } from './db/postgres.js';
+import type { RelationalDatabase } from './db/relational.js';
 import { createKafkaEventBus } from './events/kafka.js';
 import { createMemoryEventBus } from './events/memory.js';
 import type { EventBus } from './events/port.js';
@@ -19,8 +20,8 @@ import { createFsObjectStore } from './storage/fs.js';
 import type { ObjectStore } from './storage/port.js';
 import { createS3ObjectStore } from './storage/s3.js';
 
-/** PostgreSQL when `DATABASE_URL` is set, else PGlite in `<data dir>/db`. */
-export function openDatabase(config: Config, logger: Logger): Promise<Database> {
+/** PostgreSQL when `DATABASE_URL` is set, else PGlite in `<data dir>/db`; either with Prisma Client as `prisma`. */
+export function openDatabase(config: Config, logger: Logger): Promise<RelationalDatabase> {
   if (!config.databaseUrl) return openPgliteDatabase(path.join(config.dataDir, 'db'));
   return openPostgresDatabase({
     url: config.databaseUrl,

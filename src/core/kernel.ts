@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 import { migrateDatabase, openDatabase, openEventBus, openObjectStore } from './adapters.js';
 import type { Config } from './config.js';
-import type { Database } from './db/port.js';
+import type { RelationalDatabase } from './db/relational.js';
 import { EncoderService } from './encoder/encoder-service.js';
 import { RemoteEncoder } from './encoder/remote-encoder.js';
 import type { SharedEncoder } from './encoder/types.js';
@@ -37,8 +37,8 @@ export interface Kernel {
   modelVersion: ModelVersionRecord;
   /** The ONNX sessions, or on a cluster gateway the model's identity only (`RemoteEncoder`). */
   encoder: SharedEncoder;
-  /** PGlite embedded, PostgreSQL when DATABASE_URL is set. */
-  db: Database;
+  /** PGlite embedded, PostgreSQL when DATABASE_URL is set; `db.prisma` is Prisma Client on the same connection(s). */
+  db: RelationalDatabase;
   /** Segment embeddings and frame tensors of this model version, in `db`: the one place that stores them. */
   vectors: VectorStore;
   storage: ObjectStore;

@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import type { Config } from '../../core/config.js';
-import type { Database } from '../../core/db/port.js';
+import type { Relational, RelationalDatabase } from '../../core/db/relational.js';
 import type { SharedEncoder } from '../../core/encoder/types.js';
 import { VideoIngestor } from '../../core/ingest/video-ingestor.js';
 import type { Kernel } from '../../core/kernel.js';
@@ -80,7 +80,13 @@ export async function runIngestBench(
       ...kernel,
       encoder: timedMethods<SharedEncoder>(kernel.encoder, ['encodeVideo'], watches.encode),
       // A transaction is timed as a whole: its statements run on `tx`, which is not wrapped.
-      db: timedMethods<Database>(kernel.db, ['query', 'exec', 'transaction'], watches.db),
+      db: {
+        ...timedMethods<RelationalDatabase>(kernel.db, ['query', 'exec', 'transaction'], watches.db),
+        // Prisma's operations (the video and job rows) count as database time too.
+        prisma: kernel.db.prisma.$extends({
+          query: { $allOperations: ({ args, query }) => watches.db.time(() => query(args)) },
+        }) as unknown as Relational,
+      },
       storage: timedMethods<ObjectStore>(kernel.storage, ['put', 'head', 'get', 'localPath'], watches.store),
       model: kernel.modelPackage.manifest,
     });

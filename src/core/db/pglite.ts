@@ -10,9 +10,11 @@ import type { Transaction } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 
 import { HbiError } from '../errors.js';
-import type { Database, QueryResult, Queryable } from './port.js';
+import type { QueryResult, Queryable } from './port.js';
+import type { RelationalDatabase } from './relational.js';
+import { TransactionGuard, lazyPrisma, pglitePrisma } from './relational.js';
 
-export interface PgliteDatabase extends Database {
+export interface PgliteDatabase extends RelationalDatabase {
   /** The PGlite instance, for the Prisma driver adapter and the schema engine. */
   readonly client: PGlite;
 }
@@ -39,11 +41,24 @@ export async function openPgliteDatabase(dataDir?: string): Promise<PgliteDataba
       await target.exec(sql);
     },
   });
+  // PGlite is one connection: a statement sent around an open transaction would wait for it forever,
+  // so the port and Prisma refuse one (see relational.ts).
+  const guard = new TransactionGuard();
+  const prisma = lazyPrisma(() => pglitePrisma(client, guard));
   return {
     kind: 'pglite',
     client,
-    ...wrap(client),
-    transaction: <T>(work: (tx: Queryable) => Promise<T>) => client.transaction((tx) => work(wrap(tx))),
-    close: () => client.close(),
+    ...guard.wrap(wrap(client), ['query', 'exec'], 'db'),
+    transaction: <T>(work: (tx: Queryable) => Promise<T>) => {
+      guard.check('db.transaction');
+      return client.transaction((tx) => guard.run(() => work(wrap(tx))));
+    },
+    get prisma() {
+      return prisma.get();
+    },
+    close: async () => {
+      await prisma.disconnect();
+      await client.close();
+    },
   };
 }

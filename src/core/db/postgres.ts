@@ -1,7 +1,7 @@
 /**
  * Cluster database: PostgreSQL 15 with pgvector through a `pg` connection pool. Raw SQL like the
- * embedded adapter (the port is SQL, not Prisma Client), with PGlite's result types: the same query
- * returns the same JavaScript values on both adapters (see `PGLITE_TYPES`).
+ * embedded adapter, with PGlite's result types: the same query returns the same JavaScript values on
+ * both adapters (see `PGLITE_TYPES`). Prisma Client (`prisma`) shares the pool (relational.ts).
  */
 import pg from 'pg';
 import type { PoolClient, QueryResult as PgQueryResult } from 'pg';
@@ -9,6 +9,8 @@ import type { PoolClient, QueryResult as PgQueryResult } from 'pg';
 import { HbiError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Database, QueryResult, Queryable } from './port.js';
+import type { RelationalDatabase } from './relational.js';
+import { TransactionGuard, lazyPrisma, postgresPrisma } from './relational.js';
 
 export interface PostgresOptions {
   /** `postgresql://user:password@host:port/database` (query parameters such as `sslmode` pass through). */
@@ -22,7 +24,7 @@ export interface PostgresOptions {
   logger?: Logger;
 }
 
-export interface PostgresDatabase extends Database {
+export interface PostgresDatabase extends RelationalDatabase {
   readonly pool: pg.Pool;
   /**
    * Runs `work` on one dedicated connection: for session state such as the advisory lock that
@@ -83,21 +85,41 @@ export async function openPostgresDatabase(options: PostgresOptions): Promise<Po
     }
   }
 
+  // A statement sent around an open transaction would run outside it (and could wait on its locks):
+  // the port and Prisma refuse one, as on PGlite (see relational.ts).
+  const guard = new TransactionGuard();
+  const prisma = lazyPrisma(() => postgresPrisma(pool, guard));
+  const transaction = <T>(client: PoolClient, work: (tx: Queryable) => Promise<T>): Promise<T> =>
+    guard.run(() => runTransaction(client, work));
   return {
     kind: 'postgres',
     pool,
-    ...queryable(pool),
-    transaction: (work) => withConnection((client) => runTransaction(client, work)),
-    withSession: (work) =>
-      withConnection((client) =>
+    ...guard.wrap(queryable(pool), ['query', 'exec'], 'db'),
+    transaction: (work) => {
+      guard.check('db.transaction');
+      return withConnection((client) => transaction(client, work));
+    },
+    withSession: (work) => {
+      guard.check('db.withSession');
+      return withConnection((client) =>
         work({
           kind: 'postgres',
-          ...queryable(client),
-          transaction: (inner) => runTransaction(client, inner),
+          ...guard.wrap(queryable(client), ['query', 'exec'], 'session'),
+          transaction: (inner) => {
+            guard.check('session.transaction');
+            return transaction(client, inner);
+          },
           close: () => Promise.resolve(),
         }),
-      ),
-    close: () => pool.end(),
+      );
+    },
+    get prisma() {
+      return prisma.get();
+    },
+    close: async () => {
+      await prisma.disconnect();
+      await pool.end();
+    },
   };
 }
 

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 
 import type { Config } from '../config.js';
-import type { Database } from '../db/port.js';
+import type { RelationalDatabase } from '../db/relational.js';
 import { HbiError, isHbiError, isRetriable, toPublicError } from '../errors.js';
 import type { EventBus } from '../events/port.js';
 import type { JobRecord, JobStore } from '../jobs/job-store.js';
@@ -42,7 +42,7 @@ export interface IngestRequestsOptions {
     | 'ingestUrlHosts'
     | 'ingestUrlPrivate'
   >;
-  db: Database;
+  db: RelationalDatabase;
   storage: ObjectStore;
   events: EventBus;
   jobs: JobStore;
@@ -356,6 +356,8 @@ export class IngestRequests {
       message: 'The video was deleted',
       retriable: false,
     });
+    // One SQL transaction with the cached answers and captions of the video, whose tables belong to
+    // the plugins' cache (not to the relational client).
     const removed = await db.transaction(async (tx) => {
       const { rows: segments } = await tx.query<{ id: string }>(
         `SELECT s."id" FROM "segments" s JOIN "videos" v ON v."id" = s."video_id" WHERE v."id" = $1 AND v."tenant_id" = $2`,
@@ -370,10 +372,11 @@ export class IngestRequests {
       return { key: rows[0].key, segments: segments.length };
     });
     if (!removed) return nothing;
-    const { rows: sharing } = await db.query(`SELECT 1 FROM "videos" WHERE "object_key" = $1 LIMIT 1`, [
-      removed.key,
-    ]);
-    if (sharing.length === 0) await storage.delete(removed.key);
+    const sharing = await db.prisma.video.findFirst({
+      where: { objectKey: removed.key },
+      select: { id: true },
+    });
+    if (!sharing) await storage.delete(removed.key);
     await events.publish<VideoDeletedEvent>(VIDEO_DELETED, [
       { key: videoId, value: { videoId, tenantId, segments: removed.segments } },
     ]);

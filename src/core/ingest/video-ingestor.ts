@@ -12,7 +12,8 @@ import { createReadStream } from 'node:fs';
 import path from 'node:path';
 
 import type { Config } from '../config.js';
-import type { Database } from '../db/port.js';
+import type { RelationalDatabase } from '../db/relational.js';
+import { DB_NULL, ensureTenant, toJson } from '../db/relational.js';
 import type { SharedEncoder } from '../encoder/types.js';
 import { HbiError, toHbiError, toPublicError } from '../errors.js';
 import type { EventBus } from '../events/port.js';
@@ -84,7 +85,7 @@ export interface VideoIngestorOptions {
     | 'maxUploadBytes' | 'maxVideoSeconds' | 'maxVideoWidth' | 'maxVideoHeight' | 'allowedContainers'
     | 'allowedCodecs' | 'segmentWindowMs' | 'segmentOverlapMs' | 'decodeTimeoutMs'
   >; // prettier-ignore
-  db: Database;
+  db: RelationalDatabase;
   storage: ObjectStore;
   events: EventBus;
   encoder: SharedEncoder;
@@ -176,26 +177,19 @@ export class VideoIngestor {
     tenantId: string = DEFAULT_TENANT_ID,
     progress: IngestProgress = {},
   ): Promise<IngestResult> {
-    const { rows } = await this.#options.db.query<{
-      key: string;
-      sha256: string;
-      camera_id: string | null;
-      recorded_at: Date | null;
-    }>(
-      `SELECT "object_key" AS "key", "content_sha256" AS "sha256", "camera_id", "recorded_at" FROM "videos"
-       WHERE "id" = $1 AND "tenant_id" = $2`,
-      [videoId, tenantId],
-    );
-    const row = rows[0];
+    const row = await this.#options.db.prisma.video.findFirst({
+      where: { id: videoId, tenantId },
+      select: { objectKey: true, contentSha256: true, cameraId: true, recordedAt: true },
+    });
     if (!row) throw new HbiError('NOT_FOUND', `Video ${videoId} not found`, { details: { id: videoId } });
     await progress.videoStored?.(videoId);
     const video = {
       id: videoId,
       tenantId,
-      key: row.key,
-      sha256: row.sha256,
-      cameraId: row.camera_id,
-      capturedAt: row.recorded_at,
+      key: row.objectKey,
+      sha256: row.contentSha256,
+      cameraId: row.cameraId,
+      capturedAt: row.recordedAt,
     };
     return this.#indexAndAnnounce(video, progress, `reindex:${videoId}`);
   }
@@ -206,40 +200,24 @@ export class VideoIngestor {
     size: number,
     progress: IngestProgress,
   ): Promise<IngestResult> {
-    const { db } = this.#options;
+    const { prisma } = this.#options.db;
     const tenantId = request.tenantId ?? DEFAULT_TENANT_ID;
-    await db.query(
-      `INSERT INTO "tenants" ("id", "name") VALUES ($1, 'default') ON CONFLICT ("id") DO NOTHING`,
-      [tenantId],
-    );
-    const { rows } = await db.query<{
-      id: string;
-      status: string;
-      key: string;
-      camera_id: string | null;
-      recorded_at: Date | null;
-    }>(
-      `INSERT INTO "videos" ("id", "tenant_id", "object_key", "content_sha256", "title", "source_uri", "size_bytes", "camera_id", "recorded_at", "updated_at")
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now())
+    await ensureTenant(prisma, tenantId);
+    // Raw SQL on purpose: the same bytes arriving twice at once must land on one row, and a second
+    // arrival only fills what the first left empty. Prisma's upsert can set values but not
+    // `COALESCE("videos"."title", EXCLUDED."title")`, which this one atomic statement needs.
+    const [row] = await prisma.$queryRaw<
+      { id: string; status: string; key: string; camera_id: string | null; recorded_at: Date | null }[]
+    >`INSERT INTO "videos" ("id", "tenant_id", "object_key", "content_sha256", "title", "source_uri", "size_bytes", "camera_id", "recorded_at", "updated_at")
+       VALUES (${randomUUID()}::uuid, ${tenantId}::uuid, ${request.key}, ${sha256}, ${request.title ?? null},
+         ${request.sourceUri ?? null}, ${size}, ${request.cameraId ?? null}::uuid, ${request.capturedAt ?? null}::timestamptz, now())
        ON CONFLICT ("tenant_id", "content_sha256") DO UPDATE SET "updated_at" = now(),
          "title" = COALESCE("videos"."title", EXCLUDED."title"),
          "source_uri" = COALESCE("videos"."source_uri", EXCLUDED."source_uri"),
          "camera_id" = COALESCE("videos"."camera_id", EXCLUDED."camera_id"),
          "recorded_at" = COALESCE("videos"."recorded_at", EXCLUDED."recorded_at")
-       RETURNING "id", "status", "object_key" AS "key", "camera_id", "recorded_at"`,
-      [
-        randomUUID(),
-        tenantId,
-        request.key,
-        sha256,
-        request.title ?? null,
-        request.sourceUri ?? null,
-        size,
-        request.cameraId ?? null,
-        request.capturedAt ?? null,
-      ],
-    );
-    const row = rows[0]!;
+       RETURNING "id"::text, "status"::text, "object_key" AS "key", "camera_id"::text, "recorded_at"`;
+    if (!row) throw new HbiError('INTERNAL', 'The video row was not written');
     const key = row.key === request.key ? row.key : await this.#keepOneObject(row.id, row.key, request.key);
     await progress.videoStored?.(row.id);
     if (row.status === 'INDEXED') {
@@ -260,11 +238,11 @@ export class VideoIngestor {
   async #keepOneObject(videoId: string, existingKey: string, newKey: string): Promise<string> {
     const { db, storage } = this.#options;
     if (await storage.head(existingKey)) {
-      const { rows } = await db.query(`SELECT 1 FROM "videos" WHERE "object_key" = $1 LIMIT 1`, [newKey]);
-      if (rows.length === 0) await storage.delete(newKey);
+      const user = await db.prisma.video.findFirst({ where: { objectKey: newKey }, select: { id: true } });
+      if (!user) await storage.delete(newKey);
       return existingKey;
     }
-    await db.query(`UPDATE "videos" SET "object_key" = $2 WHERE "id" = $1`, [videoId, newKey]);
+    await db.prisma.video.updateMany({ where: { id: videoId }, data: { objectKey: newKey } });
     return newKey;
   }
 
@@ -323,15 +301,17 @@ export class VideoIngestor {
   /** Records why the video failed on its row (client-safe) and in the log (in full); returns the error to throw. */
   async #recordFailure(videoId: string, error: unknown): Promise<HbiError> {
     const { db, logger } = this.#options;
-    const { rows } = await db.query(`SELECT 1 FROM "videos" WHERE "id" = $1`, [videoId]);
-    const failure =
-      rows.length === 0
-        ? new HbiError('NOT_FOUND', 'The video was deleted while it was being indexed', { cause: error })
-        : toHbiError(error, 'VIDEO_UNREADABLE');
-    await db.query(
-      `UPDATE "videos" SET "status" = 'FAILED', "error" = $2::jsonb, "updated_at" = now() WHERE "id" = $1`,
-      [videoId, JSON.stringify(toPublicError(failure))],
-    );
+    let failure = toHbiError(error, 'VIDEO_UNREADABLE');
+    // updateMany: the row may be gone (deleted meanwhile), which is what `count` tells.
+    const { count } = await db.prisma.video.updateMany({
+      where: { id: videoId },
+      data: { status: 'FAILED', error: toJson(toPublicError(failure)) },
+    });
+    if (count === 0) {
+      failure = new HbiError('NOT_FOUND', 'The video was deleted while it was being indexed', {
+        cause: error,
+      });
+    }
     logger.warn('video failed to index', { videoId, code: failure.code, reason: failure.message, error });
     return failure;
   }
@@ -339,19 +319,19 @@ export class VideoIngestor {
   async #index(videoId: string, file: string, progress: IngestProgress): Promise<IndexedSegment[]> {
     const { db, config, ffmpeg, encoder, model, vectors } = this.#options;
     const probe: ValidVideo = validateVideo(await probeVideo(file, ffmpeg, config.decodeTimeoutMs), config);
-    await db.query(
-      `UPDATE "videos" SET "status" = 'INDEXING', "error" = NULL, "duration_ms" = $2, "width" = $3, "height" = $4,
-         "fps" = $5, "container" = $6, "codec" = $7, "updated_at" = now() WHERE "id" = $1`,
-      [
-        videoId,
-        Math.round(probe.durationMs),
-        probe.video.width,
-        probe.video.height,
-        probe.video.fps,
-        probe.formatNames.join(','),
-        probe.video.codec,
-      ],
-    );
+    await db.prisma.video.updateMany({
+      where: { id: videoId },
+      data: {
+        status: 'INDEXING',
+        error: DB_NULL,
+        durationMs: Math.round(probe.durationMs),
+        width: probe.video.width,
+        height: probe.video.height,
+        fps: probe.video.fps,
+        container: probe.formatNames.join(','),
+        codec: probe.video.codec,
+      },
+    });
     const spans = planSegments(probe.durationMs, config.segmentWindowMs, config.segmentOverlapMs);
     await progress.segmentsPlanned?.(spans.length);
     // A re-index under a different window leaves fewer segments: drop the ones past the new plan.
@@ -393,9 +373,7 @@ export class VideoIngestor {
     );
     const failed = settled.find((outcome) => outcome.status === 'rejected');
     if (failed) throw failed.reason;
-    await db.query(`UPDATE "videos" SET "status" = 'INDEXED', "updated_at" = now() WHERE "id" = $1`, [
-      videoId,
-    ]);
+    await db.prisma.video.updateMany({ where: { id: videoId }, data: { status: 'INDEXED' } });
     return settled.map((outcome) => (outcome as PromiseFulfilledResult<IndexedSegment>).value);
   }
 }

@@ -7,7 +7,8 @@
  */
 import { randomUUID } from 'node:crypto';
 
-import type { Queryable } from '../db/port.js';
+import type { Prisma, RelationalDatabase } from '../db/relational.js';
+import { DB_NULL, databaseNow, ensureTenant, toJson } from '../db/relational.js';
 import type { PublicError } from '../errors.js';
 import { UnreachableCaseError } from '../errors.js';
 import type { EventBus } from '../events/port.js';
@@ -107,39 +108,23 @@ export function fromJobEvent(event: JobUpdatedEvent): JobRecord {
   };
 }
 
-interface JobRow {
-  id: string;
-  tenant_id: string;
-  kind: JobKind;
-  status: JobStatus;
-  video_id: string | null;
-  model: string | null;
-  done_steps: number;
-  total_steps: number | null;
-  attempts: number;
-  error: PublicError | null;
-  created_at: Date;
-  started_at: Date | null;
-  finished_at: Date | null;
-  updated_at: Date;
-}
+/** A job row as `JobRecord` needs it: all but the idempotency key (the model by id: `#records` names it). */
+const OMIT = { idempotencyKey: true } satisfies Prisma.JobOmit;
 
-/** Selects a job's columns (with its model's name) from `source`, a table or CTE aliased `j`. */
-const SELECT_JOB = (source: string) =>
-  `SELECT j."id", j."tenant_id", j."kind", j."status", j."video_id", j."done_steps", j."total_steps",
-          j."attempts", j."error", j."created_at", j."started_at", j."finished_at", j."updated_at",
-          mv."name" || '@' || mv."version" AS "model"
-   FROM ${source} j LEFT JOIN "model_versions" mv ON mv."id" = j."model_version_id"`;
+type JobRow = Prisma.JobGetPayload<{ omit: typeof OMIT }>;
 
-const ACTIVE = `j."status" IN ('QUEUED', 'RUNNING')`;
+/** Only unfinished jobs change. */
+const ACTIVE = { status: { in: ['QUEUED', 'RUNNING'] } } satisfies Prisma.JobWhereInput;
 
 /** Reads and changes job rows; every change is announced on the bus. */
 export class JobStore {
-  readonly #db: Queryable;
+  readonly #db: Pick<RelationalDatabase, 'prisma'>;
   readonly #events: EventBus;
   readonly #logger: Logger;
+  /** `name@version` by model version id: those rows never change, so each is read once. */
+  readonly #models = new Map<string, string>();
 
-  constructor(db: Queryable, events: EventBus, logger: Logger) {
+  constructor(db: Pick<RelationalDatabase, 'prisma'>, events: EventBus, logger: Logger) {
     this.#db = db;
     this.#events = events;
     this.#logger = logger;
@@ -147,38 +132,44 @@ export class JobStore {
 
   /** Creates a QUEUED job, or returns the one already holding `idempotencyKey` (`created: false`). */
   async create(job: NewJob): Promise<{ job: JobRecord; created: boolean }> {
-    await this.#db.query(
-      `INSERT INTO "tenants" ("id", "name") VALUES ($1, 'default') ON CONFLICT ("id") DO NOTHING`,
-      [job.tenantId],
-    );
-    const inserted = await this.#one(
-      `WITH j AS (
-         INSERT INTO "jobs" ("id", "tenant_id", "kind", "idempotency_key", "video_id", "model_version_id", "updated_at")
-         VALUES ($1, $2, $3, $4, $5, $6, now()) ON CONFLICT ("idempotency_key") DO NOTHING RETURNING *)
-       ${SELECT_JOB('j')}`,
-      [
-        randomUUID(),
-        job.tenantId,
-        job.kind,
-        job.idempotencyKey,
-        job.videoId ?? null,
-        job.modelVersionId ?? null,
+    const { prisma } = this.#db;
+    await ensureTenant(prisma, job.tenantId);
+    const now = await databaseNow(prisma);
+    // INSERT … ON CONFLICT ("idempotency_key") DO NOTHING RETURNING: of two concurrent requests with
+    // one key exactly one creates the job.
+    const [inserted] = await prisma.job.createManyAndReturn({
+      data: [
+        {
+          id: randomUUID(),
+          tenantId: job.tenantId,
+          kind: job.kind,
+          idempotencyKey: job.idempotencyKey,
+          videoId: job.videoId ?? null,
+          modelVersionId: job.modelVersionId ?? null,
+          createdAt: now,
+          updatedAt: now,
+        },
       ],
-    );
+      skipDuplicates: true,
+      omit: OMIT,
+    });
     if (inserted) {
-      await this.#announce(inserted);
-      return { job: inserted, created: true };
+      const [record] = await this.#records([inserted]);
+      await this.#announce(record!);
+      return { job: record!, created: true };
     }
-    const existing = await this.#one(`${SELECT_JOB('"jobs"')} WHERE j."idempotency_key" = $1`, [
-      job.idempotencyKey,
-    ]);
-    return { job: existing!, created: false };
+    const existing = await prisma.job.findUniqueOrThrow({
+      where: { idempotencyKey: job.idempotencyKey },
+      omit: OMIT,
+    });
+    const [record] = await this.#records([existing]);
+    return { job: record!, created: false };
   }
 
   /** The tenant's job, or undefined (malformed ids included). */
   async get(tenantId: string, id: string): Promise<JobRecord | undefined> {
     if (!isUuid(id)) return undefined;
-    return this.#one(`${SELECT_JOB('"jobs"')} WHERE j."id" = $1 AND j."tenant_id" = $2`, [id, tenantId]);
+    return this.#record(await this.#db.prisma.job.findFirst({ where: { id, tenantId }, omit: OMIT }));
   }
 
   /** A page of the tenant's jobs, newest first, after the (createdAt, id) key; `limit` rows at most. */
@@ -186,35 +177,29 @@ export class JobStore {
     tenantId: string,
     options: { limit: number; after?: { createdAt: Date; id: string }; status?: JobStatus },
   ): Promise<{ jobs: JobRecord[]; totalCount: number }> {
-    const where = [`j."tenant_id" = $1`];
-    const params: unknown[] = [tenantId];
-    if (options.status) {
-      params.push(options.status);
-      where.push(`j."status" = $${params.length}`);
-    }
-    const { rows: counted } = await this.#db.query<{ count: number }>(
-      `SELECT count(*)::int AS "count" FROM "jobs" j WHERE ${where.join(' AND ')}`,
-      params,
-    );
-    if (options.after) {
-      params.push(options.after.createdAt, options.after.id);
-      where.push(`(j."created_at", j."id") < ($${params.length - 1}, $${params.length})`);
-    }
-    params.push(options.limit);
-    const { rows } = await this.#db.query<JobRow>(
-      `${SELECT_JOB('"jobs"')} WHERE ${where.join(' AND ')}
-       ORDER BY j."created_at" DESC, j."id" DESC LIMIT $${params.length}`,
-      params,
-    );
-    return { jobs: rows.map(toRecord), totalCount: counted[0]!.count };
+    const { prisma } = this.#db;
+    const where: Prisma.JobWhereInput = { tenantId, ...(options.status ? { status: options.status } : {}) };
+    const { after } = options;
+    const [totalCount, rows] = await Promise.all([
+      prisma.job.count({ where }),
+      prisma.job.findMany({
+        where: after ? { ...where, OR: beforeKey(after) } : where,
+        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        take: options.limit,
+        omit: OMIT,
+      }),
+    ]);
+    return { jobs: await this.#records(rows), totalCount };
   }
 
   /** The newest QUEUED or RUNNING job of `kind` for the video (null: for no video), if any. */
   async findActive(tenantId: string, kind: JobKind, videoId: string | null): Promise<JobRecord | undefined> {
-    return this.#one(
-      `${SELECT_JOB('"jobs"')} WHERE j."tenant_id" = $1 AND j."kind" = $2 AND ${ACTIVE}
-         AND j."video_id" IS NOT DISTINCT FROM $3 ORDER BY j."created_at" DESC LIMIT 1`,
-      [tenantId, kind, videoId],
+    return this.#record(
+      await this.#db.prisma.job.findFirst({
+        where: { tenantId, kind, videoId, ...ACTIVE },
+        orderBy: { createdAt: 'desc' },
+        omit: OMIT,
+      }),
     );
   }
 
@@ -222,71 +207,113 @@ export class JobStore {
   start(id: string): Promise<JobRecord | undefined> {
     return this.#change(
       id,
-      `"status" = 'RUNNING', "attempts" = "attempts" + 1, "started_at" = COALESCE("started_at", now()),
-       "done_steps" = 0, "total_steps" = NULL, "error" = NULL`,
+      { status: 'RUNNING', attempts: { increment: 1 }, doneSteps: 0, totalSteps: null, error: DB_NULL },
+      // The first start is kept: `started_at = COALESCE("started_at", now())`.
+      (job, now) => (job.startedAt === null ? { startedAt: now } : undefined),
     );
   }
 
   /** Records the video the job works on. */
   attachVideo(id: string, videoId: string): Promise<JobRecord | undefined> {
-    return this.#change(id, `"video_id" = $2`, [videoId]);
+    return this.#change(id, { videoId });
   }
 
   /** Adds `steps` to the planned total (the first plan starts from zero). */
   plan(id: string, steps: number): Promise<JobRecord | undefined> {
-    return this.#change(id, `"total_steps" = COALESCE("total_steps", 0) + $2`, [steps]);
+    // `total_steps + n` leaves NULL as it is; the first plan then sets it (`COALESCE(total_steps, 0) + n`).
+    return this.#change(id, { totalSteps: { increment: steps } }, (job) =>
+      job.totalSteps === null ? { totalSteps: steps } : undefined,
+    );
   }
 
   /** Counts `steps` more as done. */
   advance(id: string, steps = 1): Promise<JobRecord | undefined> {
-    return this.#change(id, `"done_steps" = "done_steps" + $2`, [steps]);
+    return this.#change(id, { doneSteps: { increment: steps } });
   }
 
   /** Ends the job; undefined when it had already ended (the first outcome stands). */
   finish(id: string, outcome: JobOutcome): Promise<JobRecord | undefined> {
-    const error = outcome.status === 'SUCCEEDED' ? null : JSON.stringify(outcome.error);
     return this.#change(
       id,
-      `"status" = $2::"JobStatus", "error" = $3::jsonb, "finished_at" = now(),
-       "done_steps" = CASE WHEN $2 = 'SUCCEEDED' THEN GREATEST("done_steps", COALESCE("total_steps", 0)) ELSE "done_steps" END`,
-      [outcome.status, error],
+      (now) => ({
+        status: outcome.status,
+        error: outcome.status === 'SUCCEEDED' ? DB_NULL : toJson(outcome.error),
+        finishedAt: now,
+      }),
+      // A job that succeeded is done: every planned step counts (`GREATEST(done, total)`).
+      (job) =>
+        outcome.status === 'SUCCEEDED' && (job.totalSteps ?? 0) > job.doneSteps
+          ? { doneSteps: job.totalSteps! }
+          : undefined,
     );
   }
 
   /** Puts a run that failed for a passing reason back in the queue, saying why. */
   requeue(id: string, error: PublicError): Promise<JobRecord | undefined> {
-    return this.#change(id, `"status" = 'QUEUED', "error" = $2::jsonb`, [JSON.stringify(error)]);
+    return this.#change(id, { status: 'QUEUED', error: toJson(error) });
   }
 
   /** Cancels every unfinished job of a video (it is being deleted); returns them. */
   async cancelForVideo(tenantId: string, videoId: string, error: PublicError): Promise<JobRecord[]> {
-    const { rows } = await this.#db.query<JobRow>(
-      `WITH j AS (
-         UPDATE "jobs" j SET "status" = 'CANCELLED', "error" = $3::jsonb, "finished_at" = now(), "updated_at" = now()
-         WHERE j."tenant_id" = $1 AND j."video_id" = $2 AND ${ACTIVE} RETURNING *)
-       ${SELECT_JOB('j')}`,
-      [tenantId, videoId, JSON.stringify(error)],
-    );
-    const jobs = rows.map(toRecord);
+    const { prisma } = this.#db;
+    const now = await databaseNow(prisma);
+    const rows = await prisma.job.updateManyAndReturn({
+      where: { tenantId, videoId, ...ACTIVE },
+      data: { status: 'CANCELLED', error: toJson(error), finishedAt: now, updatedAt: now },
+      omit: OMIT,
+    });
+    const jobs = await this.#records(rows);
     for (const job of jobs) await this.#announce(job);
     return jobs;
   }
 
-  /** Applies `assignments` to an unfinished job, announces the result; undefined when finished or missing. */
-  async #change(id: string, assignments: string, params: unknown[] = []): Promise<JobRecord | undefined> {
-    const job = await this.#one(
-      `WITH j AS (
-         UPDATE "jobs" j SET ${assignments}, "updated_at" = now() WHERE j."id" = $1 AND ${ACTIVE} RETURNING *)
-       ${SELECT_JOB('j')}`,
-      [id, ...params],
-    );
+  /**
+   * Applies `data` to an unfinished job, then what `then` derives from the updated row, in one
+   * transaction on the database's clock, and announces the result; undefined when finished or missing.
+   * Prisma cannot write `COALESCE(col, …)` or one column from another, so those steps read the row
+   * after the first update: by then this transaction holds the row's lock, so no other change slips in.
+   */
+  async #change(
+    id: string,
+    data: Prisma.JobUncheckedUpdateManyInput | ((now: Date) => Prisma.JobUncheckedUpdateManyInput),
+    then?: (job: JobRow, now: Date) => Prisma.JobUncheckedUpdateManyInput | undefined,
+  ): Promise<JobRecord | undefined> {
+    const row = await this.#db.prisma.$transaction(async (tx) => {
+      const now = await databaseNow(tx);
+      const values = typeof data === 'function' ? data(now) : data;
+      const [updated] = await tx.job.updateManyAndReturn({
+        where: { id, ...ACTIVE },
+        data: { ...values, updatedAt: now },
+        omit: OMIT,
+      });
+      const more = updated && then?.(updated, now);
+      return more ? tx.job.update({ where: { id }, data: { ...more, updatedAt: now }, omit: OMIT }) : updated;
+    });
+    const job = await this.#record(row);
     if (job) await this.#announce(job);
     return job;
   }
 
-  async #one(sql: string, params: unknown[]): Promise<JobRecord | undefined> {
-    const { rows } = await this.#db.query<JobRow>(sql, params);
-    return rows[0] ? toRecord(rows[0]) : undefined;
+  async #record(row: JobRow | null | undefined): Promise<JobRecord | undefined> {
+    return row ? (await this.#records([row]))[0] : undefined;
+  }
+
+  /** Rows as records, each with its model's `name@version`. */
+  async #records(rows: readonly JobRow[]): Promise<JobRecord[]> {
+    const missing = new Set<string>();
+    for (const { modelVersionId: id } of rows) if (id !== null && !this.#models.has(id)) missing.add(id);
+    if (missing.size > 0) {
+      const models = await this.#db.prisma.modelVersion.findMany({
+        where: { id: { in: [...missing] } },
+        select: { id: true, name: true, version: true },
+      });
+      for (const model of models) this.#models.set(model.id, `${model.name}@${model.version}`);
+    }
+    return rows.map(({ modelVersionId, error, ...row }) => ({
+      ...row,
+      model: modelVersionId === null ? null : (this.#models.get(modelVersionId) ?? null),
+      error: error as PublicError | null,
+    }));
   }
 
   /** The row is the truth; the event only tells watchers, so a bus failure is logged, not thrown. */
@@ -297,21 +324,7 @@ export class JobStore {
   }
 }
 
-function toRecord(row: JobRow): JobRecord {
-  return {
-    id: row.id,
-    tenantId: row.tenant_id,
-    kind: row.kind,
-    status: row.status,
-    videoId: row.video_id,
-    model: row.model,
-    doneSteps: row.done_steps,
-    totalSteps: row.total_steps,
-    attempts: row.attempts,
-    error: row.error,
-    createdAt: row.created_at,
-    startedAt: row.started_at,
-    finishedAt: row.finished_at,
-    updatedAt: row.updated_at,
-  };
+/** Rows strictly after `key` in (createdAt, id) descending order. */
+function beforeKey(key: { createdAt: Date; id: string }): Prisma.JobWhereInput[] {
+  return [{ createdAt: { lt: key.createdAt } }, { createdAt: key.createdAt, id: { lt: key.id } }];
 }

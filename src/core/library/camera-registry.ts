@@ -5,7 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 
-import type { Queryable } from '../db/port.js';
+import type { Prisma, RelationalDatabase } from '../db/relational.js';
+import { ensureTenant, isUniqueViolation } from '../db/relational.js';
 import { HbiError } from '../errors.js';
 import { isUuid } from '../util/ids.js';
 import type { CameraRecord, CameraStatus } from './video-catalog.js';
@@ -14,7 +15,13 @@ import type { CameraRecord, CameraStatus } from './video-catalog.js';
 const MAX_NAME = 200;
 const MAX_SOURCE_URL = 2000;
 
-const COLUMNS = `"id", "name", "status", "created_at" AS "createdAt", "last_seen_at" AS "lastSeenAt"`;
+const CAMERA = {
+  id: true,
+  name: true,
+  status: true,
+  createdAt: true,
+  lastSeenAt: true,
+} satisfies Prisma.CameraSelect;
 
 export interface CameraRegistration {
   /** A uuid to register the camera under; without it the camera is found (or created) by name. */
@@ -25,9 +32,9 @@ export interface CameraRegistration {
 }
 
 export class CameraRegistry {
-  readonly #db: Queryable;
+  readonly #db: Pick<RelationalDatabase, 'prisma'>;
 
-  constructor(db: Queryable) {
+  constructor(db: Pick<RelationalDatabase, 'prisma'>) {
     this.#db = db;
   }
 
@@ -41,56 +48,65 @@ export class CameraRegistry {
     if (name.length === 0 || name.length > MAX_NAME || /[\u0000-\u001f\u007f]/.test(name)) {
       throw new HbiError('BAD_USER_INPUT', `name must be 1 to ${MAX_NAME} printable characters`);
     }
-    if (input.id !== null && input.id !== undefined && !isUuid(input.id)) {
+    const id = input.id ?? undefined;
+    if (id !== undefined && !isUuid(id)) {
       throw new HbiError('BAD_USER_INPUT', `id is not an id: ${JSON.stringify(input.id)}`);
     }
     const sourceUrl = cleanSourceUrl(input.sourceUrl);
-    await this.#db.query(
-      `INSERT INTO "tenants" ("id", "name") VALUES ($1, 'default') ON CONFLICT ("id") DO NOTHING`,
-      [tenantId],
-    );
-    if (input.id === null || input.id === undefined) {
-      const { rows } = await this.#db.query<CameraRecord>(
-        `INSERT INTO "cameras" ("id", "tenant_id", "name", "source_url") VALUES ($1, $2, $3, $4)
-         ON CONFLICT ("tenant_id", "name") DO UPDATE
-           SET "source_url" = COALESCE(EXCLUDED."source_url", "cameras"."source_url")
-         RETURNING ${COLUMNS}`,
-        [randomUUID(), tenantId, name, sourceUrl],
-      );
-      return rows[0]!;
+    const { prisma } = this.#db;
+    await ensureTenant(prisma, tenantId);
+    // A new source replaces the stored one; none keeps it (`COALESCE(EXCLUDED.source_url, source_url)`).
+    const source = sourceUrl === null ? {} : { sourceUrl };
+    if (id === undefined) {
+      // INSERT … ON CONFLICT ("tenant_id", "name") DO UPDATE: one camera per name, even when two agents
+      // race. (`name` in `update` keeps it non-empty: an empty one makes Prisma read, then insert.)
+      return prisma.camera.upsert({
+        where: { tenantId_name: { tenantId, name } },
+        create: { id: randomUUID(), tenantId, name, sourceUrl },
+        update: { name, ...source },
+        select: CAMERA,
+      });
     }
-    const { rows: holders } = await this.#db.query<{ id: string }>(
-      `SELECT "id" FROM "cameras" WHERE "tenant_id" = $1 AND "name" = $2 AND "id" <> $3`,
-      [tenantId, name, input.id],
-    );
-    if (holders.length > 0) {
-      throw new HbiError('BAD_USER_INPUT', `Another camera is already named ${JSON.stringify(name)}`);
+    const holder = await prisma.camera.findFirst({
+      where: { tenantId, name, id: { not: id } },
+      select: { id: true },
+    });
+    if (holder) throw nameTaken(name);
+    let camera: CameraRecord | null;
+    try {
+      // INSERT … ON CONFLICT ("id") DO UPDATE … WHERE "tenant_id" = $tenant: another tenant's camera
+      // with this id is neither changed nor revealed. Prisma then returns null (its type says otherwise).
+      camera = await prisma.camera.upsert({
+        where: { id, tenantId },
+        create: { id, tenantId, name, sourceUrl },
+        update: { name, ...source },
+        select: CAMERA,
+      });
+    } catch (error) {
+      // The name was taken between the check and the write.
+      if (isUniqueViolation(error)) throw nameTaken(name);
+      throw error;
     }
-    const { rows } = await this.#db.query<CameraRecord>(
-      `INSERT INTO "cameras" ("id", "tenant_id", "name", "source_url") VALUES ($1, $2, $3, $4)
-       ON CONFLICT ("id") DO UPDATE
-         SET "name" = EXCLUDED."name", "source_url" = COALESCE(EXCLUDED."source_url", "cameras"."source_url")
-         WHERE "cameras"."tenant_id" = EXCLUDED."tenant_id"
-       RETURNING ${COLUMNS}`,
-      [input.id, tenantId, name, sourceUrl],
-    );
-    if (!rows[0])
-      throw new HbiError('NOT_FOUND', `Camera ${input.id} not found`, { details: { id: input.id } });
-    return rows[0];
+    if (!camera) throw new HbiError('NOT_FOUND', `Camera ${id} not found`, { details: { id } });
+    return camera;
   }
 
   /** Records that the camera is (or stopped) streaming, now; NOT_FOUND for an unknown camera. */
   async setStatus(id: string, status: CameraStatus, tenantId: string): Promise<CameraRecord> {
-    const { rows } = isUuid(id)
-      ? await this.#db.query<CameraRecord>(
-          `UPDATE "cameras" SET "status" = $3::"CameraStatus", "last_seen_at" = now()
-           WHERE "id" = $1 AND "tenant_id" = $2 RETURNING ${COLUMNS}`,
-          [id, tenantId, status],
-        )
-      : { rows: [] };
-    if (!rows[0]) throw new HbiError('NOT_FOUND', `Camera ${id} not found`, { details: { id } });
-    return rows[0];
+    const [camera] = isUuid(id)
+      ? await this.#db.prisma.camera.updateManyAndReturn({
+          where: { id, tenantId },
+          data: { status, lastSeenAt: new Date() },
+          select: CAMERA,
+        })
+      : [];
+    if (!camera) throw new HbiError('NOT_FOUND', `Camera ${id} not found`, { details: { id } });
+    return camera;
   }
+}
+
+function nameTaken(name: string): HbiError {
+  return new HbiError('BAD_USER_INPUT', `Another camera is already named ${JSON.stringify(name)}`);
 }
 
 /** The source URL without credentials (a camera's RTSP URL often carries them), or null. */

@@ -5,7 +5,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 
-import type { Queryable } from '../db/port.js';
+import type { RelationalDatabase } from '../db/relational.js';
+import { toJson } from '../db/relational.js';
 import { HbiError } from '../errors.js';
 import type { ModelPackage } from '../model/package-loader.js';
 
@@ -18,33 +19,34 @@ export interface ModelVersionRecord {
 
 /** Registers the package (idempotent) and returns its row; MODEL_PACKAGE_INVALID when a different manifest already claims name+version. */
 export async function registerModelVersion(
-  db: Queryable,
+  db: RelationalDatabase,
   modelPackage: ModelPackage,
 ): Promise<ModelVersionRecord> {
   const { manifest } = modelPackage;
   const manifestSha256 = createHash('sha256')
     .update(await readFile(modelPackage.file('manifest.json')))
     .digest('hex');
-  await db.query(
-    `INSERT INTO "model_versions" ("id", "name", "version", "architecture", "embed_dim", "manifest_sha256", "manifest")
-     VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)
-     ON CONFLICT ("name", "version") DO NOTHING`,
-    [
-      randomUUID(),
-      manifest.name,
-      manifest.version,
-      manifest.architecture,
-      manifest.dims.embed,
-      manifestSha256,
-      JSON.stringify(manifest),
+  // INSERT … ON CONFLICT ("name", "version") DO NOTHING, then the row that holds name+version (this
+  // one, or the one another process registered first).
+  await db.prisma.modelVersion.createMany({
+    data: [
+      {
+        id: randomUUID(),
+        name: manifest.name,
+        version: manifest.version,
+        architecture: manifest.architecture,
+        embedDim: manifest.dims.embed,
+        manifestSha256,
+        manifest: toJson(manifest),
+      },
     ],
-  );
-  const { rows } = await db.query<{ id: string; manifest_sha256: string }>(
-    `SELECT "id", "manifest_sha256" FROM "model_versions" WHERE "name" = $1 AND "version" = $2`,
-    [manifest.name, manifest.version],
-  );
-  const row = rows[0]!;
-  if (row.manifest_sha256 !== manifestSha256) {
+    skipDuplicates: true,
+  });
+  const row = await db.prisma.modelVersion.findUniqueOrThrow({
+    where: { name_version: { name: manifest.name, version: manifest.version } },
+    select: { id: true, manifestSha256: true },
+  });
+  if (row.manifestSha256 !== manifestSha256) {
     throw new HbiError(
       'MODEL_PACKAGE_INVALID',
       `Model ${modelPackage.id} is already registered with a different manifest: bump the version instead of changing a published package`,

@@ -1,26 +1,30 @@
 /**
- * The PostgreSQL adapter against the real server from infra/: the shared Database contract, the same
- * migrations as PGlite (once, even when two processes start together), the schema drift check, and
- * per-model-version HNSW indexes. Each test gets a database of its own, dropped afterwards.
+ * The PostgreSQL adapter against the real server from infra/: the shared Database contract (and Prisma
+ * Client beside it), the same migrations as PGlite (once, even when two processes start together), the
+ * schema drift check, and per-model-version HNSW indexes. Each test gets a database of its own, dropped afterwards.
  */
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 
 import { openSchemaEngineWithAdapter } from '../../../scripts/db/schema-engine.mjs';
 import { migrateDatabase } from '../../../src/core/adapters.js';
 import { readMigrations } from '../../../src/core/db/migrate.js';
 import type { PostgresDatabase } from '../../../src/core/db/postgres.js';
 import { openPostgresDatabase } from '../../../src/core/db/postgres.js';
+import { createMemoryEventBus } from '../../../src/core/events/memory.js';
+import { JobStore } from '../../../src/core/jobs/job-store.js';
+import { createMemoryLogger } from '../../../src/core/logger.js';
 import {
   ensureVectorIndex,
   vectorExpression,
   vectorIndexName,
 } from '../../../src/core/segments/vector-store.js';
 import { databaseContract } from '../../unit/db/database-contract.js';
+import { relationalContract } from '../../unit/db/relational-contract.js';
 import { createTestDatabase, infraSettings, withClient } from '../infra.js';
 
 const MIGRATIONS = fileURLToPath(new URL('../../../prisma/migrations/', import.meta.url));
@@ -59,6 +63,7 @@ afterAll(async () => {
 });
 
 databaseContract('postgres', async () => openPostgresDatabase({ url: await freshDatabase() }));
+relationalContract('postgres', async () => openPostgresDatabase({ url: await freshDatabase() }));
 
 describe('PostgreSQL adapter specifics', () => {
   const open = async (): Promise<PostgresDatabase> => openPostgresDatabase({ url: await freshDatabase() });
@@ -113,6 +118,34 @@ describe('PostgreSQL adapter specifics', () => {
         await pool.end();
       }
     } finally {
+      await db.close();
+    }
+  });
+
+  it("stamps jobs with the server's clock, the one all processes share, not this process's", async () => {
+    const db = await open();
+    const events = createMemoryEventBus();
+    try {
+      await migrateDatabase(db, MIGRATIONS);
+      const jobs = new JobStore(db, events, createMemoryLogger());
+      const { rows } = await db.query<{ now: Date }>('SELECT now() AS "now"');
+      const near = (at: Date | null) => Math.abs(at!.getTime() - rows[0]!.now.getTime()) < 60_000;
+      // This process's clock is years off; the server's is not.
+      vi.useFakeTimers({ toFake: ['Date'], now: new Date('2001-02-03T04:05:06Z') });
+      const { job } = await jobs.create({
+        tenantId: randomUUID(),
+        kind: 'INGEST',
+        idempotencyKey: randomUUID(),
+      });
+      const started = (await jobs.start(job.id))!;
+      const finished = (await jobs.finish(job.id, { status: 'SUCCEEDED' }))!;
+      vi.useRealTimers();
+      const stamps = [job.createdAt, job.updatedAt, started.startedAt, started.updatedAt];
+      stamps.push(finished.finishedAt, finished.updatedAt);
+      expect(stamps.map(near)).toEqual(stamps.map(() => true));
+    } finally {
+      vi.useRealTimers();
+      await events.close();
       await db.close();
     }
   });
