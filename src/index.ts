@@ -61,6 +61,8 @@ export type { GraphName } from './core/config.js';
 export type { LogFields, Logger } from './core/logger.js';
 export type { ModelManifest } from './core/model/manifest.js';
 
+export type { Policy as PolicyName, Principal, Role } from './core/auth/principal.js';
+export { Policy } from './core/auth/policy.js';
 export { isUuid } from './core/util/ids.js';
 export { checkText } from './core/util/text-input.js';
 export { mapConcurrent } from './core/util/map-concurrent.js';

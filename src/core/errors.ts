@@ -13,6 +13,8 @@ export const ERROR_CODES = {
   LIMIT_EXCEEDED: { retriable: false, httpStatus: 413 },
   /** Missing or invalid credentials (including a tampered upload URL). */
   UNAUTHENTICATED: { retriable: false, httpStatus: 401 },
+  /** The credentials are valid but their role (or tenant) does not allow this. */
+  FORBIDDEN: { retriable: false, httpStatus: 403 },
   /** The upload URL expired or was already used: ask `createUpload` for a new one. */
   UPLOAD_EXPIRED: { retriable: false, httpStatus: 410 },
   /** The video cannot be decoded: corrupt, empty, not a video, or no frames in the requested range. */

@@ -5,12 +5,15 @@
  */
 import { Arg, Ctx, ID, Mutation, Resolver } from 'type-graphql';
 
+import { Policy } from '../auth/policy.js';
+
 import type { GatewayContext } from './context.js';
 import { libraryOf, tenantOf } from './library.resolver.js';
 import { Camera, CameraStatus, toCamera } from './library.types.js';
 
 @Resolver()
 export class CameraMutationResolver {
+  @Policy('write')
   @Mutation(() => Camera, {
     description:
       'The camera named `name` (or with `id`, when given), created OFFLINE when missing; registering again updates its name and source.',
@@ -29,6 +32,7 @@ export class CameraMutationResolver {
     return toCamera(await libraryOf(context).cameras.register({ id, name, sourceUrl }, tenantOf(context)));
   }
 
+  @Policy('write')
   @Mutation(() => Camera, { description: "Sets a camera's status and stamps lastSeenAt with now." })
   async setCameraStatus(
     @Arg('id', () => ID) id: string,

@@ -1,12 +1,15 @@
 /** The core queries every deployment has, whatever plugins are loaded: `health`, `model`, `plugins`. */
 import { Ctx, Query, Resolver } from 'type-graphql';
 
+import { Policy } from '../auth/policy.js';
+
 import { readiness } from './context.js';
 import type { GatewayContext } from './context.js';
 import { EncoderStatus, Health, ModelDims, ModelInfo, PluginInfo } from './core.types.js';
 
 @Resolver()
 export class CoreResolver {
+  @Policy('public')
   @Query(() => Health, {
     description: 'Liveness and readiness; readiness means the encoder is warm and the task bus answers.',
   })
@@ -22,6 +25,7 @@ export class CoreResolver {
     });
   }
 
+  @Policy('read')
   @Query(() => ModelInfo, { description: 'The loaded model package: identity, sizes and reached metrics.' })
   model(@Ctx() { services }: GatewayContext): ModelInfo {
     const { manifest, id, graphs } = services.modelPackage;
@@ -46,6 +50,7 @@ export class CoreResolver {
     });
   }
 
+  @Policy('read')
   @Query(() => [PluginInfo], { description: 'Task plugins loaded in this process, in registration order.' })
   plugins(@Ctx() { services }: GatewayContext): PluginInfo[] {
     return services.plugins.map((plugin) =>

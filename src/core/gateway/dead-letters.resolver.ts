@@ -7,6 +7,8 @@
 import { GraphQLDateTime, GraphQLJSONObject } from 'graphql-scalars';
 import { Arg, Ctx, Field, Int, ObjectType, Query, Resolver } from 'type-graphql';
 
+import { Policy } from '../auth/policy.js';
+
 import { HbiError } from '../errors.js';
 import type { DeadLetter as DeadLetterRecord } from '../events/port.js';
 import type { GatewayContext } from './context.js';
@@ -65,6 +67,7 @@ function toDeadLetter(record: DeadLetterRecord): DeadLetter {
 
 @Resolver()
 export class DeadLetterResolver {
+  @Policy('admin')
   @Query(() => [DeadLetter], {
     description:
       'Messages of one event topic that could not be processed, newest first (operators: see the reason, fix, re-submit).',

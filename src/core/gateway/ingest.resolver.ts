@@ -6,6 +6,8 @@
 import { GraphQLDateTime, GraphQLSafeInt } from 'graphql-scalars';
 import { Arg, Ctx, ID, Mutation, Resolver } from 'type-graphql';
 
+import { Policy } from '../auth/policy.js';
+
 import type { GatewayContext } from './context.js';
 import { Job, UploadTicket, VideoDeletion, toJob } from './jobs.types.js';
 import { libraryOf, tenantOf } from './library.resolver.js';
@@ -15,6 +17,7 @@ const CAPTURED_AT =
 
 @Resolver()
 export class IngestResolver {
+  @Policy('write')
   @Mutation(() => UploadTicket, {
     description:
       'A single-use URL to PUT one video to (at most sizeBytes, before expiresAt); the PUT answers with the id of the ingest job it starts.',
@@ -39,6 +42,7 @@ export class IngestResolver {
     return Object.assign(new UploadTicket(), ticket);
   }
 
+  @Policy('write')
   @Mutation(() => Job, {
     description:
       'Queues the ingest of a file on the server (inside HBI_INGEST_ROOTS) or of an http(s) URL; give exactly one.',
@@ -64,6 +68,7 @@ export class IngestResolver {
     return toJob(job);
   }
 
+  @Policy('write')
   @Mutation(() => VideoDeletion, {
     description:
       'Removes a video with its segments, vectors, cached answers and stored object; idempotent (deleted: false when there was nothing).',
@@ -73,6 +78,7 @@ export class IngestResolver {
     return Object.assign(new VideoDeletion(), deletion);
   }
 
+  @Policy('write')
   @Mutation(() => Job, {
     description:
       'Queues a re-encode of one video with the loaded model (the running one, if any, is returned).',
@@ -81,6 +87,7 @@ export class IngestResolver {
     return toJob(await libraryOf(context).requests.reindexVideo(id, tenantOf(context)));
   }
 
+  @Policy('write')
   @Mutation(() => Job, {
     description:
       'Queues a re-encode of every video the loaded model has not encoded yet (all of them with force); resumable, one job at a time.',

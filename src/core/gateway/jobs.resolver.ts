@@ -3,6 +3,8 @@
  * that sends the job's current state, then each change, and completes after the final one.
  */
 import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root, Subscription } from 'type-graphql';
+
+import { Policy } from '../auth/policy.js';
 import type { SubscribeResolverData } from 'type-graphql';
 
 import { HbiError } from '../errors.js';
@@ -16,6 +18,7 @@ import { Video, toVideo } from './library.types.js';
 
 @Resolver(() => Job)
 export class JobResolver {
+  @Policy('read')
   @Query(() => Job, { nullable: true, description: 'One job by id.' })
   async job(@Arg('id', () => ID) id: string, @Ctx() context: GatewayContext): Promise<Job> {
     const record = await libraryOf(context).jobs.get(tenantOf(context), id);
@@ -23,6 +26,7 @@ export class JobResolver {
     return toJob(record);
   }
 
+  @Policy('read')
   @Query(() => JobConnection, { description: 'Jobs, newest first.' })
   async jobs(
     @Arg('first', () => Int, {
@@ -63,6 +67,7 @@ export class JobResolver {
     return record ? toVideo(record) : null;
   }
 
+  @Policy('read')
   @Subscription(() => Job, {
     subscribe: ({ args, context }: SubscribeResolverData<unknown, { jobId: string }, GatewayContext>) =>
       libraryOf(context).watcher.watch(tenantOf(context), args.jobId),

@@ -5,6 +5,8 @@
  */
 import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
 
+import { Policy } from '../auth/policy.js';
+
 import { HbiError } from '../errors.js';
 import type { LibraryServices } from '../library/library.js';
 import { isUuid } from '../util/ids.js';
@@ -80,6 +82,7 @@ async function segmentPage(
 
 @Resolver(() => Video)
 export class VideoResolver {
+  @Policy('read')
   @Query(() => Video, { nullable: true, description: 'One video by id.' })
   async video(@Arg('id', () => ID) id: string, @Ctx() context: GatewayContext): Promise<Video> {
     const record = await libraryOf(context).catalog.video(tenantOf(context), id);
@@ -87,6 +90,7 @@ export class VideoResolver {
     return toVideo(record);
   }
 
+  @Policy('read')
   @Query(() => VideoConnection, { description: 'Videos, newest first.' })
   async videos(
     @Arg('first', () => Int, pageArgs.first) first: number | null | undefined,
@@ -139,6 +143,7 @@ export class VideoResolver {
 
 @Resolver(() => Segment)
 export class SegmentResolver {
+  @Policy('read')
   @Query(() => Segment, { nullable: true, description: 'One segment by id.' })
   async segment(@Arg('id', () => ID) id: string, @Ctx() context: GatewayContext): Promise<Segment> {
     const record = await libraryOf(context).catalog.segment(tenantOf(context), id);
@@ -146,6 +151,7 @@ export class SegmentResolver {
     return toSegment(record);
   }
 
+  @Policy('read')
   @Query(() => SegmentConnection, { description: "A video's segments, in timeline order." })
   async segments(
     @Arg('videoId', () => ID) videoId: string,
@@ -167,6 +173,7 @@ export class SegmentResolver {
 
 @Resolver(() => Camera)
 export class CameraResolver {
+  @Policy('read')
   @Query(() => Camera, { nullable: true, description: 'One camera by id.' })
   async camera(@Arg('id', () => ID) id: string, @Ctx() context: GatewayContext): Promise<Camera> {
     const record = await libraryOf(context).catalog.camera(tenantOf(context), id);
@@ -174,6 +181,7 @@ export class CameraResolver {
     return toCamera(record);
   }
 
+  @Policy('read')
   @Query(() => CameraConnection, { description: 'Cameras, by name.' })
   async cameras(
     @Arg('first', () => Int, pageArgs.first) first: number | null | undefined,

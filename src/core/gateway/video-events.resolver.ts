@@ -4,6 +4,8 @@
  * gateway process sees every event whichever worker indexed the video.
  */
 import { Arg, Field, ID, Int, ObjectType, Resolver, Root, Subscription } from 'type-graphql';
+
+import { Policy } from '../auth/policy.js';
 import type { SubscriptionHandlerData } from 'type-graphql';
 
 import type { EventBus, Subscription as BusSubscription } from '../events/port.js';
@@ -31,6 +33,7 @@ interface SegmentFilterArgs {
 
 @Resolver()
 export class VideoEventsResolver {
+  @Policy('read')
   @Subscription(() => VideoIndexed, {
     topics: VIDEO_INDEXED,
     description: 'Each video as soon as it is indexed (no replay of earlier ones).',
@@ -43,6 +46,7 @@ export class VideoEventsResolver {
     });
   }
 
+  @Policy('read')
   @Subscription(() => Segment, {
     topics: SEGMENT_INDEXED,
     filter: ({ payload, args }: SubscriptionHandlerData<SegmentIndexedEvent, SegmentFilterArgs>) =>

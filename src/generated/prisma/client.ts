@@ -48,9 +48,16 @@ export { Prisma }
 export type Tenant = Prisma.TenantModel
 /**
  * Model ApiKey
- * A credential for the API. Only a SHA-256 of the secret is stored; `prefix` lets a person recognise it.
+ * A credential for the API: `hbik_<key id>_<secret>`. Only a SHA-256 of the secret is stored; `prefix`
+ * (the token's first characters) lets a person recognise it.
  */
 export type ApiKey = Prisma.ApiKeyModel
+/**
+ * Model AuditEvent
+ * Who changed what, when and from where: key and tenant changes, deletes, re-indexes. Readable by the
+ * tenant's admins.
+ */
+export type AuditEvent = Prisma.AuditEventModel
 /**
  * Model ModelVersion
  * A model package the platform has loaded. Every stored vector names the version that made it, so a

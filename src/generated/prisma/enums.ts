@@ -9,6 +9,15 @@
 * 🟢 You can import this file directly.
 */
 
+export const Role = {
+  READ: 'READ',
+  WRITE: 'WRITE',
+  ADMIN: 'ADMIN'
+} as const
+
+export type Role = (typeof Role)[keyof typeof Role]
+
+
 export const ModelVersionStatus = {
   ACTIVE: 'ACTIVE',
   RETIRED: 'RETIRED'

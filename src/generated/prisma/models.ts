@@ -10,6 +10,7 @@
  */
 export type * from './models/Tenant.js'
 export type * from './models/ApiKey.js'
+export type * from './models/AuditEvent.js'
 export type * from './models/ModelVersion.js'
 export type * from './models/Camera.js'
 export type * from './models/Video.js'

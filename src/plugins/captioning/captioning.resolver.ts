@@ -2,6 +2,7 @@
 import { Arg, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
 
 import type { GatewayContext } from 'hbi-platform';
+import { Policy } from 'hbi-platform';
 
 import { Caption, Decoding, SegmentCaption } from './captioning.types.js';
 import type { CaptionTaskInput } from './tasks.js';
@@ -9,6 +10,7 @@ import { captionTask } from './tasks.js';
 
 @Resolver()
 export class CaptioningResolver {
+  @Policy('read')
   @Query(() => Caption, {
     description:
       'Captions one segment (segmentId) or a whole video (videoId, segment by segment); give exactly one of them.',

@@ -2,7 +2,7 @@
 import { Arg, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
 
 import type { GatewayContext } from 'hbi-platform';
-import { textWarnings } from 'hbi-platform';
+import { Policy, textWarnings } from 'hbi-platform';
 
 import { Answer, AnswerAlternative, AnswerScope, SegmentAnswer } from './qa.types.js';
 import type { AnswerTaskInput } from './tasks.js';
@@ -10,6 +10,7 @@ import { answerTask } from './tasks.js';
 
 @Resolver()
 export class QaResolver {
+  @Policy('read')
   @Query(() => Answer, {
     description:
       'Answers a question about one segment (segmentId) or a whole video (videoId, from the mean of its segments’ answer probabilities); give exactly one of them.',

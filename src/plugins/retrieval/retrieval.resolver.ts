@@ -6,7 +6,7 @@
 import { Arg, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
 
 import type { GatewayContext } from 'hbi-platform';
-import { HbiError, textWarnings } from 'hbi-platform';
+import { HbiError, Policy, textWarnings } from 'hbi-platform';
 
 import { RankedText, SearchFilters, SegmentHit, SegmentSearchConnection } from './retrieval.types.js';
 import type { SearchOutcome } from './search.js';
@@ -32,6 +32,7 @@ export function decodeCursor(cursor: string): number {
 
 @Resolver()
 export class RetrievalResolver {
+  @Policy('read')
   @Query(() => SegmentSearchConnection, {
     description: 'Segments best matching a text: ANN over the segment embeddings, then HBI re-rank.',
   })
@@ -65,6 +66,7 @@ export class RetrievalResolver {
     return toConnection(outcome, start, first, context.services.encoder.modelId);
   }
 
+  @Policy('read')
   @Query(() => [RankedText], {
     description:
       'The given texts ranked by their HBI interaction score against one indexed segment, best first.',

@@ -14,7 +14,8 @@ import type * as Prisma from "../internal/prismaNamespace.js"
 
 /**
  * Model ApiKey
- * A credential for the API. Only a SHA-256 of the secret is stored; `prefix` lets a person recognise it.
+ * A credential for the API: `hbik_<key id>_<secret>`. Only a SHA-256 of the secret is stored; `prefix`
+ * (the token's first characters) lets a person recognise it.
  */
 export type ApiKeyModel = runtime.Types.Result.DefaultSelection<Prisma.$ApiKeyPayload>
 
@@ -30,7 +31,9 @@ export type ApiKeyMinAggregateOutputType = {
   name: string | null
   prefix: string | null
   secretHash: string | null
+  role: $Enums.Role | null
   createdAt: Date | null
+  expiresAt: Date | null
   lastUsedAt: Date | null
   revokedAt: Date | null
 }
@@ -41,7 +44,9 @@ export type ApiKeyMaxAggregateOutputType = {
   name: string | null
   prefix: string | null
   secretHash: string | null
+  role: $Enums.Role | null
   createdAt: Date | null
+  expiresAt: Date | null
   lastUsedAt: Date | null
   revokedAt: Date | null
 }
@@ -52,8 +57,9 @@ export type ApiKeyCountAggregateOutputType = {
   name: number
   prefix: number
   secretHash: number
-  scopes: number
+  role: number
   createdAt: number
+  expiresAt: number
   lastUsedAt: number
   revokedAt: number
   _all: number
@@ -66,7 +72,9 @@ export type ApiKeyMinAggregateInputType = {
   name?: true
   prefix?: true
   secretHash?: true
+  role?: true
   createdAt?: true
+  expiresAt?: true
   lastUsedAt?: true
   revokedAt?: true
 }
@@ -77,7 +85,9 @@ export type ApiKeyMaxAggregateInputType = {
   name?: true
   prefix?: true
   secretHash?: true
+  role?: true
   createdAt?: true
+  expiresAt?: true
   lastUsedAt?: true
   revokedAt?: true
 }
@@ -88,8 +98,9 @@ export type ApiKeyCountAggregateInputType = {
   name?: true
   prefix?: true
   secretHash?: true
-  scopes?: true
+  role?: true
   createdAt?: true
+  expiresAt?: true
   lastUsedAt?: true
   revokedAt?: true
   _all?: true
@@ -173,8 +184,9 @@ export type ApiKeyGroupByOutputType = {
   name: string
   prefix: string
   secretHash: string
-  scopes: string[]
+  role: $Enums.Role
   createdAt: Date
+  expiresAt: Date | null
   lastUsedAt: Date | null
   revokedAt: Date | null
   _count: ApiKeyCountAggregateOutputType | null
@@ -206,8 +218,9 @@ export type ApiKeyWhereInput = {
   name?: Prisma.StringFilter<"ApiKey"> | string
   prefix?: Prisma.StringFilter<"ApiKey"> | string
   secretHash?: Prisma.StringFilter<"ApiKey"> | string
-  scopes?: Prisma.StringNullableListFilter<"ApiKey">
+  role?: Prisma.EnumRoleFilter<"ApiKey"> | $Enums.Role
   createdAt?: Prisma.DateTimeFilter<"ApiKey"> | Date | string
+  expiresAt?: Prisma.DateTimeNullableFilter<"ApiKey"> | Date | string | null
   lastUsedAt?: Prisma.DateTimeNullableFilter<"ApiKey"> | Date | string | null
   revokedAt?: Prisma.DateTimeNullableFilter<"ApiKey"> | Date | string | null
   tenant?: Prisma.XOR<Prisma.TenantScalarRelationFilter, Prisma.TenantWhereInput>
@@ -219,8 +232,9 @@ export type ApiKeyOrderByWithRelationInput = {
   name?: Prisma.SortOrder
   prefix?: Prisma.SortOrder
   secretHash?: Prisma.SortOrder
-  scopes?: Prisma.SortOrder
+  role?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
+  expiresAt?: Prisma.SortOrderInput | Prisma.SortOrder
   lastUsedAt?: Prisma.SortOrderInput | Prisma.SortOrder
   revokedAt?: Prisma.SortOrderInput | Prisma.SortOrder
   tenant?: Prisma.TenantOrderByWithRelationInput
@@ -235,8 +249,9 @@ export type ApiKeyWhereUniqueInput = Prisma.AtLeast<{
   tenantId?: Prisma.UuidFilter<"ApiKey"> | string
   name?: Prisma.StringFilter<"ApiKey"> | string
   prefix?: Prisma.StringFilter<"ApiKey"> | string
-  scopes?: Prisma.StringNullableListFilter<"ApiKey">
+  role?: Prisma.EnumRoleFilter<"ApiKey"> | $Enums.Role
   createdAt?: Prisma.DateTimeFilter<"ApiKey"> | Date | string
+  expiresAt?: Prisma.DateTimeNullableFilter<"ApiKey"> | Date | string | null
   lastUsedAt?: Prisma.DateTimeNullableFilter<"ApiKey"> | Date | string | null
   revokedAt?: Prisma.DateTimeNullableFilter<"ApiKey"> | Date | string | null
   tenant?: Prisma.XOR<Prisma.TenantScalarRelationFilter, Prisma.TenantWhereInput>
@@ -248,8 +263,9 @@ export type ApiKeyOrderByWithAggregationInput = {
   name?: Prisma.SortOrder
   prefix?: Prisma.SortOrder
   secretHash?: Prisma.SortOrder
-  scopes?: Prisma.SortOrder
+  role?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
+  expiresAt?: Prisma.SortOrderInput | Prisma.SortOrder
   lastUsedAt?: Prisma.SortOrderInput | Prisma.SortOrder
   revokedAt?: Prisma.SortOrderInput | Prisma.SortOrder
   _count?: Prisma.ApiKeyCountOrderByAggregateInput
@@ -266,8 +282,9 @@ export type ApiKeyScalarWhereWithAggregatesInput = {
   name?: Prisma.StringWithAggregatesFilter<"ApiKey"> | string
   prefix?: Prisma.StringWithAggregatesFilter<"ApiKey"> | string
   secretHash?: Prisma.StringWithAggregatesFilter<"ApiKey"> | string
-  scopes?: Prisma.StringNullableListFilter<"ApiKey">
+  role?: Prisma.EnumRoleWithAggregatesFilter<"ApiKey"> | $Enums.Role
   createdAt?: Prisma.DateTimeWithAggregatesFilter<"ApiKey"> | Date | string
+  expiresAt?: Prisma.DateTimeNullableWithAggregatesFilter<"ApiKey"> | Date | string | null
   lastUsedAt?: Prisma.DateTimeNullableWithAggregatesFilter<"ApiKey"> | Date | string | null
   revokedAt?: Prisma.DateTimeNullableWithAggregatesFilter<"ApiKey"> | Date | string | null
 }
@@ -277,8 +294,9 @@ export type ApiKeyCreateInput = {
   name: string
   prefix: string
   secretHash: string
-  scopes?: Prisma.ApiKeyCreatescopesInput | string[]
+  role?: $Enums.Role
   createdAt?: Date | string
+  expiresAt?: Date | string | null
   lastUsedAt?: Date | string | null
   revokedAt?: Date | string | null
   tenant: Prisma.TenantCreateNestedOneWithoutApiKeysInput
@@ -290,8 +308,9 @@ export type ApiKeyUncheckedCreateInput = {
   name: string
   prefix: string
   secretHash: string
-  scopes?: Prisma.ApiKeyCreatescopesInput | string[]
+  role?: $Enums.Role
   createdAt?: Date | string
+  expiresAt?: Date | string | null
   lastUsedAt?: Date | string | null
   revokedAt?: Date | string | null
 }
@@ -301,8 +320,9 @@ export type ApiKeyUpdateInput = {
   name?: Prisma.StringFieldUpdateOperationsInput | string
   prefix?: Prisma.StringFieldUpdateOperationsInput | string
   secretHash?: Prisma.StringFieldUpdateOperationsInput | string
-  scopes?: Prisma.ApiKeyUpdatescopesInput | string[]
+  role?: Prisma.EnumRoleFieldUpdateOperationsInput | $Enums.Role
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  expiresAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   lastUsedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   revokedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   tenant?: Prisma.TenantUpdateOneRequiredWithoutApiKeysNestedInput
@@ -314,8 +334,9 @@ export type ApiKeyUncheckedUpdateInput = {
   name?: Prisma.StringFieldUpdateOperationsInput | string
   prefix?: Prisma.StringFieldUpdateOperationsInput | string
   secretHash?: Prisma.StringFieldUpdateOperationsInput | string
-  scopes?: Prisma.ApiKeyUpdatescopesInput | string[]
+  role?: Prisma.EnumRoleFieldUpdateOperationsInput | $Enums.Role
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  expiresAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   lastUsedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   revokedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
 }
@@ -326,8 +347,9 @@ export type ApiKeyCreateManyInput = {
   name: string
   prefix: string
   secretHash: string
-  scopes?: Prisma.ApiKeyCreatescopesInput | string[]
+  role?: $Enums.Role
   createdAt?: Date | string
+  expiresAt?: Date | string | null
   lastUsedAt?: Date | string | null
   revokedAt?: Date | string | null
 }
@@ -337,8 +359,9 @@ export type ApiKeyUpdateManyMutationInput = {
   name?: Prisma.StringFieldUpdateOperationsInput | string
   prefix?: Prisma.StringFieldUpdateOperationsInput | string
   secretHash?: Prisma.StringFieldUpdateOperationsInput | string
-  scopes?: Prisma.ApiKeyUpdatescopesInput | string[]
+  role?: Prisma.EnumRoleFieldUpdateOperationsInput | $Enums.Role
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  expiresAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   lastUsedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   revokedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
 }
@@ -349,8 +372,9 @@ export type ApiKeyUncheckedUpdateManyInput = {
   name?: Prisma.StringFieldUpdateOperationsInput | string
   prefix?: Prisma.StringFieldUpdateOperationsInput | string
   secretHash?: Prisma.StringFieldUpdateOperationsInput | string
-  scopes?: Prisma.ApiKeyUpdatescopesInput | string[]
+  role?: Prisma.EnumRoleFieldUpdateOperationsInput | $Enums.Role
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  expiresAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   lastUsedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   revokedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
 }
@@ -365,22 +389,15 @@ export type ApiKeyOrderByRelationAggregateInput = {
   _count?: Prisma.SortOrder
 }
 
-export type StringNullableListFilter<$PrismaModel = never> = {
-  equals?: string[] | Prisma.ListStringFieldRefInput<$PrismaModel> | null
-  has?: string | Prisma.StringFieldRefInput<$PrismaModel> | null
-  hasEvery?: string[] | Prisma.ListStringFieldRefInput<$PrismaModel>
-  hasSome?: string[] | Prisma.ListStringFieldRefInput<$PrismaModel>
-  isEmpty?: boolean
-}
-
 export type ApiKeyCountOrderByAggregateInput = {
   id?: Prisma.SortOrder
   tenantId?: Prisma.SortOrder
   name?: Prisma.SortOrder
   prefix?: Prisma.SortOrder
   secretHash?: Prisma.SortOrder
-  scopes?: Prisma.SortOrder
+  role?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
+  expiresAt?: Prisma.SortOrder
   lastUsedAt?: Prisma.SortOrder
   revokedAt?: Prisma.SortOrder
 }
@@ -391,7 +408,9 @@ export type ApiKeyMaxOrderByAggregateInput = {
   name?: Prisma.SortOrder
   prefix?: Prisma.SortOrder
   secretHash?: Prisma.SortOrder
+  role?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
+  expiresAt?: Prisma.SortOrder
   lastUsedAt?: Prisma.SortOrder
   revokedAt?: Prisma.SortOrder
 }
@@ -402,7 +421,9 @@ export type ApiKeyMinOrderByAggregateInput = {
   name?: Prisma.SortOrder
   prefix?: Prisma.SortOrder
   secretHash?: Prisma.SortOrder
+  role?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
+  expiresAt?: Prisma.SortOrder
   lastUsedAt?: Prisma.SortOrder
   revokedAt?: Prisma.SortOrder
 }
@@ -449,13 +470,8 @@ export type ApiKeyUncheckedUpdateManyWithoutTenantNestedInput = {
   deleteMany?: Prisma.ApiKeyScalarWhereInput | Prisma.ApiKeyScalarWhereInput[]
 }
 
-export type ApiKeyCreatescopesInput = {
-  set: string[]
-}
-
-export type ApiKeyUpdatescopesInput = {
-  set?: string[]
-  push?: string | string[]
+export type EnumRoleFieldUpdateOperationsInput = {
+  set?: $Enums.Role
 }
 
 export type NullableDateTimeFieldUpdateOperationsInput = {
@@ -467,8 +483,9 @@ export type ApiKeyCreateWithoutTenantInput = {
   name: string
   prefix: string
   secretHash: string
-  scopes?: Prisma.ApiKeyCreatescopesInput | string[]
+  role?: $Enums.Role
   createdAt?: Date | string
+  expiresAt?: Date | string | null
   lastUsedAt?: Date | string | null
   revokedAt?: Date | string | null
 }
@@ -478,8 +495,9 @@ export type ApiKeyUncheckedCreateWithoutTenantInput = {
   name: string
   prefix: string
   secretHash: string
-  scopes?: Prisma.ApiKeyCreatescopesInput | string[]
+  role?: $Enums.Role
   createdAt?: Date | string
+  expiresAt?: Date | string | null
   lastUsedAt?: Date | string | null
   revokedAt?: Date | string | null
 }
@@ -519,8 +537,9 @@ export type ApiKeyScalarWhereInput = {
   name?: Prisma.StringFilter<"ApiKey"> | string
   prefix?: Prisma.StringFilter<"ApiKey"> | string
   secretHash?: Prisma.StringFilter<"ApiKey"> | string
-  scopes?: Prisma.StringNullableListFilter<"ApiKey">
+  role?: Prisma.EnumRoleFilter<"ApiKey"> | $Enums.Role
   createdAt?: Prisma.DateTimeFilter<"ApiKey"> | Date | string
+  expiresAt?: Prisma.DateTimeNullableFilter<"ApiKey"> | Date | string | null
   lastUsedAt?: Prisma.DateTimeNullableFilter<"ApiKey"> | Date | string | null
   revokedAt?: Prisma.DateTimeNullableFilter<"ApiKey"> | Date | string | null
 }
@@ -530,8 +549,9 @@ export type ApiKeyCreateManyTenantInput = {
   name: string
   prefix: string
   secretHash: string
-  scopes?: Prisma.ApiKeyCreatescopesInput | string[]
+  role?: $Enums.Role
   createdAt?: Date | string
+  expiresAt?: Date | string | null
   lastUsedAt?: Date | string | null
   revokedAt?: Date | string | null
 }
@@ -541,8 +561,9 @@ export type ApiKeyUpdateWithoutTenantInput = {
   name?: Prisma.StringFieldUpdateOperationsInput | string
   prefix?: Prisma.StringFieldUpdateOperationsInput | string
   secretHash?: Prisma.StringFieldUpdateOperationsInput | string
-  scopes?: Prisma.ApiKeyUpdatescopesInput | string[]
+  role?: Prisma.EnumRoleFieldUpdateOperationsInput | $Enums.Role
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  expiresAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   lastUsedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   revokedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
 }
@@ -552,8 +573,9 @@ export type ApiKeyUncheckedUpdateWithoutTenantInput = {
   name?: Prisma.StringFieldUpdateOperationsInput | string
   prefix?: Prisma.StringFieldUpdateOperationsInput | string
   secretHash?: Prisma.StringFieldUpdateOperationsInput | string
-  scopes?: Prisma.ApiKeyUpdatescopesInput | string[]
+  role?: Prisma.EnumRoleFieldUpdateOperationsInput | $Enums.Role
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  expiresAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   lastUsedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   revokedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
 }
@@ -563,8 +585,9 @@ export type ApiKeyUncheckedUpdateManyWithoutTenantInput = {
   name?: Prisma.StringFieldUpdateOperationsInput | string
   prefix?: Prisma.StringFieldUpdateOperationsInput | string
   secretHash?: Prisma.StringFieldUpdateOperationsInput | string
-  scopes?: Prisma.ApiKeyUpdatescopesInput | string[]
+  role?: Prisma.EnumRoleFieldUpdateOperationsInput | $Enums.Role
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  expiresAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   lastUsedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   revokedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
 }
@@ -577,8 +600,9 @@ export type ApiKeySelect<ExtArgs extends runtime.Types.Extensions.InternalArgs =
   name?: boolean
   prefix?: boolean
   secretHash?: boolean
-  scopes?: boolean
+  role?: boolean
   createdAt?: boolean
+  expiresAt?: boolean
   lastUsedAt?: boolean
   revokedAt?: boolean
   tenant?: boolean | Prisma.TenantDefaultArgs<ExtArgs>
@@ -590,8 +614,9 @@ export type ApiKeySelectCreateManyAndReturn<ExtArgs extends runtime.Types.Extens
   name?: boolean
   prefix?: boolean
   secretHash?: boolean
-  scopes?: boolean
+  role?: boolean
   createdAt?: boolean
+  expiresAt?: boolean
   lastUsedAt?: boolean
   revokedAt?: boolean
   tenant?: boolean | Prisma.TenantDefaultArgs<ExtArgs>
@@ -603,8 +628,9 @@ export type ApiKeySelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extens
   name?: boolean
   prefix?: boolean
   secretHash?: boolean
-  scopes?: boolean
+  role?: boolean
   createdAt?: boolean
+  expiresAt?: boolean
   lastUsedAt?: boolean
   revokedAt?: boolean
   tenant?: boolean | Prisma.TenantDefaultArgs<ExtArgs>
@@ -616,13 +642,14 @@ export type ApiKeySelectScalar = {
   name?: boolean
   prefix?: boolean
   secretHash?: boolean
-  scopes?: boolean
+  role?: boolean
   createdAt?: boolean
+  expiresAt?: boolean
   lastUsedAt?: boolean
   revokedAt?: boolean
 }
 
-export type ApiKeyOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "tenantId" | "name" | "prefix" | "secretHash" | "scopes" | "createdAt" | "lastUsedAt" | "revokedAt", ExtArgs["result"]["apiKey"]>
+export type ApiKeyOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "tenantId" | "name" | "prefix" | "secretHash" | "role" | "createdAt" | "expiresAt" | "lastUsedAt" | "revokedAt", ExtArgs["result"]["apiKey"]>
 export type ApiKeyInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   tenant?: boolean | Prisma.TenantDefaultArgs<ExtArgs>
 }
@@ -644,8 +671,9 @@ export type $ApiKeyPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs
     name: string
     prefix: string
     secretHash: string
-    scopes: string[]
+    role: $Enums.Role
     createdAt: Date
+    expiresAt: Date | null
     lastUsedAt: Date | null
     revokedAt: Date | null
   }, ExtArgs["result"]["apiKey"]>
@@ -1077,8 +1105,9 @@ export interface ApiKeyFieldRefs {
   readonly name: Prisma.FieldRef<"ApiKey", 'String'>
   readonly prefix: Prisma.FieldRef<"ApiKey", 'String'>
   readonly secretHash: Prisma.FieldRef<"ApiKey", 'String'>
-  readonly scopes: Prisma.FieldRef<"ApiKey", 'String[]'>
+  readonly role: Prisma.FieldRef<"ApiKey", 'Role'>
   readonly createdAt: Prisma.FieldRef<"ApiKey", 'DateTime'>
+  readonly expiresAt: Prisma.FieldRef<"ApiKey", 'DateTime'>
   readonly lastUsedAt: Prisma.FieldRef<"ApiKey", 'DateTime'>
   readonly revokedAt: Prisma.FieldRef<"ApiKey", 'DateTime'>
 }

@@ -421,10 +421,6 @@ export type CameraUncheckedUpdateManyWithoutTenantNestedInput = {
   deleteMany?: Prisma.CameraScalarWhereInput | Prisma.CameraScalarWhereInput[]
 }
 
-export type NullableStringFieldUpdateOperationsInput = {
-  set?: string | null
-}
-
 export type EnumCameraStatusFieldUpdateOperationsInput = {
   set?: $Enums.CameraStatus
 }

@@ -171,6 +171,7 @@ export type TenantWhereInput = {
   videos?: Prisma.VideoListRelationFilter
   jobs?: Prisma.JobListRelationFilter
   cacheEntries?: Prisma.PluginCacheEntryListRelationFilter
+  auditEvents?: Prisma.AuditEventListRelationFilter
 }
 
 export type TenantOrderByWithRelationInput = {
@@ -182,6 +183,7 @@ export type TenantOrderByWithRelationInput = {
   videos?: Prisma.VideoOrderByRelationAggregateInput
   jobs?: Prisma.JobOrderByRelationAggregateInput
   cacheEntries?: Prisma.PluginCacheEntryOrderByRelationAggregateInput
+  auditEvents?: Prisma.AuditEventOrderByRelationAggregateInput
 }
 
 export type TenantWhereUniqueInput = Prisma.AtLeast<{
@@ -196,6 +198,7 @@ export type TenantWhereUniqueInput = Prisma.AtLeast<{
   videos?: Prisma.VideoListRelationFilter
   jobs?: Prisma.JobListRelationFilter
   cacheEntries?: Prisma.PluginCacheEntryListRelationFilter
+  auditEvents?: Prisma.AuditEventListRelationFilter
 }, "id">
 
 export type TenantOrderByWithAggregationInput = {
@@ -225,6 +228,7 @@ export type TenantCreateInput = {
   videos?: Prisma.VideoCreateNestedManyWithoutTenantInput
   jobs?: Prisma.JobCreateNestedManyWithoutTenantInput
   cacheEntries?: Prisma.PluginCacheEntryCreateNestedManyWithoutTenantInput
+  auditEvents?: Prisma.AuditEventCreateNestedManyWithoutTenantInput
 }
 
 export type TenantUncheckedCreateInput = {
@@ -236,6 +240,7 @@ export type TenantUncheckedCreateInput = {
   videos?: Prisma.VideoUncheckedCreateNestedManyWithoutTenantInput
   jobs?: Prisma.JobUncheckedCreateNestedManyWithoutTenantInput
   cacheEntries?: Prisma.PluginCacheEntryUncheckedCreateNestedManyWithoutTenantInput
+  auditEvents?: Prisma.AuditEventUncheckedCreateNestedManyWithoutTenantInput
 }
 
 export type TenantUpdateInput = {
@@ -247,6 +252,7 @@ export type TenantUpdateInput = {
   videos?: Prisma.VideoUpdateManyWithoutTenantNestedInput
   jobs?: Prisma.JobUpdateManyWithoutTenantNestedInput
   cacheEntries?: Prisma.PluginCacheEntryUpdateManyWithoutTenantNestedInput
+  auditEvents?: Prisma.AuditEventUpdateManyWithoutTenantNestedInput
 }
 
 export type TenantUncheckedUpdateInput = {
@@ -258,6 +264,7 @@ export type TenantUncheckedUpdateInput = {
   videos?: Prisma.VideoUncheckedUpdateManyWithoutTenantNestedInput
   jobs?: Prisma.JobUncheckedUpdateManyWithoutTenantNestedInput
   cacheEntries?: Prisma.PluginCacheEntryUncheckedUpdateManyWithoutTenantNestedInput
+  auditEvents?: Prisma.AuditEventUncheckedUpdateManyWithoutTenantNestedInput
 }
 
 export type TenantCreateManyInput = {
@@ -321,6 +328,20 @@ export type TenantUpdateOneRequiredWithoutApiKeysNestedInput = {
   upsert?: Prisma.TenantUpsertWithoutApiKeysInput
   connect?: Prisma.TenantWhereUniqueInput
   update?: Prisma.XOR<Prisma.XOR<Prisma.TenantUpdateToOneWithWhereWithoutApiKeysInput, Prisma.TenantUpdateWithoutApiKeysInput>, Prisma.TenantUncheckedUpdateWithoutApiKeysInput>
+}
+
+export type TenantCreateNestedOneWithoutAuditEventsInput = {
+  create?: Prisma.XOR<Prisma.TenantCreateWithoutAuditEventsInput, Prisma.TenantUncheckedCreateWithoutAuditEventsInput>
+  connectOrCreate?: Prisma.TenantCreateOrConnectWithoutAuditEventsInput
+  connect?: Prisma.TenantWhereUniqueInput
+}
+
+export type TenantUpdateOneRequiredWithoutAuditEventsNestedInput = {
+  create?: Prisma.XOR<Prisma.TenantCreateWithoutAuditEventsInput, Prisma.TenantUncheckedCreateWithoutAuditEventsInput>
+  connectOrCreate?: Prisma.TenantCreateOrConnectWithoutAuditEventsInput
+  upsert?: Prisma.TenantUpsertWithoutAuditEventsInput
+  connect?: Prisma.TenantWhereUniqueInput
+  update?: Prisma.XOR<Prisma.XOR<Prisma.TenantUpdateToOneWithWhereWithoutAuditEventsInput, Prisma.TenantUpdateWithoutAuditEventsInput>, Prisma.TenantUncheckedUpdateWithoutAuditEventsInput>
 }
 
 export type TenantCreateNestedOneWithoutCamerasInput = {
@@ -387,6 +408,7 @@ export type TenantCreateWithoutApiKeysInput = {
   videos?: Prisma.VideoCreateNestedManyWithoutTenantInput
   jobs?: Prisma.JobCreateNestedManyWithoutTenantInput
   cacheEntries?: Prisma.PluginCacheEntryCreateNestedManyWithoutTenantInput
+  auditEvents?: Prisma.AuditEventCreateNestedManyWithoutTenantInput
 }
 
 export type TenantUncheckedCreateWithoutApiKeysInput = {
@@ -397,6 +419,7 @@ export type TenantUncheckedCreateWithoutApiKeysInput = {
   videos?: Prisma.VideoUncheckedCreateNestedManyWithoutTenantInput
   jobs?: Prisma.JobUncheckedCreateNestedManyWithoutTenantInput
   cacheEntries?: Prisma.PluginCacheEntryUncheckedCreateNestedManyWithoutTenantInput
+  auditEvents?: Prisma.AuditEventUncheckedCreateNestedManyWithoutTenantInput
 }
 
 export type TenantCreateOrConnectWithoutApiKeysInput = {
@@ -423,12 +446,74 @@ export type TenantUpdateWithoutApiKeysInput = {
   videos?: Prisma.VideoUpdateManyWithoutTenantNestedInput
   jobs?: Prisma.JobUpdateManyWithoutTenantNestedInput
   cacheEntries?: Prisma.PluginCacheEntryUpdateManyWithoutTenantNestedInput
+  auditEvents?: Prisma.AuditEventUpdateManyWithoutTenantNestedInput
 }
 
 export type TenantUncheckedUpdateWithoutApiKeysInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
   name?: Prisma.StringFieldUpdateOperationsInput | string
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  cameras?: Prisma.CameraUncheckedUpdateManyWithoutTenantNestedInput
+  videos?: Prisma.VideoUncheckedUpdateManyWithoutTenantNestedInput
+  jobs?: Prisma.JobUncheckedUpdateManyWithoutTenantNestedInput
+  cacheEntries?: Prisma.PluginCacheEntryUncheckedUpdateManyWithoutTenantNestedInput
+  auditEvents?: Prisma.AuditEventUncheckedUpdateManyWithoutTenantNestedInput
+}
+
+export type TenantCreateWithoutAuditEventsInput = {
+  id: string
+  name: string
+  createdAt?: Date | string
+  apiKeys?: Prisma.ApiKeyCreateNestedManyWithoutTenantInput
+  cameras?: Prisma.CameraCreateNestedManyWithoutTenantInput
+  videos?: Prisma.VideoCreateNestedManyWithoutTenantInput
+  jobs?: Prisma.JobCreateNestedManyWithoutTenantInput
+  cacheEntries?: Prisma.PluginCacheEntryCreateNestedManyWithoutTenantInput
+}
+
+export type TenantUncheckedCreateWithoutAuditEventsInput = {
+  id: string
+  name: string
+  createdAt?: Date | string
+  apiKeys?: Prisma.ApiKeyUncheckedCreateNestedManyWithoutTenantInput
+  cameras?: Prisma.CameraUncheckedCreateNestedManyWithoutTenantInput
+  videos?: Prisma.VideoUncheckedCreateNestedManyWithoutTenantInput
+  jobs?: Prisma.JobUncheckedCreateNestedManyWithoutTenantInput
+  cacheEntries?: Prisma.PluginCacheEntryUncheckedCreateNestedManyWithoutTenantInput
+}
+
+export type TenantCreateOrConnectWithoutAuditEventsInput = {
+  where: Prisma.TenantWhereUniqueInput
+  create: Prisma.XOR<Prisma.TenantCreateWithoutAuditEventsInput, Prisma.TenantUncheckedCreateWithoutAuditEventsInput>
+}
+
+export type TenantUpsertWithoutAuditEventsInput = {
+  update: Prisma.XOR<Prisma.TenantUpdateWithoutAuditEventsInput, Prisma.TenantUncheckedUpdateWithoutAuditEventsInput>
+  create: Prisma.XOR<Prisma.TenantCreateWithoutAuditEventsInput, Prisma.TenantUncheckedCreateWithoutAuditEventsInput>
+  where?: Prisma.TenantWhereInput
+}
+
+export type TenantUpdateToOneWithWhereWithoutAuditEventsInput = {
+  where?: Prisma.TenantWhereInput
+  data: Prisma.XOR<Prisma.TenantUpdateWithoutAuditEventsInput, Prisma.TenantUncheckedUpdateWithoutAuditEventsInput>
+}
+
+export type TenantUpdateWithoutAuditEventsInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  name?: Prisma.StringFieldUpdateOperationsInput | string
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  apiKeys?: Prisma.ApiKeyUpdateManyWithoutTenantNestedInput
+  cameras?: Prisma.CameraUpdateManyWithoutTenantNestedInput
+  videos?: Prisma.VideoUpdateManyWithoutTenantNestedInput
+  jobs?: Prisma.JobUpdateManyWithoutTenantNestedInput
+  cacheEntries?: Prisma.PluginCacheEntryUpdateManyWithoutTenantNestedInput
+}
+
+export type TenantUncheckedUpdateWithoutAuditEventsInput = {
+  id?: Prisma.StringFieldUpdateOperationsInput | string
+  name?: Prisma.StringFieldUpdateOperationsInput | string
+  createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
+  apiKeys?: Prisma.ApiKeyUncheckedUpdateManyWithoutTenantNestedInput
   cameras?: Prisma.CameraUncheckedUpdateManyWithoutTenantNestedInput
   videos?: Prisma.VideoUncheckedUpdateManyWithoutTenantNestedInput
   jobs?: Prisma.JobUncheckedUpdateManyWithoutTenantNestedInput
@@ -443,6 +528,7 @@ export type TenantCreateWithoutCamerasInput = {
   videos?: Prisma.VideoCreateNestedManyWithoutTenantInput
   jobs?: Prisma.JobCreateNestedManyWithoutTenantInput
   cacheEntries?: Prisma.PluginCacheEntryCreateNestedManyWithoutTenantInput
+  auditEvents?: Prisma.AuditEventCreateNestedManyWithoutTenantInput
 }
 
 export type TenantUncheckedCreateWithoutCamerasInput = {
@@ -453,6 +539,7 @@ export type TenantUncheckedCreateWithoutCamerasInput = {
   videos?: Prisma.VideoUncheckedCreateNestedManyWithoutTenantInput
   jobs?: Prisma.JobUncheckedCreateNestedManyWithoutTenantInput
   cacheEntries?: Prisma.PluginCacheEntryUncheckedCreateNestedManyWithoutTenantInput
+  auditEvents?: Prisma.AuditEventUncheckedCreateNestedManyWithoutTenantInput
 }
 
 export type TenantCreateOrConnectWithoutCamerasInput = {
@@ -479,6 +566,7 @@ export type TenantUpdateWithoutCamerasInput = {
   videos?: Prisma.VideoUpdateManyWithoutTenantNestedInput
   jobs?: Prisma.JobUpdateManyWithoutTenantNestedInput
   cacheEntries?: Prisma.PluginCacheEntryUpdateManyWithoutTenantNestedInput
+  auditEvents?: Prisma.AuditEventUpdateManyWithoutTenantNestedInput
 }
 
 export type TenantUncheckedUpdateWithoutCamerasInput = {
@@ -489,6 +577,7 @@ export type TenantUncheckedUpdateWithoutCamerasInput = {
   videos?: Prisma.VideoUncheckedUpdateManyWithoutTenantNestedInput
   jobs?: Prisma.JobUncheckedUpdateManyWithoutTenantNestedInput
   cacheEntries?: Prisma.PluginCacheEntryUncheckedUpdateManyWithoutTenantNestedInput
+  auditEvents?: Prisma.AuditEventUncheckedUpdateManyWithoutTenantNestedInput
 }
 
 export type TenantCreateWithoutVideosInput = {
@@ -499,6 +588,7 @@ export type TenantCreateWithoutVideosInput = {
   cameras?: Prisma.CameraCreateNestedManyWithoutTenantInput
   jobs?: Prisma.JobCreateNestedManyWithoutTenantInput
   cacheEntries?: Prisma.PluginCacheEntryCreateNestedManyWithoutTenantInput
+  auditEvents?: Prisma.AuditEventCreateNestedManyWithoutTenantInput
 }
 
 export type TenantUncheckedCreateWithoutVideosInput = {
@@ -509,6 +599,7 @@ export type TenantUncheckedCreateWithoutVideosInput = {
   cameras?: Prisma.CameraUncheckedCreateNestedManyWithoutTenantInput
   jobs?: Prisma.JobUncheckedCreateNestedManyWithoutTenantInput
   cacheEntries?: Prisma.PluginCacheEntryUncheckedCreateNestedManyWithoutTenantInput
+  auditEvents?: Prisma.AuditEventUncheckedCreateNestedManyWithoutTenantInput
 }
 
 export type TenantCreateOrConnectWithoutVideosInput = {
@@ -535,6 +626,7 @@ export type TenantUpdateWithoutVideosInput = {
   cameras?: Prisma.CameraUpdateManyWithoutTenantNestedInput
   jobs?: Prisma.JobUpdateManyWithoutTenantNestedInput
   cacheEntries?: Prisma.PluginCacheEntryUpdateManyWithoutTenantNestedInput
+  auditEvents?: Prisma.AuditEventUpdateManyWithoutTenantNestedInput
 }
 
 export type TenantUncheckedUpdateWithoutVideosInput = {
@@ -545,6 +637,7 @@ export type TenantUncheckedUpdateWithoutVideosInput = {
   cameras?: Prisma.CameraUncheckedUpdateManyWithoutTenantNestedInput
   jobs?: Prisma.JobUncheckedUpdateManyWithoutTenantNestedInput
   cacheEntries?: Prisma.PluginCacheEntryUncheckedUpdateManyWithoutTenantNestedInput
+  auditEvents?: Prisma.AuditEventUncheckedUpdateManyWithoutTenantNestedInput
 }
 
 export type TenantCreateWithoutJobsInput = {
@@ -555,6 +648,7 @@ export type TenantCreateWithoutJobsInput = {
   cameras?: Prisma.CameraCreateNestedManyWithoutTenantInput
   videos?: Prisma.VideoCreateNestedManyWithoutTenantInput
   cacheEntries?: Prisma.PluginCacheEntryCreateNestedManyWithoutTenantInput
+  auditEvents?: Prisma.AuditEventCreateNestedManyWithoutTenantInput
 }
 
 export type TenantUncheckedCreateWithoutJobsInput = {
@@ -565,6 +659,7 @@ export type TenantUncheckedCreateWithoutJobsInput = {
   cameras?: Prisma.CameraUncheckedCreateNestedManyWithoutTenantInput
   videos?: Prisma.VideoUncheckedCreateNestedManyWithoutTenantInput
   cacheEntries?: Prisma.PluginCacheEntryUncheckedCreateNestedManyWithoutTenantInput
+  auditEvents?: Prisma.AuditEventUncheckedCreateNestedManyWithoutTenantInput
 }
 
 export type TenantCreateOrConnectWithoutJobsInput = {
@@ -591,6 +686,7 @@ export type TenantUpdateWithoutJobsInput = {
   cameras?: Prisma.CameraUpdateManyWithoutTenantNestedInput
   videos?: Prisma.VideoUpdateManyWithoutTenantNestedInput
   cacheEntries?: Prisma.PluginCacheEntryUpdateManyWithoutTenantNestedInput
+  auditEvents?: Prisma.AuditEventUpdateManyWithoutTenantNestedInput
 }
 
 export type TenantUncheckedUpdateWithoutJobsInput = {
@@ -601,6 +697,7 @@ export type TenantUncheckedUpdateWithoutJobsInput = {
   cameras?: Prisma.CameraUncheckedUpdateManyWithoutTenantNestedInput
   videos?: Prisma.VideoUncheckedUpdateManyWithoutTenantNestedInput
   cacheEntries?: Prisma.PluginCacheEntryUncheckedUpdateManyWithoutTenantNestedInput
+  auditEvents?: Prisma.AuditEventUncheckedUpdateManyWithoutTenantNestedInput
 }
 
 export type TenantCreateWithoutCacheEntriesInput = {
@@ -611,6 +708,7 @@ export type TenantCreateWithoutCacheEntriesInput = {
   cameras?: Prisma.CameraCreateNestedManyWithoutTenantInput
   videos?: Prisma.VideoCreateNestedManyWithoutTenantInput
   jobs?: Prisma.JobCreateNestedManyWithoutTenantInput
+  auditEvents?: Prisma.AuditEventCreateNestedManyWithoutTenantInput
 }
 
 export type TenantUncheckedCreateWithoutCacheEntriesInput = {
@@ -621,6 +719,7 @@ export type TenantUncheckedCreateWithoutCacheEntriesInput = {
   cameras?: Prisma.CameraUncheckedCreateNestedManyWithoutTenantInput
   videos?: Prisma.VideoUncheckedCreateNestedManyWithoutTenantInput
   jobs?: Prisma.JobUncheckedCreateNestedManyWithoutTenantInput
+  auditEvents?: Prisma.AuditEventUncheckedCreateNestedManyWithoutTenantInput
 }
 
 export type TenantCreateOrConnectWithoutCacheEntriesInput = {
@@ -647,6 +746,7 @@ export type TenantUpdateWithoutCacheEntriesInput = {
   cameras?: Prisma.CameraUpdateManyWithoutTenantNestedInput
   videos?: Prisma.VideoUpdateManyWithoutTenantNestedInput
   jobs?: Prisma.JobUpdateManyWithoutTenantNestedInput
+  auditEvents?: Prisma.AuditEventUpdateManyWithoutTenantNestedInput
 }
 
 export type TenantUncheckedUpdateWithoutCacheEntriesInput = {
@@ -657,6 +757,7 @@ export type TenantUncheckedUpdateWithoutCacheEntriesInput = {
   cameras?: Prisma.CameraUncheckedUpdateManyWithoutTenantNestedInput
   videos?: Prisma.VideoUncheckedUpdateManyWithoutTenantNestedInput
   jobs?: Prisma.JobUncheckedUpdateManyWithoutTenantNestedInput
+  auditEvents?: Prisma.AuditEventUncheckedUpdateManyWithoutTenantNestedInput
 }
 
 
@@ -670,6 +771,7 @@ export type TenantCountOutputType = {
   videos: number
   jobs: number
   cacheEntries: number
+  auditEvents: number
 }
 
 export type TenantCountOutputTypeSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
@@ -678,6 +780,7 @@ export type TenantCountOutputTypeSelect<ExtArgs extends runtime.Types.Extensions
   videos?: boolean | TenantCountOutputTypeCountVideosArgs
   jobs?: boolean | TenantCountOutputTypeCountJobsArgs
   cacheEntries?: boolean | TenantCountOutputTypeCountCacheEntriesArgs
+  auditEvents?: boolean | TenantCountOutputTypeCountAuditEventsArgs
 }
 
 /**
@@ -725,6 +828,13 @@ export type TenantCountOutputTypeCountCacheEntriesArgs<ExtArgs extends runtime.T
   where?: Prisma.PluginCacheEntryWhereInput
 }
 
+/**
+ * TenantCountOutputType without action
+ */
+export type TenantCountOutputTypeCountAuditEventsArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  where?: Prisma.AuditEventWhereInput
+}
+
 
 export type TenantSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
   id?: boolean
@@ -735,6 +845,7 @@ export type TenantSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs =
   videos?: boolean | Prisma.Tenant$videosArgs<ExtArgs>
   jobs?: boolean | Prisma.Tenant$jobsArgs<ExtArgs>
   cacheEntries?: boolean | Prisma.Tenant$cacheEntriesArgs<ExtArgs>
+  auditEvents?: boolean | Prisma.Tenant$auditEventsArgs<ExtArgs>
   _count?: boolean | Prisma.TenantCountOutputTypeDefaultArgs<ExtArgs>
 }, ExtArgs["result"]["tenant"]>
 
@@ -763,6 +874,7 @@ export type TenantInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs 
   videos?: boolean | Prisma.Tenant$videosArgs<ExtArgs>
   jobs?: boolean | Prisma.Tenant$jobsArgs<ExtArgs>
   cacheEntries?: boolean | Prisma.Tenant$cacheEntriesArgs<ExtArgs>
+  auditEvents?: boolean | Prisma.Tenant$auditEventsArgs<ExtArgs>
   _count?: boolean | Prisma.TenantCountOutputTypeDefaultArgs<ExtArgs>
 }
 export type TenantIncludeCreateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {}
@@ -776,6 +888,7 @@ export type $TenantPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs
     videos: Prisma.$VideoPayload<ExtArgs>[]
     jobs: Prisma.$JobPayload<ExtArgs>[]
     cacheEntries: Prisma.$PluginCacheEntryPayload<ExtArgs>[]
+    auditEvents: Prisma.$AuditEventPayload<ExtArgs>[]
   }
   scalars: runtime.Types.Extensions.GetPayloadResult<{
     id: string
@@ -1180,6 +1293,7 @@ export interface Prisma__TenantClient<T, Null = never, ExtArgs extends runtime.T
   videos<T extends Prisma.Tenant$videosArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Tenant$videosArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$VideoPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
   jobs<T extends Prisma.Tenant$jobsArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Tenant$jobsArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$JobPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
   cacheEntries<T extends Prisma.Tenant$cacheEntriesArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Tenant$cacheEntriesArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$PluginCacheEntryPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
+  auditEvents<T extends Prisma.Tenant$auditEventsArgs<ExtArgs> = {}>(args?: Prisma.Subset<T, Prisma.Tenant$auditEventsArgs<ExtArgs>>): Prisma.PrismaPromise<runtime.Types.Result.GetResult<Prisma.$AuditEventPayload<ExtArgs>, T, "findMany", GlobalOmitOptions> | Null>
   /**
    * Attaches callbacks for the resolution and/or rejection of the Promise.
    * @param onfulfilled The callback to execute when the Promise is resolved.
@@ -1722,6 +1836,30 @@ export type Tenant$cacheEntriesArgs<ExtArgs extends runtime.Types.Extensions.Int
   take?: number
   skip?: number
   distinct?: Prisma.PluginCacheEntryScalarFieldEnum | Prisma.PluginCacheEntryScalarFieldEnum[]
+}
+
+/**
+ * Tenant.auditEvents
+ */
+export type Tenant$auditEventsArgs<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
+  /**
+   * Select specific fields to fetch from the AuditEvent
+   */
+  select?: Prisma.AuditEventSelect<ExtArgs> | null
+  /**
+   * Omit specific fields from the AuditEvent
+   */
+  omit?: Prisma.AuditEventOmit<ExtArgs> | null
+  /**
+   * Choose, which related nodes to fetch as well
+   */
+  include?: Prisma.AuditEventInclude<ExtArgs> | null
+  where?: Prisma.AuditEventWhereInput
+  orderBy?: Prisma.AuditEventOrderByWithRelationInput | Prisma.AuditEventOrderByWithRelationInput[]
+  cursor?: Prisma.AuditEventWhereUniqueInput
+  take?: number
+  skip?: number
+  distinct?: Prisma.AuditEventScalarFieldEnum | Prisma.AuditEventScalarFieldEnum[]
 }
 
 /**
