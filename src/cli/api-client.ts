@@ -3,6 +3,9 @@
  * with failures sorted for exit codes: the server cannot be reached (3), it refused the request (4), or
  * it is busy or not ready (5, from the error's `retriable` flag).
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
 import { UsageError } from './args.js';
 import { EXIT_CODES } from './exit-codes.js';
 import type { ExitCode } from './exit-codes.js';
@@ -47,8 +50,28 @@ export function resolveApiUrl(flag: string | undefined, env: CliIo['env']): stri
   return given;
 }
 
-/** A client for `url`; `timeoutMs` bounds each request. */
-export function createApiClient(url: string, io: CliIo, timeoutMs = DEFAULT_TIMEOUT_MS): ApiClient {
+/**
+ * The API key a client command sends: `--key`, else $HBI_API_KEY, else the admin key the server's first
+ * start wrote to `<HBI_DATA_DIR or ./data>/admin-key` (a local server); undefined when none is found.
+ */
+export function resolveApiKey(flag: string | undefined, env: CliIo['env']): string | undefined {
+  if (flag) return flag;
+  if (env.HBI_API_KEY) return env.HBI_API_KEY;
+  try {
+    const key = readFileSync(path.join(env.HBI_DATA_DIR || './data', 'admin-key'), 'utf8').trim();
+    return key.length > 0 ? key : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A client for `url` sending `apiKey` (when given) as a bearer token; `timeoutMs` bounds each request. */
+export function createApiClient(
+  url: string,
+  io: CliIo,
+  timeoutMs = DEFAULT_TIMEOUT_MS,
+  apiKey?: string,
+): ApiClient {
   const fetchImpl = io.fetch ?? fetch;
   return {
     url,
@@ -57,7 +80,11 @@ export function createApiClient(url: string, io: CliIo, timeoutMs = DEFAULT_TIME
       try {
         response = await fetchImpl(url, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', accept: 'application/json' },
+          headers: {
+            'content-type': 'application/json',
+            accept: 'application/json',
+            ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}),
+          },
           body: JSON.stringify({ query, variables }),
           signal: AbortSignal.timeout(timeoutMs),
         });

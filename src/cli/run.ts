@@ -7,6 +7,7 @@ import { ApiError } from './api-client.js';
 import type { Command } from './args.js';
 import { UsageError, parseCommandArgs, renderHelp } from './args.js';
 import { BENCH_COMMANDS } from './bench/commands.js';
+import { ACCESS_COMMANDS } from './commands/access.js';
 import { askCommand } from './commands/ask.js';
 import { cameraCommand } from './commands/camera.js';
 import { captionCommand } from './commands/caption.js';
@@ -28,6 +29,7 @@ export const COMMANDS: readonly Command[] = [
   captionCommand,
   cameraCommand,
   migrateCommand,
+  ...ACCESS_COMMANDS,
   schemaCommand,
   ...BENCH_COMMANDS,
 ];

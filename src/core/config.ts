@@ -326,6 +326,36 @@ export const SETTINGS = {
     '900',
     'How long an upload URL from createUpload stays valid, in seconds.',
   ),
+  oidcJwks: setting(
+    'HBI_OIDC_JWKS',
+    z.string().min(1).optional(),
+    undefined,
+    "OIDC/JWT bearer tokens: the identity provider's JWKS, a file path or an http(s) URL; unset = API keys only.",
+  ),
+  oidcIssuer: setting(
+    'HBI_OIDC_ISSUER',
+    z.string().min(1).optional(),
+    undefined,
+    'OIDC: the `iss` every token must carry (recommended whenever HBI_OIDC_JWKS is set).',
+  ),
+  oidcAudience: setting(
+    'HBI_OIDC_AUDIENCE',
+    z.string().min(1).optional(),
+    undefined,
+    'OIDC: the `aud` every token must carry (recommended whenever HBI_OIDC_JWKS is set).',
+  ),
+  oidcTenantClaim: setting(
+    'HBI_OIDC_TENANT_CLAIM',
+    z.string().min(1),
+    'hbi_tenant',
+    "OIDC: the claim holding the caller's tenant id.",
+  ),
+  oidcRoleClaim: setting(
+    'HBI_OIDC_ROLE_CLAIM',
+    z.string().min(1),
+    'hbi_role',
+    'OIDC: the claim holding the role: read, write or admin.',
+  ),
   uploadSecret: setting(
     'HBI_UPLOAD_SECRET',
     z.string().min(32).optional(),

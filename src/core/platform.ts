@@ -10,6 +10,12 @@
  * `worker.ts`.
  */
 import { randomUUID } from 'node:crypto';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
+import { ApiKeyStore, bootstrapAdminKey } from './auth/api-keys.js';
+import { AuditLog } from './auth/audit-log.js';
+import { createAuthenticator } from './auth/authenticator.js';
 
 import type { Config } from './config.js';
 import { HbiError } from './errors.js';
@@ -35,6 +41,7 @@ import { InProcessTaskDispatcher } from './tasks/in-process.js';
 import { KafkaTaskDispatcher } from './tasks/kafka.js';
 import type { TaskDispatcher } from './tasks/port.js';
 import type { Library } from './library/library.js';
+import { DEFAULT_TENANT_ID } from './tenancy.js';
 
 export interface PlatformOptions {
   /** Plugins shipped with the platform (src/plugins), registered before HBI_PLUGINS. */
@@ -52,6 +59,11 @@ export interface Platform {
   tasks: TaskDispatcher;
   /** Videos, segments, cameras and jobs, with the ingest worker running in this process. */
   library: Library;
+  /**
+   * The default tenant's admin key when this start created it (the installation's first start,
+   * embedded mode): shown once, and written to `<data dir>/admin-key` (mode 0600).
+   */
+  adminKey?: string;
   /** Stops server, plugins and kernel, in that order; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -80,13 +92,23 @@ export async function startPlatform(
     () => startLibrary(kernel),
     (l) => l.stop(),
   );
+  const adminKey = await life.add('admin key', () => firstAdminKey(config, kernel));
   const { gateway, pubSub } = await serveGateway(life, config, logger, kernel, {
     plugins: registry.plugins,
     pluginContext: (name) => registry.context(name),
     tasks: dispatcher,
     library,
   });
-  return { kernel, registry, gateway, pubSub, tasks: dispatcher, library, stop: () => life.stop() };
+  return {
+    kernel,
+    registry,
+    gateway,
+    pubSub,
+    tasks: dispatcher,
+    library,
+    ...(adminKey ? { adminKey } : {}),
+    stop: () => life.stop(),
+  };
 }
 
 /** A cluster gateway: the API, uploads and dispatch; inference and ingest happen on workers. */
@@ -131,6 +153,25 @@ async function startGatewayRole(config: Config, logger: Logger, options: Platfor
     library,
   });
   return { kernel, registry, gateway, pubSub, tasks: dispatcher, library, stop: () => life.stop() };
+}
+
+/** Where the first start writes the default tenant's admin key, and where `hbi` looks for it. */
+export function adminKeyFile(dataDir: string): string {
+  return path.join(dataDir, 'admin-key');
+}
+
+/**
+ * The first start of an embedded installation: the default tenant and, when it has no key yet, an admin
+ * key, written to `<data dir>/admin-key` (0600) for the `hbi` command. Returns the key when created.
+ */
+async function firstAdminKey(config: Config, kernel: Kernel): Promise<string | undefined> {
+  const created = await bootstrapAdminKey(kernel.db, new ApiKeyStore(kernel.db), DEFAULT_TENANT_ID);
+  if (!created) return undefined;
+  const file = adminKeyFile(config.dataDir);
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFile(file, `${created.token}\n`, { mode: 0o600 });
+  await chmod(file, 0o600);
+  return created.token;
 }
 
 /** Loads the plugins (built-ins, then HBI_PLUGINS), checks their graphs and sets them up on the kernel. */
@@ -224,6 +265,8 @@ async function serveGateway(
   parts: Pick<GatewayServices, 'plugins' | 'pluginContext' | 'tasks' | 'library'>,
 ) {
   const { schema, pubSub } = await life.add('schema', () => buildGatewaySchema(parts.plugins));
+  const keys = new ApiKeyStore(kernel.db);
+  const authenticator = await life.add('authentication', () => createAuthenticator(keys, config));
   await life.add(
     'subscription events',
     () => forwardVideoEvents(kernel.events, pubSub, `gateway-${randomUUID()}`),
@@ -241,6 +284,9 @@ async function serveGateway(
           logger: logger.child({ component: 'gateway' }),
           encoder: kernel.encoder,
           modelPackage: kernel.modelPackage,
+          authenticate: (authorization) => authenticator.authenticate(authorization),
+          keys,
+          audit: new AuditLog(kernel.db, logger.child({ component: 'audit' })),
           ...deadLetterServices(config, kernel.events),
           ...parts,
         },

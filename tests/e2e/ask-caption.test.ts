@@ -72,7 +72,7 @@ describe('ask and caption the demo library over HTTP with the shipped model', ()
   async function graphql(query: string, variables: Json = {}): Promise<Json> {
     const response = await fetch(platform.gateway.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${platform.adminKey}` },
       body: JSON.stringify({ query, variables }),
     });
     const body = (await response.json()) as Json;

@@ -12,6 +12,8 @@ import { createMemoryLogger } from '../../src/core/logger.js';
 import type { Platform } from '../../src/core/platform.js';
 import { startPlatform } from '../../src/core/platform.js';
 import { BUILTIN_PLUGINS } from '../../src/plugins/builtins.js';
+import { ApiKeyStore } from '../../src/core/auth/api-keys.js';
+import { DEFAULT_TENANT_ID } from '../../src/core/tenancy.js';
 import { serveLoopSource } from '../helpers/camera.js';
 import { captureIo } from '../helpers/cli-io.js';
 import { eventually, tempDir } from '../helpers/fixtures.js';
@@ -53,7 +55,7 @@ describe('hbi camera against the embedded platform: looping source, drop and rec
       HBI_PORT: '0',
     });
     platform = await startPlatform(config, createMemoryLogger(), { builtins: BUILTIN_PLUGINS });
-    client = gatewayClient(platform.gateway.url);
+    client = gatewayClient(platform.gateway.url, platform.adminKey);
     const registered = await client.graphql(
       'mutation { registerCamera(name: "loading-dock") { id status } }',
     );
@@ -79,11 +81,19 @@ describe('hbi camera against the embedded platform: looping source, drop and rec
     // The stand-in camera: 12 demo clips over HTTP at 4x real time (a 3 s segment every 0.75 s).
     const port = await freePort();
     sources.push(serveLoopSource(port, { speed: 4 }));
+    // A camera agent gets a write key of its tenant (not the admin key).
+    const cameraKey = (
+      await new ApiKeyStore(platform.kernel.db).create({
+        tenantId: DEFAULT_TENANT_ID,
+        name: 'loading-dock camera',
+        role: 'write',
+      })
+    ).token;
     const captured = captureIo({ HBI_DATA_DIR: path.join(temp.dir, 'agent'), HBI_LOG_LEVEL: 'info' });
     const agent = runCli(
       [
         'camera', '--source', sources[0]!.url, '--camera', 'loading-dock', '--segment', '3s',
-        '--url', platform.gateway.url, '--max-segments', String(SEGMENTS), '--json',
+        '--url', platform.gateway.url, '--max-segments', String(SEGMENTS), '--json', '--key', cameraKey,
       ], // prettier-ignore
       captured.io,
     );

@@ -48,7 +48,7 @@ describe('ingest over HTTP and WebSocket: uploads, jobs, subscriptions, deletion
       HBI_MAX_REQUEST_BYTES: String(MAX_REQUEST_BYTES),
     });
     platform = await startPlatform(config, createMemoryLogger(), { builtins: BUILTIN_PLUGINS });
-    client = gatewayClient(platform.gateway.url);
+    client = gatewayClient(platform.gateway.url, platform.adminKey);
     const library = await readDemoLibrary(LIBRARY);
     for (const clip of library.clips.slice(0, 2)) {
       const bytes = await readFile(path.resolve(path.dirname(LIBRARY), clip.file));
@@ -274,7 +274,7 @@ describe('ingest over HTTP and WebSocket: uploads, jobs, subscriptions, deletion
     it('an oversized body or query is refused with LIMIT_EXCEEDED', async () => {
       const body = await fetch(platform.gateway.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${platform.adminKey}` },
         body: JSON.stringify({ query: `{ health { live } } # ${'x'.repeat(MAX_REQUEST_BYTES)}` }),
       });
       expect(body.status).toBe(413);

@@ -70,7 +70,7 @@ describe('moment-localisation: an external plugin loaded through HBI_PLUGINS', (
   const graphql = async (query: string, variables: Json): Promise<Json> => {
     const response = await fetch(platform.gateway.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${platform.adminKey}` },
       body: JSON.stringify({ query, variables }),
     });
     return (await response.json()) as Json;

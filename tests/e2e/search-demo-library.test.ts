@@ -50,7 +50,7 @@ describe('search the demo library over HTTP with the shipped model', () => {
         warnings { code } edges { node { videoTitle sourceUri score rank } } } }`;
     const response = await fetch(platform.gateway.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${platform.adminKey}` },
       body: JSON.stringify({ query, variables: { text } }),
     });
     const body = (await response.json()) as Json;
@@ -61,6 +61,7 @@ describe('search the demo library over HTTP with the shipped model', () => {
   it('reports the model and readiness', async () => {
     const response = await fetch(
       `${platform.gateway.url}?query=${encodeURIComponent('{ health { ready } model { id dims { embed } } }')}`,
+      { headers: { authorization: `Bearer ${platform.adminKey}` } },
     );
     expect(await response.json()).toEqual({
       data: {

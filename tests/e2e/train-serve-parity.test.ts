@@ -89,7 +89,7 @@ describe('train/serve parity over the whole demo library', () => {
         const request = () =>
           fetch(platform.gateway.url, {
             method: 'POST',
-            headers: { 'content-type': 'application/json' },
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${platform.adminKey}` },
             body: JSON.stringify({ query, variables: { text } }),
           });
         // A kept-alive socket the server closed just as it was reused fails before any byte is sent;

@@ -31,11 +31,13 @@ export interface GatewayClient {
 export const JOB_FIELDS =
   'id kind status progress doneSteps totalSteps attempts videoId error { code message }';
 
-export function gatewayClient(url: string): GatewayClient {
+/** A client of the gateway at `url`, sending `apiKey` (when given) as the bearer token, on HTTP and WebSocket. */
+export function gatewayClient(url: string, apiKey?: string): GatewayClient {
+  const authorization: Record<string, string> = apiKey ? { authorization: `Bearer ${apiKey}` } : {};
   const graphql = async (query: string, variables: Json = {}): Promise<GraphQLAnswer> => {
     const response = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...authorization },
       body: JSON.stringify({ query, variables }),
     });
     return { status: response.status, body: (await response.json()) as Json };
@@ -85,7 +87,12 @@ export function gatewayClient(url: string): GatewayClient {
       }
     },
     webSocket: () =>
-      createClient({ url: url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0 }),
+      createClient({
+        url: url.replace(/^http/, 'ws'),
+        webSocketImpl: WebSocket,
+        retryAttempts: 0,
+        connectionParams: authorization,
+      }),
     collect(client, query, variables = {}, until = () => false) {
       return new Promise((resolve, reject) => {
         const seen: Json[] = [];

@@ -61,7 +61,7 @@ export async function startClipPlatform(prefix: string, colour: string): Promise
     const graphql = async (query: string, variables: Record<string, unknown> = {}) => {
       const response = await fetch(platform.gateway.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${platform.adminKey}` },
         body: JSON.stringify({ query, variables }),
       });
       return (await response.json()) as Record<string, any>;

@@ -21,6 +21,7 @@ import { tempDir } from '../helpers/fixtures.js';
 import { gatewayClient } from '../helpers/gateway-client.js';
 import type { GatewayClient } from '../helpers/gateway-client.js';
 import {
+  operatorKey,
   createTestDatabase,
   deleteKafkaLeftovers,
   infraSettings,
@@ -81,6 +82,7 @@ describe('cluster mode with a camera: gateway, two workers, hbi camera, a worker
   let source: ReturnType<typeof serveLoopSource> | undefined;
   let agent: ReturnType<typeof runAgent> | undefined;
   let cameraId: string;
+  let cameraKey: string;
   let indexedAtKill = 0;
   let stopping = false;
   let victim: RoleProcess | undefined;
@@ -122,7 +124,9 @@ describe('cluster mode with a camera: gateway, two workers, hbi camera, a worker
     };
     gateway = await spawnRole('gateway', env);
     workers.push(...(await Promise.all([spawnRole('worker', env), spawnRole('worker', env)])));
-    client = gatewayClient(gateway.url);
+    client = gatewayClient(gateway.url, await operatorKey(env, 'admin'));
+    // The camera agent gets a write key, as an operator would give it.
+    cameraKey = await operatorKey(env, 'write');
     const registered = await client.graphql('mutation { registerCamera(name: "cluster-dock") { id } }');
     expect(registered.body.errors).toBeUndefined();
     cameraId = registered.body.data.registerCamera.id as string;
@@ -140,7 +144,7 @@ describe('cluster mode with a camera: gateway, two workers, hbi camera, a worker
     agent = runAgent(
       [
         '--source', `http://127.0.0.1:${port}/live.ts`, '--camera', cameraId, '--name', 'cluster-dock', '--segment', `${SEGMENT_MS / 1000}s`,
-        '--url', gateway.url, '--max-segments', String(SEGMENTS), '--json',
+        '--url', gateway.url, '--max-segments', String(SEGMENTS), '--json', '--key', cameraKey,
       ], // prettier-ignore
       { HBI_DATA_DIR: path.join(temp.dir, 'agent'), HBI_LOG_LEVEL: 'info' },
     );

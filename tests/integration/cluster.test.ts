@@ -20,6 +20,7 @@ import { tempDir } from '../helpers/fixtures.js';
 import { gatewayClient } from '../helpers/gateway-client.js';
 import type { GatewayClient } from '../helpers/gateway-client.js';
 import {
+  operatorKey,
   createTestDatabase,
   deleteKafkaLeftovers,
   infraSettings,
@@ -91,7 +92,7 @@ describe('cluster mode: one gateway, two workers, real services', () => {
     };
     gateway = await spawnRole('gateway', env);
     workers.push(...(await Promise.all([spawnRole('worker', env), spawnRole('worker', env)])));
-    client = gatewayClient(gateway.url);
+    client = gatewayClient(gateway.url, await operatorKey(env, 'admin'));
     const store = await createS3ObjectStore({
       url: settings.s3.url,
       bucket,

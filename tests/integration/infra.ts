@@ -174,3 +174,5 @@ export async function until<T>(
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
+
+export { operatorKey } from '../../src/cli/bench/cluster-processes.js';

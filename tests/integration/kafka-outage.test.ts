@@ -17,7 +17,15 @@ import { spawnRole } from '../../src/cli/bench/cluster-processes.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { gatewayClient } from '../helpers/gateway-client.js';
 import type { GatewayClient, GraphQLAnswer } from '../helpers/gateway-client.js';
-import { createTestDatabase, infraSettings, readEnvFile, removeBucket, uniqueName, until } from './infra.js';
+import {
+  createTestDatabase,
+  infraSettings,
+  operatorKey,
+  readEnvFile,
+  removeBucket,
+  uniqueName,
+  until,
+} from './infra.js';
 
 const run = promisify(execFile);
 const settings = infraSettings();
@@ -94,7 +102,7 @@ describe('a gateway that loses Kafka mid-run', () => {
     };
     gateway = await spawnRole('gateway', env);
     worker = await spawnRole('worker', env);
-    client = gatewayClient(gateway.url);
+    client = gatewayClient(gateway.url, await operatorKey(env, 'admin'));
     const upload = await client.upload(await readFile(clip.file), {
       filename: `${clip.id}.mp4`,
       title: clip.id,

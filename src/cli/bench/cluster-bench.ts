@@ -25,7 +25,7 @@ import { writeJson } from '../io.js';
 import type { CliIo } from '../io.js';
 import { createProgress } from '../progress.js';
 import type { RoleProcess } from './cluster-processes.js';
-import { spawnRole } from './cluster-processes.js';
+import { operatorKey, spawnRole } from './cluster-processes.js';
 import { renderMarkdown, startReport, writeReport } from './report.js';
 import { quantile } from './stats.js';
 
@@ -247,6 +247,7 @@ async function startCluster(env: Record<string, string>, workers: number) {
   // info level for the "is up" lines the spawner waits for.
   const roleEnv = { ...env, HBI_LOG_LEVEL: 'info' };
   const gateway = await spawnRole('gateway', roleEnv);
+  apiKey = await operatorKey(env, 'admin');
   const started: RoleProcess[] = [gateway];
   const stop = () => Promise.allSettled(started.map((role) => role.stop())).then(() => undefined);
   try {
@@ -325,10 +326,13 @@ async function searchLatencies(
   return latencies;
 }
 
+/** The admin key of the cluster under test (made by `hbi keys create` once its database exists). */
+let apiKey = '';
+
 async function postGraphql(url: string, query: string, variables: Record<string, unknown>): Promise<unknown> {
   const response = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
     body: JSON.stringify({ query, variables }),
   });
   const body = (await response.json()) as { data?: unknown; errors?: { message: string }[] };

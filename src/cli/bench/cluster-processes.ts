@@ -5,9 +5,10 @@
  * it logs its "is up" line (which carries its URL); exiting first is an error carrying its last logs.
  */
 import type { ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 
 /** The built entry point, from `src/cli/bench` and from `dist/cli/bench` alike. */
 export const HBI_ENTRY = fileURLToPath(new URL('../../../dist/main.js', import.meta.url));
@@ -33,6 +34,25 @@ const UP_MESSAGE: Record<ClusterRole, { message: string; field: string }> = {
   gateway: { message: 'hbi gateway is up', field: 'url' },
   worker: { message: 'hbi worker is up', field: 'health' },
 };
+
+/**
+ * An API key made the way an operator makes one for a cluster: `hbi keys create` against the cluster's
+ * database (`env` holds DATABASE_URL), from the built command. Returns its token.
+ */
+export async function operatorKey(
+  env: Readonly<Record<string, string>>,
+  role: 'read' | 'write' | 'admin',
+  options: { tenant?: string; entry?: string } = {},
+): Promise<string> {
+  const entry = options.entry ?? HBI_ENTRY;
+  if (!existsSync(entry)) throw new Error(`${entry} is missing: run "npm run build" first`);
+  const args = [entry, 'keys', 'create', '--name', `${role} key`, '--role', role, '--json'];
+  if (options.tenant) args.push('--tenant', options.tenant);
+  const { stdout } = await promisify(execFile)(process.execPath, args, {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env, HBI_LOG_LEVEL: 'error' },
+  });
+  return (JSON.parse(stdout) as { token: string }).token;
+}
 
 /** Spawns one role with `env` (merged over nothing: pass what it needs) and waits until it is up. */
 export async function spawnRole(

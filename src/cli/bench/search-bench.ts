@@ -105,6 +105,8 @@ export async function runSearchBench(
     report.measure('HNSW index build', indexed.ms / 1000, 's');
 
     const texts = clips.slice(0, options.queries).map((clip) => clip.captions[0]!);
+    // The benchmark's data folder is new, so this start made the admin key.
+    const adminKey = platform.adminKey ?? '';
     const route = platform.registry.taskHandler(searchTask.kind);
     if (!route) throw new HbiError('INTERNAL', 'the retrieval plugin is not started');
     const retrieval = route.context(DEFAULT_TENANT_ID) as TaskContext<RetrievalConfig>;
@@ -112,6 +114,7 @@ export async function runSearchBench(
     // they are large and scans them instead of using the HNSW index. Both states are measured.
     const asIngested = await twoStageSearch(
       platform.gateway.url,
+      adminKey,
       retrieval,
       texts,
       options.repeat,
@@ -121,6 +124,7 @@ export async function runSearchBench(
     const analysed = await timed(() => kernel.db.exec('ANALYZE'));
     const withIndex = await twoStageSearch(
       platform.gateway.url,
+      adminKey,
       retrieval,
       texts,
       options.repeat,
@@ -246,6 +250,7 @@ export async function runSearchBench(
 /** Latencies of the two-stage search over HTTP and in-process (`repeat` per text, after a warm-up), and each text's top K. */
 async function twoStageSearch(
   url: string,
+  apiKey: string,
   retrieval: TaskContext<RetrievalConfig>,
   texts: readonly string[],
   repeat: number,
@@ -256,7 +261,7 @@ async function twoStageSearch(
   const send = async (text: string) => {
     const response = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
       body: JSON.stringify({ query, variables: { text } }),
     });
     const body = (await response.json()) as { errors?: { message: string }[] };

@@ -65,8 +65,11 @@ const RETRY_CODES = new Set([
 /** A client of the gateway at `url` (its /graphql endpoint); `timeoutMs` bounds each request. */
 export function createPlatformClient(
   url: string,
-  options: { timeoutMs?: number; fetch?: typeof fetch } = {},
+  options: { timeoutMs?: number; fetch?: typeof fetch; apiKey?: string } = {},
 ): PlatformClient {
+  const authorization: Record<string, string> = options.apiKey
+    ? { authorization: `Bearer ${options.apiKey}` }
+    : {};
   const fetchImpl = options.fetch ?? fetch;
   const timeoutMs = options.timeoutMs ?? 30_000;
 
@@ -111,7 +114,7 @@ export function createPlatformClient(
   async function graphql<T>(query: string, variables: Record<string, unknown>): Promise<T> {
     const { body } = await send(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      headers: { 'content-type': 'application/json', accept: 'application/json', ...authorization },
       body: JSON.stringify({ query, variables }),
     });
     if (!body.data) throw new PlatformRequestError('The platform answered without data', true);

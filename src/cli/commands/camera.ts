@@ -22,7 +22,7 @@ import { startPlatform } from '../../core/platform.js';
 import { isUuid } from '../../core/util/ids.js';
 import { locateFfmpeg } from '../../core/video/ffmpeg-tools.js';
 import { BUILTIN_PLUGINS } from '../../plugins/builtins.js';
-import { resolveApiUrl } from '../api-client.js';
+import { resolveApiKey, resolveApiUrl } from '../api-client.js';
 import type { Command, ParsedArgs } from '../args.js';
 import { UsageError, intOption, stringOption } from '../args.js';
 import type { CliOutput } from '../io.js';
@@ -119,6 +119,12 @@ export const cameraCommand: Command = {
       description: 'Display name when --camera is an id (default: the id)',
     },
     segment: { type: 'string', value: '<duration>', description: 'Segment length, e.g. 10s (default 10s)' },
+    key: {
+      type: 'string',
+      value: '<api key>',
+      description:
+        'A write (or admin) API key of the tenant the camera belongs to (default: $HBI_API_KEY, else <HBI_DATA_DIR>/admin-key)',
+    },
     url: {
       type: 'string',
       value: '<url|embedded>',
@@ -184,7 +190,12 @@ export const cameraCommand: Command = {
     let agent: CameraAgent | undefined;
     const stop = () => void agent?.stop();
     try {
-      const client = createPlatformClient(platform?.gateway.url ?? url!, { fetch: io.fetch });
+      // A camera agent needs a write key: --key, $HBI_API_KEY, or the embedded platform's own admin key.
+      const apiKey = platform?.adminKey ?? resolveApiKey(stringOption(args, 'key'), io.env);
+      const client = createPlatformClient(platform?.gateway.url ?? url!, {
+        fetch: io.fetch,
+        ...(apiKey ? { apiKey } : {}),
+      });
       const registered = await client.registerCamera(
         isUuid(camera)
           ? { id: camera, name: stringOption(args, 'name') ?? camera, sourceUrl: recorder.source }

@@ -9,7 +9,7 @@ import { VideoIngestor } from '../../core/ingest/video-ingestor.js';
 import type { Logger } from '../../core/logger.js';
 import { createLogger } from '../../core/logger.js';
 import type { Platform } from '../../core/platform.js';
-import { startPlatform } from '../../core/platform.js';
+import { adminKeyFile, startPlatform } from '../../core/platform.js';
 import { BUILTIN_PLUGINS } from '../../plugins/builtins.js';
 import type { Command } from '../args.js';
 
@@ -27,6 +27,13 @@ export const serveCommand: Command = {
     const logger = createLogger(config.logLevel);
     const platform = await startPlatform(config, logger, { builtins: BUILTIN_PLUGINS });
     logger.info('hbi is up', { url: platform.gateway.url, model: platform.kernel.modelPackage.id });
+    if (platform.adminKey) {
+      // Shown once: only its hash is stored. The hbi command reads the file when it talks to this server.
+      io.stdout.write(
+        `\nFirst start: created the default tenant's admin API key (shown once, also written to ${adminKeyFile(config.dataDir)}):\n\n  ${platform.adminKey}\n\n` +
+          `Send it as "Authorization: Bearer <key>"; make narrower keys with the createApiKey mutation or \`hbi keys create\`.\n\n`,
+      );
+    }
     const demo = new AbortController();
     const indexing = indexDemoLibrary(platform, config, logger, demo.signal);
     await new Promise<void>((resolve) => {

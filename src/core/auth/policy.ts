@@ -5,6 +5,7 @@
  * against the caller's principal. A root field without a policy refuses everyone, so a new field that
  * forgets to declare one is closed, not open (and `undeclaredRootFields` lets a test fail on it).
  */
+import type { ApolloServerPlugin } from '@apollo/server';
 import type {
   DocumentNode,
   FragmentDefinitionNode,
@@ -13,6 +14,7 @@ import type {
   OperationDefinitionNode,
   SelectionSetNode,
 } from 'graphql';
+import { GraphQLError, Kind, OperationTypeNode } from 'graphql';
 import { Extensions } from 'type-graphql';
 
 import { HbiError } from '../errors.js';
@@ -67,15 +69,15 @@ export function authorizeOperation(
   principal: Principal | null,
 ): void {
   const type =
-    operation.operation === 'query'
+    operation.operation === OperationTypeNode.QUERY
       ? schema.getQueryType()
-      : operation.operation === 'mutation'
+      : operation.operation === OperationTypeNode.MUTATION
         ? schema.getMutationType()
         : schema.getSubscriptionType();
   if (!type) return;
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const definition of document.definitions) {
-    if (definition.kind === 'FragmentDefinition') fragments.set(definition.name.value, definition);
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
   }
   for (const field of rootFieldNames(operation.selectionSet, fragments, new Set())) {
     if (field.startsWith('__')) continue;
@@ -95,8 +97,8 @@ function rootFieldNames(
 ): string[] {
   const names: string[] = [];
   for (const selection of selectionSet.selections) {
-    if (selection.kind === 'Field') names.push(selection.name.value);
-    else if (selection.kind === 'InlineFragment')
+    if (selection.kind === Kind.FIELD) names.push(selection.name.value);
+    else if (selection.kind === Kind.INLINE_FRAGMENT)
       names.push(...rootFieldNames(selection.selectionSet, fragments, seen));
     else if (!seen.has(selection.name.value)) {
       seen.add(selection.name.value);
@@ -111,4 +113,33 @@ function rootTypes(schema: GraphQLSchema): GraphQLObjectType[] {
   return [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].filter(
     (type): type is GraphQLObjectType => !!type,
   );
+}
+
+/**
+ * The Apollo plugin that runs `authorizeOperation` once the operation is parsed and validated: a
+ * refused operation answers 401 (no credentials) or 403 (too low a role, or no policy) and runs nothing.
+ */
+export function authorizationPlugin(): ApolloServerPlugin<{ principal: Principal | null }> {
+  return {
+    requestDidStart() {
+      return Promise.resolve({
+        didResolveOperation({ document, operation, schema, contextValue }) {
+          try {
+            if (operation) authorizeOperation(schema, document, operation, contextValue.principal);
+          } catch (error) {
+            throw asHttpError(error);
+          }
+          return Promise.resolve();
+        },
+      });
+    },
+  };
+}
+
+/** An HbiError as the GraphQLError Apollo answers with its HTTP status. */
+export function asHttpError(error: unknown): GraphQLError {
+  if (!(error instanceof HbiError)) throw error;
+  return new GraphQLError(error.message, {
+    extensions: { code: error.code, retriable: error.retriable, http: { status: error.httpStatus } },
+  });
 }

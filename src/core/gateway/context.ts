@@ -3,6 +3,9 @@
  * the concrete adapters' singletons. Plugin resolvers reach their own plugin context through
  * `pluginContext(name)`, so they see exactly what their `setup` saw.
  */
+import type { ApiKeyStore } from '../auth/api-keys.js';
+import type { AuditLog } from '../auth/audit-log.js';
+import type { Principal } from '../auth/principal.js';
 import type { Config } from '../config.js';
 import { HbiError } from '../errors.js';
 import type { SharedEncoder } from '../encoder/types.js';
@@ -29,6 +32,15 @@ export interface GatewayServices {
   tasks: Pick<TaskDispatcher, 'run' | 'kinds' | 'health'>;
   /** Videos, segments, cameras and jobs: lookups, ingest requests, uploads, progress streams. */
   library: LibraryServices;
+  /**
+   * The principal of an `Authorization` header value (`Bearer <API key or token>`): null when there is
+   * none, UNAUTHENTICATED when one is given but not valid.
+   */
+  authenticate(authorization: string | undefined): Promise<Principal | null>;
+  /** API keys of a tenant (admins manage their own tenant's keys). */
+  keys: Pick<ApiKeyStore, 'create' | 'list' | 'revoke' | 'isActive'>;
+  /** Key changes, deletes and re-indexes, readable by admins. */
+  audit: Pick<AuditLog, 'record' | 'list'>;
   /** What consumers gave up on, per event topic (the `deadLetters` query); absent when the bus keeps none. */
   deadLetters?: {
     topics: readonly string[];
@@ -39,7 +51,9 @@ export interface GatewayServices {
 /** The per-request GraphQL context. */
 export interface GatewayContext {
   services: GatewayServices;
-  /** The tenant this request acts for (the default tenant until authentication names one). */
+  /** Who is calling (an API key or a verified token), or null: then only `public` fields answer. */
+  principal: Principal | null;
+  /** The tenant this request acts for: the principal's (NO_TENANT, which owns nothing, without one). */
   tenantId: string;
   /**
    * Runs plugin tasks for this request: `tasks.run(searchTask, input)`, typed by the task handle and
@@ -48,6 +62,8 @@ export interface GatewayContext {
   tasks: TaskRunner;
   /** Correlates this request's log lines. */
   requestId: string;
+  /** The client's address (and browser Origin, when one was sent), for the audit log's "from where". */
+  source?: string;
   /** `scheme://host[:port]` the client reached this server at (its Host header), for URLs handed back. */
   origin?: string;
 }

@@ -15,13 +15,16 @@ import type { HTTPGraphQLRequest } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type { ExecutionArgs, GraphQLSchema } from 'graphql';
-import { GraphQLError, parse, validate } from 'graphql';
+import { GraphQLError, getOperationAST, parse, validate } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
+import type { WebSocket } from 'ws';
 import { WebSocketServer } from 'ws';
 
+import { authorizationPlugin, authorizeOperation } from '../auth/policy.js';
+import type { Principal } from '../auth/principal.js';
 import { HbiError } from '../errors.js';
 import { bindTaskRunner } from '../tasks/port.js';
-import { DEFAULT_TENANT_ID } from '../tenancy.js';
+import { NO_TENANT } from '../tenancy.js';
 import { toGraphQLError } from '../graphql-errors.js';
 import { readiness } from './context.js';
 import type { GatewayContext, GatewayServices } from './context.js';
@@ -68,6 +71,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     },
     plugins: [
       operationLimitsPlugin(config),
+      authorizationPlugin(),
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginDrainHttpServer({ httpServer }),
     ],
@@ -79,14 +83,18 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     },
   });
   await apollo.start();
-  const makeContext = (request?: IncomingMessage): GatewayContext => ({
-    services,
-    // One tenant until authentication (which names the caller's) arrives.
-    tenantId: DEFAULT_TENANT_ID,
-    tasks: bindTaskRunner(services.tasks, DEFAULT_TENANT_ID),
-    requestId: randomUUID(),
-    ...(request?.headers.host ? { origin: `http://${request.headers.host}` } : {}),
-  });
+  const makeContext = (request: IncomingMessage | undefined, principal: Principal | null): GatewayContext => {
+    const tenantId = principal?.tenantId ?? NO_TENANT;
+    return {
+      services,
+      principal,
+      tenantId,
+      tasks: bindTaskRunner(services.tasks, tenantId),
+      requestId: randomUUID(),
+      ...(request ? { source: clientSource(request) } : {}),
+      ...(request?.headers.host ? { origin: `http://${request.headers.host}` } : {}),
+    };
+  };
 
   httpServer.on('request', (request: IncomingMessage, response: ServerResponse) => {
     handleHttp(request, response, apollo, services, makeContext).catch((error: unknown) => {
@@ -96,6 +104,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     });
   });
 
+  const sockets = new KeySockets(services, logger);
   const wsServer = new WebSocketServer({
     server: httpServer,
     path: GRAPHQL_PATH,
@@ -104,6 +113,19 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const wsCleanup = useServer(
     {
       schema,
+      // Credentials arrive in connectionParams ({ authorization: "Bearer …" }); a wrong one closes the
+      // socket (4403), none leaves only public fields. A revoked or expired key's sockets are closed.
+      onConnect: async (ctx) => {
+        const given = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
+        try {
+          const principal = await services.authenticate(typeof given === 'string' ? given : undefined);
+          (ctx.extra as SocketExtra).principal = principal;
+          if (principal) sockets.add(principal, ctx.extra.socket);
+          return true;
+        } catch {
+          return false;
+        }
+      },
       onSubscribe: (ctx, _id, payload): ExecutionArgs | readonly GraphQLError[] => {
         let document;
         try {
@@ -114,20 +136,23 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         const errors = validate(schema, document);
         if (errors.length > 0) return errors;
         const variables = payload.variables ?? {};
+        const principal = (ctx.extra as SocketExtra).principal ?? null;
         try {
           assertWithinLimits(
             measureOperation(document, payload.operationName, variables, config.maxPageSize),
             config,
           );
+          const operation = getOperationAST(document, payload.operationName);
+          if (operation) authorizeOperation(schema, document, operation, principal);
         } catch (error) {
-          return [error as GraphQLError];
+          return [error instanceof HbiError ? toGraphQLError(error, logger) : (error as GraphQLError)];
         }
         return {
           schema,
           document,
           variableValues: variables,
           operationName: payload.operationName ?? null,
-          contextValue: makeContext(ctx.extra.request),
+          contextValue: makeContext(ctx.extra.request, principal),
         };
       },
       onNext: (_ctx, _id, _payload, _args, result) =>
@@ -155,6 +180,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     port,
     stop: () =>
       (stopped ??= (async () => {
+        sockets.stop();
         await wsCleanup.dispose();
         wsServer.close();
         // The drain plugin closes the HTTP server and waits for in-flight requests.
@@ -168,7 +194,7 @@ async function handleHttp(
   response: ServerResponse,
   apollo: ApolloServer<GatewayContext>,
   services: GatewayServices,
-  makeContext: (request: IncomingMessage) => GatewayContext,
+  makeContext: (request: IncomingMessage, principal: Principal | null) => GatewayContext,
 ): Promise<void> {
   const url = new URL(request.url ?? '/', 'http://gateway');
   if (url.pathname === '/health/live') return sendJson(response, 200, { live: true });
@@ -177,6 +203,16 @@ async function handleHttp(
     return sendJson(response, state.ready ? 200 : 503, state);
   }
   if (url.pathname.startsWith(UPLOAD_PATH)) return handleUpload(request, response, url.pathname, services);
+  let principal: Principal | null;
+  try {
+    principal = await services.authenticate(request.headers.authorization);
+  } catch (error) {
+    request.resume();
+    const failure =
+      error instanceof HbiError ? error : new HbiError('UNAUTHENTICATED', 'Invalid credentials');
+    response.setHeader('www-authenticate', 'Bearer');
+    return sendJsonError(response, 401, failure.message, 'UNAUTHENTICATED');
+  }
   if (url.pathname !== GRAPHQL_PATH)
     return sendJsonError(response, 404, `No route ${url.pathname}`, 'NOT_FOUND');
 
@@ -200,7 +236,7 @@ async function handleHttp(
   };
   const result = await apollo.executeHTTPGraphQLRequest({
     httpGraphQLRequest,
-    context: () => Promise.resolve(makeContext(request)),
+    context: () => Promise.resolve(makeContext(request, principal)),
   });
   response.statusCode = result.status ?? 200;
   for (const [name, value] of result.headers) response.setHeader(name, value);
@@ -255,4 +291,65 @@ function sendJson(response: ServerResponse, status: number, value: unknown): voi
 
 function sendJsonError(response: ServerResponse, status: number, message: string, code: string): void {
   sendJson(response, status, { errors: [{ message, extensions: { code } }] });
+}
+
+/** What the gateway keeps on each WebSocket: the principal it connected with. */
+interface SocketExtra {
+  principal?: Principal | null;
+}
+
+/** How often the keys of open sockets are checked (revoked or expired: their sockets close). */
+const KEY_CHECK_MS = 15_000;
+
+/**
+ * The open sockets of each API key or token. Every KEY_CHECK_MS, each key with open sockets is checked;
+ * a revoked or expired one has its sockets closed (4401), so a revoked key stops receiving events
+ * within that time on every gateway. `closeKey` does it at once (a revoke on this gateway).
+ */
+class KeySockets {
+  readonly #byKey = new Map<string, { principal: Principal; sockets: Set<WebSocket> }>();
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly services: Pick<GatewayServices, 'keys'>,
+    private readonly logger: Pick<GatewayServices['logger'], 'warn'>,
+  ) {
+    this.#timer = setInterval(() => void this.check(), KEY_CHECK_MS);
+    this.#timer.unref();
+  }
+
+  add(principal: Principal, socket: WebSocket): void {
+    const entry = this.#byKey.get(principal.id) ?? { principal, sockets: new Set<WebSocket>() };
+    entry.sockets.add(socket);
+    this.#byKey.set(principal.id, entry);
+    socket.once('close', () => {
+      entry.sockets.delete(socket);
+      if (entry.sockets.size === 0) this.#byKey.delete(principal.id);
+    });
+  }
+
+  async check(now = Date.now()): Promise<void> {
+    for (const [id, { principal, sockets }] of [...this.#byKey]) {
+      const expired = principal.expiresAt !== undefined && principal.expiresAt <= now;
+      const active =
+        !expired && (principal.kind !== 'key' || (await this.services.keys.isActive(id).catch(() => true)));
+      if (active) continue;
+      this.logger.warn('closing the sockets of a revoked or expired credential', {
+        key: id,
+        sockets: sockets.size,
+      });
+      for (const socket of sockets) socket.close(4401, 'Credentials revoked or expired');
+    }
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+}
+
+/** The client's address, and the browser's Origin when it sent one (the audit log's "from where"). */
+function clientSource(request: IncomingMessage): string {
+  const address = request.socket.remoteAddress ?? 'unknown';
+  const origin = request.headers.origin;
+  return typeof origin === 'string' && origin.length > 0 ? `${address} (origin ${origin})` : address;
 }

@@ -38,6 +38,7 @@ export class IngestResolver {
     const ticket = await libraryOf(context).requests.createUpload(
       { filename, contentType, sizeBytes, title, cameraId, capturedAt, origin: context.origin ?? '' },
       tenantOf(context),
+      context.principal?.kind === 'key' ? context.principal.id : null,
     );
     return Object.assign(new UploadTicket(), ticket);
   }
@@ -75,6 +76,7 @@ export class IngestResolver {
   })
   async deleteVideo(@Arg('id', () => ID) id: string, @Ctx() context: GatewayContext): Promise<VideoDeletion> {
     const deletion = await libraryOf(context).requests.deleteVideo(id, tenantOf(context));
+    if (deletion.deleted) await audit(context, 'video.delete', id);
     return Object.assign(new VideoDeletion(), deletion);
   }
 
@@ -84,7 +86,9 @@ export class IngestResolver {
       'Queues a re-encode of one video with the loaded model (the running one, if any, is returned).',
   })
   async reindexVideo(@Arg('id', () => ID) id: string, @Ctx() context: GatewayContext): Promise<Job> {
-    return toJob(await libraryOf(context).requests.reindexVideo(id, tenantOf(context)));
+    const job = await libraryOf(context).requests.reindexVideo(id, tenantOf(context));
+    await audit(context, 'video.reindex', id, { jobId: job.id });
+    return toJob(job);
   }
 
   @Policy('write')
@@ -96,6 +100,25 @@ export class IngestResolver {
     @Arg('force', () => Boolean, { defaultValue: false }) force: boolean,
     @Ctx() context: GatewayContext,
   ): Promise<Job> {
-    return toJob(await libraryOf(context).requests.reindexAll(force, tenantOf(context)));
+    const job = await libraryOf(context).requests.reindexAll(force, tenantOf(context));
+    await audit(context, 'library.reindex', null, { jobId: job.id, force });
+    return toJob(job);
   }
+}
+
+/** Records a change in the audit log, by the request's principal, from the request's source. */
+async function audit(
+  context: GatewayContext,
+  action: string,
+  target: string | null,
+  details?: Record<string, unknown>,
+): Promise<void> {
+  if (!context.principal) return;
+  await context.services.audit.record(context.principal, {
+    tenantId: context.tenantId,
+    action,
+    target,
+    source: context.source ?? null,
+    ...(details ? { details } : {}),
+  });
 }

@@ -9,6 +9,7 @@ import type { NonEmptyArray } from 'type-graphql';
 import { buildSchema } from 'type-graphql';
 
 import type { HbiPlugin, ResolverClass } from '../plugins/define-plugin.js';
+import { AuthResolver } from './auth.resolver.js';
 import { CameraMutationResolver } from './cameras.resolver.js';
 import { CoreResolver } from './core.resolver.js';
 import { DeadLetterResolver } from './dead-letters.resolver.js';
@@ -30,6 +31,7 @@ export async function buildGatewaySchema(plugins: readonly HbiPlugin[]): Promise
   const pubSub = createPubSub();
   const resolvers: ResolverClass[] = [
     CoreResolver,
+    AuthResolver,
     VideoResolver,
     SegmentResolver,
     CameraResolver,

@@ -19,7 +19,7 @@ export async function handleUpload(
   request: IncomingMessage,
   response: ServerResponse,
   pathname: string,
-  services: Pick<GatewayServices, 'library' | 'logger'>,
+  services: Pick<GatewayServices, 'library' | 'logger' | 'keys'>,
 ): Promise<void> {
   if (request.method !== 'PUT') {
     response.setHeader('allow', 'PUT');
@@ -35,6 +35,7 @@ export async function handleUpload(
       token,
       body,
       Number.isFinite(declared) ? declared : undefined,
+      (keyId) => services.keys.isActive(keyId),
     );
     const { job } = received;
     sendJson(response, 202, {

@@ -162,7 +162,11 @@ export class IngestRequests {
   }
 
   /** A signed single-use URL to PUT one video to; LIMIT_EXCEEDED when the declared size is over the limit. */
-  async createUpload(input: UploadInput, tenantId = DEFAULT_TENANT_ID): Promise<UploadTicket> {
+  async createUpload(
+    input: UploadInput,
+    tenantId = DEFAULT_TENANT_ID,
+    keyId: string | null = null,
+  ): Promise<UploadTicket> {
     const { config, tokens } = this.#options;
     const filename = checkText('filename', input.filename, MAX_FILENAME, true)!;
     if (!/^[\w.+-]+\/[\w.+-]+$/.test(input.contentType)) {
@@ -189,11 +193,13 @@ export class IngestRequests {
       .toLowerCase()
       .replace(/[^.a-z0-9]/g, '')
       .slice(0, 10);
-    const objectKey = `uploads/${uploadId}${extension.length > 1 ? extension : ''}`;
+    // Under the tenant's prefix: one tenant's objects never share a key (or a listing) with another's.
+    const objectKey = `tenants/${tenantId}/uploads/${uploadId}${extension.length > 1 ? extension : ''}`;
     const expiresAt = new Date(Date.now() + config.uploadUrlTtlSeconds * 1000);
     const token = tokens.sign({
       uploadId,
       tenantId,
+      keyId,
       objectKey,
       filename,
       contentType: input.contentType,
@@ -218,9 +224,18 @@ export class IngestRequests {
    * row is created once), so a second PUT gets UPLOAD_EXPIRED. A failure after the claim (too many
    * bytes: LIMIT_EXCEEDED; the client went away: BAD_USER_INPUT) ends the job FAILED and carries its id.
    */
-  async receiveUpload(token: string, body: ObjectBody, declaredBytes?: number): Promise<ReceivedUpload> {
+  async receiveUpload(
+    token: string,
+    body: ObjectBody,
+    declaredBytes?: number,
+    keyActive: (keyId: string) => Promise<boolean> = () => Promise.resolve(true),
+  ): Promise<ReceivedUpload> {
     const { tokens, jobs, storage, logger } = this.#options;
     const grant = tokens.verify(token);
+    // The URL was granted to a key: once that key is revoked or expired, its unused URLs stop working.
+    if (grant.keyId && !(await keyActive(grant.keyId))) {
+      throw new HbiError('UNAUTHENTICATED', 'The key this upload URL was made for is revoked or expired');
+    }
     const { job, created } = await jobs.create({
       tenantId: grant.tenantId,
       kind: 'INGEST',

@@ -14,6 +14,8 @@ import { HbiError } from '../errors.js';
 export interface UploadGrant {
   uploadId: string;
   tenantId: string;
+  /** The API key that asked for the URL (null for the operator's own tools); checked again at upload. */
+  keyId?: string | null;
   /** Where the bytes will be stored. */
   objectKey: string;
   /** The client's file name, kept for display as `upload:<filename>`. */
@@ -32,6 +34,7 @@ export interface UploadGrant {
 const grantSchema = z.strictObject({
   uploadId: z.uuid(),
   tenantId: z.uuid(),
+  keyId: z.string().nullish(),
   objectKey: z.string().min(1),
   filename: z.string(),
   contentType: z.string(),

@@ -43,7 +43,9 @@ describe('hbi search/ask/caption against a running server', () => {
   });
 
   const hbi = async (...argv: string[]) => {
-    const captured = captureIo({ HBI_URL: platform.gateway.url });
+    // The key comes from the admin-key file the server's first start wrote in its data folder, as
+    // `hbi` finds it beside a local server.
+    const captured = captureIo({ HBI_URL: platform.gateway.url, HBI_DATA_DIR: path.join(temp.dir, 'data') });
     const code = await runCli(argv, captured.io);
     return { code, stdout: captured.stdout(), stderr: captured.stderr() };
   };

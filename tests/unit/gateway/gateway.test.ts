@@ -4,7 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 
+import type { Principal } from '../../../src/core/auth/principal.js';
 import type { EncoderState } from '../../../src/core/encoder/types.js';
+import { HbiError } from '../../../src/core/errors.js';
 import type { GatewayServices } from '../../../src/core/gateway/context.js';
 import type { Gateway } from '../../../src/core/gateway/http-server.js';
 import { startGateway } from '../../../src/core/gateway/http-server.js';
@@ -25,6 +27,13 @@ describe('GraphQL gateway over HTTP and WebSocket', () => {
   let pubSub: GatewayPubSub;
   let encoderState: EncoderState = { status: 'warming', providers: ['cpu'] };
   const logger = createMemoryLogger();
+  const TEST_KEY = 'hbik_test';
+  const ADMIN: Principal = {
+    tenantId: '00000000-0000-4000-8000-000000000000',
+    role: 'admin',
+    kind: 'key',
+    id: 'test',
+  };
 
   beforeAll(async () => {
     const modelPackage = await loadModelPackage(TINY_PACKAGE);
@@ -43,6 +52,14 @@ describe('GraphQL gateway over HTTP and WebSocket', () => {
       plugins: [plugin],
       pluginContext: () => undefined,
       tasks: { kinds: [], run: () => Promise.reject(new Error('no tasks in this test')) },
+      // One key, an admin of the default tenant; anything else presented is refused.
+      authenticate: (authorization) => {
+        if (authorization === undefined) return Promise.resolve(null);
+        if (authorization === `Bearer ${TEST_KEY}`) return Promise.resolve(ADMIN);
+        return Promise.reject(new HbiError('UNAUTHENTICATED', 'The API key is not valid'));
+      },
+      keys: {} as GatewayServices['keys'],
+      audit: {} as GatewayServices['audit'],
       // No library lookups in this test: the library resolvers have their own (tests/unit/gateway/library-resolvers.test.ts).
       library: {} as GatewayServices['library'],
     };
@@ -59,6 +76,7 @@ describe('GraphQL gateway over HTTP and WebSocket', () => {
       headers: {
         'content-type': 'application/json',
         accept: 'application/graphql-response+json',
+        authorization: `Bearer ${TEST_KEY}`,
         ...headers,
       },
       body: typeof body === 'string' ? body : JSON.stringify(body),
@@ -81,7 +99,7 @@ describe('GraphQL gateway over HTTP and WebSocket', () => {
       '{ model { id name version dims { embed frames maxWords } graphs } plugins { name version requiredGraphs } }',
     );
     const response = (await fetch(`${gateway.url}?query=${query}`, {
-      headers: { accept: 'application/graphql-response+json' },
+      headers: { accept: 'application/graphql-response+json', authorization: `Bearer ${TEST_KEY}` },
     })) as JsonResponse;
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toContain('application/graphql-response+json');
@@ -135,6 +153,7 @@ describe('GraphQL gateway over HTTP and WebSocket', () => {
       url: gateway.url.replace('http', 'ws'),
       webSocketImpl: WebSocket,
       retryAttempts: 0,
+      connectionParams: { authorization: `Bearer ${TEST_KEY}` },
     });
     try {
       const run = (query: string) =>
@@ -159,6 +178,7 @@ describe('GraphQL gateway over HTTP and WebSocket', () => {
       url: gateway.url.replace('http', 'ws'),
       webSocketImpl: WebSocket,
       retryAttempts: 0,
+      connectionParams: { authorization: `Bearer ${TEST_KEY}` },
     });
     const received: unknown[] = [];
     const unsubscribe = client.subscribe(

@@ -196,6 +196,7 @@ describe('library, job and ingest resolvers (in-process fakes)', () => {
     } as unknown as GatewayServices;
     context = {
       services,
+      principal: { tenantId: DEFAULT_TENANT_ID, role: 'admin', kind: 'key', id: 'test' },
       tenantId: DEFAULT_TENANT_ID,
       tasks: { run: () => Promise.reject(new Error('no tasks in this test')) },
       requestId: 'test',

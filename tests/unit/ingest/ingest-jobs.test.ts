@@ -53,7 +53,7 @@ describe('ingest jobs on the embedded platform (fixture model)', () => {
       HBI_SEGMENT_OVERLAP_MS: '0',
     });
     platform = await startPlatform(config, createMemoryLogger(), { builtins: BUILTIN_PLUGINS });
-    client = gatewayClient(platform.gateway.url);
+    client = gatewayClient(platform.gateway.url, platform.adminKey);
     pattern = await makeMp4(platform.kernel.ffmpeg, roots);
     red = await makeColorMp4(platform.kernel.ffmpeg, roots, 'red');
     fileServer = createServer((request, response) => {

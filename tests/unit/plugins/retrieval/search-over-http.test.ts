@@ -47,7 +47,7 @@ describe('retrieval plugin: search over HTTP on the fixture model', () => {
   const graphql = async (query: string, variables: Json = {}): Promise<{ status: number; body: Json }> => {
     const response = await fetch(platform.gateway.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${platform.adminKey}` },
       body: JSON.stringify({ query, variables }),
     });
     return { status: response.status, body: (await response.json()) as Json };
