@@ -193,6 +193,7 @@ describe('library, job and ingest resolvers (in-process fakes)', () => {
       config: { maxPageSize: 10, maxQueryDepth: 12, maxQueryComplexity: 2000, maxRequestBytes: 1 << 20 },
       logger,
       library: fakeLibrary(calls, (...args) => watch(...args)),
+      audit: { record: async () => undefined, list: async () => [] },
     } as unknown as GatewayServices;
     context = {
       services,

@@ -193,7 +193,8 @@ describe('ingest jobs on the embedded platform (fixture model)', () => {
     const upload = await client.upload(bytes, { filename: 'pattern copy.MP4' });
     expect(upload.status).toBe(202);
     expect(upload.body).toMatchObject({ objectKey: upload.ticket.objectKey, sizeBytes: bytes.length });
-    expect(upload.ticket.objectKey).toMatch(/^uploads\/[0-9a-f-]{36}\.mp4$/);
+    // Stored under the tenant's prefix.
+    expect(upload.ticket.objectKey).toMatch(/^tenants\/[0-9a-f-]{36}\/uploads\/[0-9a-f-]{36}\.mp4$/);
     const job = await client.finishedJob(upload.body.jobId as string);
     expect(job).toMatchObject({ status: 'SUCCEEDED', videoId: patternVideoId });
     // Identical bytes: the video keeps its first object and the upload's copy is dropped.
