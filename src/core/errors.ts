@@ -15,6 +15,12 @@ export const ERROR_CODES = {
   UNAUTHENTICATED: { retriable: false, httpStatus: 401 },
   /** The upload URL expired or was already used: ask `createUpload` for a new one. */
   UPLOAD_EXPIRED: { retriable: false, httpStatus: 410 },
+  /** The request's Origin (a web page in a browser) is not on HBI_ALLOWED_ORIGINS. */
+  ORIGIN_NOT_ALLOWED: { retriable: false, httpStatus: 403 },
+  /** The request's Host header is not on HBI_ALLOWED_HOSTS (a DNS rebinding page, or a misrouted request). */
+  HOST_NOT_ALLOWED: { retriable: false, httpStatus: 421 },
+  /** The request body's Content-Type is not one the route accepts (GraphQL takes JSON only). */
+  UNSUPPORTED_MEDIA_TYPE: { retriable: false, httpStatus: 415 },
   /** The video cannot be decoded: corrupt, empty, not a video, or no frames in the requested range. */
   VIDEO_UNREADABLE: { retriable: false, httpStatus: 422 },
   /** The container or codec is not on the allowed list. */

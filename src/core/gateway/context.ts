@@ -12,10 +12,13 @@ import type { Logger } from '../logger.js';
 import type { ModelPackage } from '../model/package-loader.js';
 import type { HbiPlugin, PluginContext, TaskRunner } from '../plugins/define-plugin.js';
 import type { TaskDispatcher } from '../tasks/port.js';
+import type { BrowserGuardSettings } from './browser-guards.js';
 
 /** The services the gateway is built from; one object per process, shared by every request. */
 export interface GatewayServices {
-  config: Pick<Config, 'maxPageSize' | 'maxQueryDepth' | 'maxQueryComplexity' | 'maxRequestBytes'>;
+  /** The limits, and the browser guards' lists (absent ones take their defaults: `browser-guards.ts`). */
+  config: Pick<Config, 'maxPageSize' | 'maxQueryDepth' | 'maxQueryComplexity' | 'maxRequestBytes'> &
+    BrowserGuardSettings;
   logger: Logger;
   encoder: Pick<SharedEncoder, 'state' | 'modelId' | 'graphs'>;
   modelPackage: Pick<ModelPackage, 'manifest' | 'id' | 'graphs'>;
