@@ -12,10 +12,14 @@ import type { Logger } from '../logger.js';
 import type { ModelPackage } from '../model/package-loader.js';
 import type { HbiPlugin, PluginContext, TaskRunner } from '../plugins/define-plugin.js';
 import type { TaskDispatcher } from '../tasks/port.js';
+import { redact } from '../util/redact.js';
 
 /** The services the gateway is built from; one object per process, shared by every request. */
 export interface GatewayServices {
-  config: Pick<Config, 'maxPageSize' | 'maxQueryDepth' | 'maxQueryComplexity' | 'maxRequestBytes'>;
+  config: Pick<
+    Config,
+    'maxPageSize' | 'maxQueryDepth' | 'maxQueryComplexity' | 'maxRequestBytes' | 'introspection'
+  >;
   logger: Logger;
   encoder: Pick<SharedEncoder, 'state' | 'modelId' | 'graphs'>;
   modelPackage: Pick<ModelPackage, 'manifest' | 'id' | 'graphs'>;
@@ -73,6 +77,6 @@ export function readiness(services: Pick<GatewayServices, 'encoder' | 'tasks'>):
     ready,
     encoder,
     taskBus: bus === undefined ? null : bus.ok ? 'connected' : 'unreachable',
-    ...(bus && !bus.ok && bus.reason ? { reason: bus.reason } : {}),
+    ...(bus && !bus.ok && bus.reason ? { reason: redact(bus.reason) } : {}),
   };
 }

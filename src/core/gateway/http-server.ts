@@ -15,7 +15,7 @@ import type { HTTPGraphQLRequest } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type { ExecutionArgs, GraphQLSchema } from 'graphql';
-import { GraphQLError, parse, validate } from 'graphql';
+import { GraphQLError, parse } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 
@@ -26,6 +26,7 @@ import { toGraphQLError } from '../graphql-errors.js';
 import { readiness } from './context.js';
 import type { GatewayContext, GatewayServices } from './context.js';
 import { assertWithinLimits, measureOperation, operationLimitsPlugin } from './limits.js';
+import { hideSuggestion, hideSuggestions, validateOperation } from './schema-exposure.js';
 import { UPLOAD_PATH, handleUpload } from './upload-route.js';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -61,9 +62,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     // Credentials travel in an Authorization header, never in cookies, so a cross-site page cannot
     // ride on them; plain GET queries (GraphQL over HTTP) must work for curl and CDNs alike.
     csrfPrevention: false,
+    // HBI_INTROSPECTION (off in production): no __schema/__type and no "Did you mean …" (schema-exposure.ts).
+    introspection: config.introspection,
+    hideSchemaDetailsFromClientErrors: !config.introspection,
     formatError: (formatted, error) => {
       const original = error instanceof GraphQLError ? error.originalError : error;
-      if (original === undefined || original === null || original instanceof GraphQLError) return formatted;
+      if (original === undefined || original === null || original instanceof GraphQLError)
+        return hideSuggestion(formatted, config);
       return toGraphQLError(error, logger).toJSON();
     },
     plugins: [
@@ -111,7 +116,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         } catch (error) {
           return [error as GraphQLError];
         }
-        const errors = validate(schema, document);
+        const errors = validateOperation(schema, document, config);
         if (errors.length > 0) return errors;
         const variables = payload.variables ?? {};
         try {
@@ -132,7 +137,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       },
       onNext: (_ctx, _id, _payload, _args, result) =>
         result.errors
-          ? { ...result, errors: result.errors.map((error) => toGraphQLError(error, logger)) }
+          ? {
+              ...result,
+              errors: hideSuggestions(
+                result.errors.map((error) => toGraphQLError(error, logger)),
+                config,
+              ),
+            }
           : result,
     },
     wsServer,

@@ -30,7 +30,13 @@ describe('GraphQL gateway over HTTP and WebSocket', () => {
     const modelPackage = await loadModelPackage(TINY_PACKAGE);
     const plugin = definePlugin({ name: 'echo', version: '1.2.3', requiredGraphs: ['text'] });
     const services: GatewayServices = {
-      config: { maxPageSize: 100, maxQueryDepth: 4, maxQueryComplexity: 20, maxRequestBytes: 2048 },
+      config: {
+        maxPageSize: 100,
+        maxQueryDepth: 4,
+        maxQueryComplexity: 20,
+        maxRequestBytes: 2048,
+        introspection: true,
+      },
       logger,
       encoder: {
         get state() {
