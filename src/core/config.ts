@@ -308,6 +308,15 @@ export const SETTINGS = {
     String(1024 ** 2),
     'Largest GraphQL request body accepted, in bytes.',
   ),
+  introspection: setting(
+    'HBI_INTROSPECTION',
+    z
+      .enum(['true', 'false'])
+      .transform((value) => value === 'true')
+      .optional(),
+    undefined,
+    'Whether GraphQL introspection and "Did you mean …" suggestions in errors are served (HTTP and WebSocket); unset = on, off when NODE_ENV=production.',
+  ),
   demoLibrary: setting(
     'HBI_DEMO_LIBRARY',
     z.string().min(1),
@@ -396,8 +405,10 @@ export interface BatchLimits {
 
 /** The validated, frozen configuration handed to the kernel at start. */
 export type Config = Readonly<
-  Omit<Flat, 'batchMaxSize' | 'batchMaxDelayMs' | 'queueLimit' | 'batchOverrides'> & {
+  Omit<Flat, 'batchMaxSize' | 'batchMaxDelayMs' | 'queueLimit' | 'batchOverrides' | 'introspection'> & {
     batching: Readonly<Record<GraphName, Readonly<BatchLimits>>>;
+    /** HBI_INTROSPECTION, else on unless NODE_ENV=production. */
+    introspection: boolean;
   }
 >;
 
@@ -431,7 +442,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       `Invalid configuration: HBI_SEGMENT_OVERLAP_MS (${flat.segmentOverlapMs}) must be below HBI_SEGMENT_WINDOW_MS (${flat.segmentWindowMs})`,
     );
   }
-  const { batchMaxSize, batchMaxDelayMs, queueLimit, batchOverrides, ...rest } = flat;
+  const { batchMaxSize, batchMaxDelayMs, queueLimit, batchOverrides, introspection, ...rest } = flat;
   const batching = Object.fromEntries(
     GRAPH_NAMES.map((graph) => {
       const override = batchOverrides[graph] ?? {};
@@ -443,7 +454,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       return [graph, Object.freeze(limits)];
     }),
   ) as Record<GraphName, BatchLimits>;
-  return deepFreeze({ ...rest, batching });
+  // The schema is not advertised to production clients unless asked for (NODE_ENV is the convention).
+  return deepFreeze({ ...rest, batching, introspection: introspection ?? env.NODE_ENV !== 'production' });
 }
 
 /** Renders `.env.example` from `SETTINGS`, so the documentation cannot drift from the code. */

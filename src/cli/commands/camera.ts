@@ -20,6 +20,7 @@ import { createLogger } from '../../core/logger.js';
 import type { Platform } from '../../core/platform.js';
 import { startPlatform } from '../../core/platform.js';
 import { isUuid } from '../../core/util/ids.js';
+import { stripUrlSecrets } from '../../core/util/redact.js';
 import { locateFfmpeg } from '../../core/video/ffmpeg-tools.js';
 import { BUILTIN_PLUGINS } from '../../plugins/builtins.js';
 import { resolveApiUrl } from '../api-client.js';
@@ -185,10 +186,12 @@ export const cameraCommand: Command = {
     const stop = () => void agent?.stop();
     try {
       const client = createPlatformClient(platform?.gateway.url ?? url!, { fetch: io.fetch });
+      // The platform keeps the source for display only: its credentials never leave this machine.
+      const sourceUrl = stripUrlSecrets(recorder.source);
       const registered = await client.registerCamera(
         isUuid(camera)
-          ? { id: camera, name: stringOption(args, 'name') ?? camera, sourceUrl: recorder.source }
-          : { name: camera, sourceUrl: recorder.source },
+          ? { id: camera, name: stringOption(args, 'name') ?? camera, sourceUrl }
+          : { name: camera, sourceUrl },
       );
       const spoolDir =
         stringOption(args, 'spool') ?? path.join(config.dataDir, 'camera-spool', registered.id);

@@ -18,7 +18,7 @@ import type { HTTPGraphQLRequest } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type { ExecutionArgs, GraphQLSchema } from 'graphql';
-import { GraphQLError, parse, validate } from 'graphql';
+import { GraphQLError, parse } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 
@@ -41,6 +41,7 @@ import {
 import { readiness } from './context.js';
 import type { GatewayContext, GatewayServices } from './context.js';
 import { assertWithinLimits, measureOperation, operationLimitsPlugin } from './limits.js';
+import { hideSuggestion, hideSuggestions, validateOperation } from './schema-exposure.js';
 import { UPLOAD_PATH, handleUpload } from './upload-route.js';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -88,9 +89,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     csrfPrevention: {
       requestHeaders: ['apollo-require-preflight', 'x-apollo-operation-name', NOT_A_BROWSER_HEADER],
     },
+    // HBI_INTROSPECTION (off in production): no __schema/__type and no "Did you mean …" (schema-exposure.ts).
+    introspection: config.introspection,
+    hideSchemaDetailsFromClientErrors: !config.introspection,
     formatError: (formatted, error) => {
       const original = error instanceof GraphQLError ? error.originalError : error;
-      if (original === undefined || original === null || original instanceof GraphQLError) return formatted;
+      if (original === undefined || original === null || original instanceof GraphQLError)
+        return hideSuggestion(formatted, config);
       return toGraphQLError(error, logger).toJSON();
     },
     plugins: [
@@ -158,7 +163,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         } catch (error) {
           return [error as GraphQLError];
         }
-        const errors = validate(schema, document);
+        const errors = validateOperation(schema, document, config);
         if (errors.length > 0) return errors;
         const variables = payload.variables ?? {};
         try {
@@ -179,7 +184,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       },
       onNext: (_ctx, _id, _payload, _args, result) =>
         result.errors
-          ? { ...result, errors: result.errors.map((error) => toGraphQLError(error, logger)) }
+          ? {
+              ...result,
+              errors: hideSuggestions(
+                result.errors.map((error) => toGraphQLError(error, logger)),
+                config,
+              ),
+            }
           : result,
     },
     wsServer,

@@ -208,7 +208,13 @@ describe('browser guards on the gateway (bound to loopback, default lists)', () 
   beforeAll(async () => {
     const modelPackage = await loadModelPackage(TINY_PACKAGE);
     const services: GatewayServices = {
-      config: { maxPageSize: 100, maxQueryDepth: 8, maxQueryComplexity: 200, maxRequestBytes: 4096 },
+      config: {
+        maxPageSize: 100,
+        maxQueryDepth: 8,
+        maxQueryComplexity: 200,
+        maxRequestBytes: 4096,
+        introspection: true,
+      },
       logger,
       encoder: {
         state: { status: 'ready', providers: ['cpu'], readyAt: new Date() },
@@ -455,6 +461,7 @@ describe('browser guards on the gateway with HBI_PUBLIC_URL', () => {
       port: 0,
       services: {
         config: {
+          introspection: true,
           maxPageSize: 100,
           maxQueryDepth: 8,
           maxQueryComplexity: 200,
