@@ -21,6 +21,24 @@ const list = z.string().transform((value) =>
     .filter((item) => item.length > 0),
 );
 const optionalUrl = z.url().optional();
+/** `scheme://host[:port]` as browsers send it in Origin, normalised (lower case, no default port). */
+const origin = z.string().transform((value, ctx) => {
+  const url = URL.canParse(value) ? new URL(value) : undefined;
+  const bare = url && url.pathname === '/' && !url.search && !url.hash && !url.username && !url.password;
+  if (bare && (url.protocol === 'http:' || url.protocol === 'https:')) return url.origin;
+  ctx.addIssue({
+    code: 'custom',
+    message: `"${value}" is not an origin (http(s)://host[:port], no path; "*" is not allowed: list each origin)`,
+  });
+  return z.NEVER;
+});
+/** `host` or `host:port` as a Host header spells it (IPv6 in brackets), lower case. */
+const hostName = z
+  .string()
+  .regex(/^(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*)(:\d{1,5})?$/i, {
+    message: 'must be host or host:port ("*" is not allowed: list each host)',
+  })
+  .transform((value) => value.toLowerCase());
 const batchOverride = z.strictObject({
   maxBatchSize: positiveInt.optional(),
   maxDelayMs: nonNegativeInt.optional(),
@@ -290,6 +308,15 @@ export const SETTINGS = {
     String(1024 ** 2),
     'Largest GraphQL request body accepted, in bytes.',
   ),
+  introspection: setting(
+    'HBI_INTROSPECTION',
+    z
+      .enum(['true', 'false'])
+      .transform((value) => value === 'true')
+      .optional(),
+    undefined,
+    'Whether GraphQL introspection and "Did you mean …" suggestions in errors are served (HTTP and WebSocket); unset = on, off when NODE_ENV=production.',
+  ),
   demoLibrary: setting(
     'HBI_DEMO_LIBRARY',
     z.string().min(1),
@@ -366,7 +393,19 @@ export const SETTINGS = {
     'HBI_PUBLIC_URL',
     optionalUrl,
     undefined,
-    'Base URL clients reach this server at, for upload URLs; unset = the Host header of each request.',
+    'Base URL clients reach this server at, for upload URLs and the default browser origin and Host; unset = the Host header of each request.',
+  ),
+  allowedOrigins: setting(
+    'HBI_ALLOWED_ORIGINS',
+    list.pipe(z.array(origin)),
+    '',
+    'Browser origins (scheme://host[:port]) that may call the API over HTTP and WebSocket, comma-separated; "*" is refused. Requests without an Origin header (curl, servers) are not affected. Empty = the origin of HBI_PUBLIC_URL, else when bound to loopback http://127.0.0.1|localhost|[::1]:<port>, else none.',
+  ),
+  allowedHosts: setting(
+    'HBI_ALLOWED_HOSTS',
+    list.pipe(z.array(hostName)),
+    '',
+    'Host headers accepted (host or host:port, comma-separated; a bare host matches any port), against DNS rebinding. Empty = the host of HBI_PUBLIC_URL (plus the loopback names when bound to loopback), else when bound to loopback 127.0.0.1, localhost and [::1], else any host (with a warning at start).',
   ),
   plugins: setting(
     'HBI_PLUGINS',
@@ -396,8 +435,10 @@ export interface BatchLimits {
 
 /** The validated, frozen configuration handed to the kernel at start. */
 export type Config = Readonly<
-  Omit<Flat, 'batchMaxSize' | 'batchMaxDelayMs' | 'queueLimit' | 'batchOverrides'> & {
+  Omit<Flat, 'batchMaxSize' | 'batchMaxDelayMs' | 'queueLimit' | 'batchOverrides' | 'introspection'> & {
     batching: Readonly<Record<GraphName, Readonly<BatchLimits>>>;
+    /** HBI_INTROSPECTION, else on unless NODE_ENV=production. */
+    introspection: boolean;
   }
 >;
 
@@ -431,7 +472,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       `Invalid configuration: HBI_SEGMENT_OVERLAP_MS (${flat.segmentOverlapMs}) must be below HBI_SEGMENT_WINDOW_MS (${flat.segmentWindowMs})`,
     );
   }
-  const { batchMaxSize, batchMaxDelayMs, queueLimit, batchOverrides, ...rest } = flat;
+  const { batchMaxSize, batchMaxDelayMs, queueLimit, batchOverrides, introspection, ...rest } = flat;
   const batching = Object.fromEntries(
     GRAPH_NAMES.map((graph) => {
       const override = batchOverrides[graph] ?? {};
@@ -443,7 +484,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       return [graph, Object.freeze(limits)];
     }),
   ) as Record<GraphName, BatchLimits>;
-  return deepFreeze({ ...rest, batching });
+  // The schema is not advertised to production clients unless asked for (NODE_ENV is the convention).
+  return deepFreeze({ ...rest, batching, introspection: introspection ?? env.NODE_ENV !== 'production' });
 }
 
 /** Renders `.env.example` from `SETTINGS`, so the documentation cannot drift from the code. */

@@ -2,6 +2,7 @@
  * One error type for the whole platform. Every failure a client or an operator can see carries a code
  * from this catalogue; retry and dead-letter decisions read `retriable`, never class names.
  */
+import { redact, redactRecord } from './util/redact.js';
 
 /** The catalogue: each code's meaning, whether retrying the same work can succeed, and its HTTP status. */
 export const ERROR_CODES = {
@@ -17,6 +18,12 @@ export const ERROR_CODES = {
   FORBIDDEN: { retriable: false, httpStatus: 403 },
   /** The upload URL expired or was already used: ask `createUpload` for a new one. */
   UPLOAD_EXPIRED: { retriable: false, httpStatus: 410 },
+  /** The request's Origin (a web page in a browser) is not on HBI_ALLOWED_ORIGINS. */
+  ORIGIN_NOT_ALLOWED: { retriable: false, httpStatus: 403 },
+  /** The request's Host header is not on HBI_ALLOWED_HOSTS (a DNS rebinding page, or a misrouted request). */
+  HOST_NOT_ALLOWED: { retriable: false, httpStatus: 421 },
+  /** The request body's Content-Type is not one the route accepts (GraphQL takes JSON only). */
+  UNSUPPORTED_MEDIA_TYPE: { retriable: false, httpStatus: 415 },
   /** The video cannot be decoded: corrupt, empty, not a video, or no frames in the requested range. */
   VIDEO_UNREADABLE: { retriable: false, httpStatus: 422 },
   /** The container or codec is not on the allowed list. */
@@ -98,7 +105,7 @@ export function toHbiError(value: unknown, fallback: ErrorCode = 'INTERNAL', mes
   return new HbiError(fallback, text, { cause: value });
 }
 
-/** An error as a client may see it (job and video rows, PUT responses): no stack, no server paths. */
+/** An error as a client may see it (job and video rows, PUT responses): no stack, no server paths, no secrets. */
 export interface PublicError {
   code: ErrorCode;
   message: string;
@@ -107,8 +114,8 @@ export interface PublicError {
 }
 
 /**
- * The client-safe form of anything thrown: HbiErrors keep code and message with server paths redacted;
- * INTERNAL and unknown errors become a generic message. Callers log the original in full.
+ * The client-safe form of anything thrown: HbiErrors keep code and message with server paths and URL
+ * secrets redacted; INTERNAL and unknown errors become a generic message. Callers log the original in full.
  */
 export function toPublicError(error: unknown, fallback: ErrorCode = 'INTERNAL'): PublicError {
   const failure = toHbiError(error, fallback);
@@ -117,35 +124,21 @@ export function toPublicError(error: unknown, fallback: ErrorCode = 'INTERNAL'):
   const details = redactDetails(failure.details);
   return {
     code: failure.code,
-    message: redactServerPaths(failure.message),
+    message: redact(failure.message),
     retriable: failure.retriable,
     ...(Object.keys(details).length > 0 ? { details } : {}),
   };
 }
 
 /**
- * A filesystem path (`/srv/data/x.mp4`, `./data/x.mp4`, `C:\\data\\x.mp4`) not inside a URL: not preceded
- * by a word character, `:`, `/`, `.` or `~`, so `https://host/a/b` and `mov/mp4` are left alone.
+ * Server paths, URL credentials and secret parameters: `util/redact.ts` holds the rules (one helper for
+ * every text that crosses to a client); re-exported here where errors are made client-safe.
  */
-const SERVER_PATH = /(?<![\w:/.~-])(?:[A-Za-z]:[\\/]|\.{0,2}\/)[^\s'"`<>|:,;()[\]]+/g;
+export { redact, redactServerPaths } from './util/redact.js';
 
-/**
- * Replaces server filesystem paths in text meant for clients with `[path]`. ffmpeg, Node and the
- * database name files in their messages; a client must never learn the server's layout from them.
- */
-export function redactServerPaths(text: string): string {
-  return text.replace(SERVER_PATH, '[path]');
-}
-
-/** `details` with every string value (one level of arrays included) passed through `redactServerPaths`. */
+/** `details` with every string (nested ones included) passed through `redact` and secret fields masked. */
 export function redactDetails(details: Readonly<Record<string, unknown>>): Record<string, unknown> {
-  const redact = (value: unknown): unknown => (typeof value === 'string' ? redactServerPaths(value) : value);
-  return Object.fromEntries(
-    Object.entries(details).map(([key, value]) => [
-      key,
-      Array.isArray(value) ? value.map(redact) : redact(value),
-    ]),
-  );
+  return redactRecord(details);
 }
 
 /** True when retrying may succeed: HbiErrors say so themselves; unknown errors are assumed transient. */

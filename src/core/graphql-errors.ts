@@ -1,14 +1,15 @@
 /**
  * The one place where platform errors become GraphQL errors. HbiErrors keep their message (with server
- * filesystem paths redacted) and gain `extensions.code` (plus `retriable` and safe `details`); errors graphql-js raises itself (syntax,
- * validation) pass through; anything else is logged in full and masked as INTERNAL with an id the
- * operator can grep for, so stack traces and internals never reach a client.
+ * filesystem paths, URL credentials and secret parameters redacted) and gain `extensions.code` (plus
+ * `retriable` and safe `details`); errors graphql-js raises itself (syntax, validation) pass through;
+ * anything else is logged in full and masked as INTERNAL with an id the operator can grep for, so stack
+ * traces and internals never reach a client.
  */
 import { randomUUID } from 'node:crypto';
 
 import { GraphQLError } from 'graphql';
 
-import { isHbiError, redactDetails, redactServerPaths } from './errors.js';
+import { isHbiError, redact, redactDetails } from './errors.js';
 import type { Logger } from './logger.js';
 
 /** Converts anything a resolver threw (possibly wrapped by graphql-js) into the client-facing error. */
@@ -19,7 +20,7 @@ export function toGraphQLError(error: unknown, logger: Logger): GraphQLError {
 
   if (isHbiError(original)) {
     if (original.code === 'INTERNAL') return masked(original, logger, location);
-    return new GraphQLError(redactServerPaths(original.message), {
+    return new GraphQLError(redact(original.message), {
       ...location,
       extensions: {
         code: original.code,

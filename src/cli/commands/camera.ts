@@ -20,6 +20,7 @@ import { createLogger } from '../../core/logger.js';
 import type { Platform } from '../../core/platform.js';
 import { startPlatform } from '../../core/platform.js';
 import { isUuid } from '../../core/util/ids.js';
+import { stripUrlSecrets } from '../../core/util/redact.js';
 import { locateFfmpeg } from '../../core/video/ffmpeg-tools.js';
 import { BUILTIN_PLUGINS } from '../../plugins/builtins.js';
 import { resolveApiKey, resolveApiUrl } from '../api-client.js';
@@ -196,10 +197,12 @@ export const cameraCommand: Command = {
         fetch: io.fetch,
         ...(apiKey ? { apiKey } : {}),
       });
+      // The platform keeps the source for display only: its credentials never leave this machine.
+      const sourceUrl = stripUrlSecrets(recorder.source);
       const registered = await client.registerCamera(
         isUuid(camera)
-          ? { id: camera, name: stringOption(args, 'name') ?? camera, sourceUrl: recorder.source }
-          : { name: camera, sourceUrl: recorder.source },
+          ? { id: camera, name: stringOption(args, 'name') ?? camera, sourceUrl }
+          : { name: camera, sourceUrl },
       );
       const spoolDir =
         stringOption(args, 'spool') ?? path.join(config.dataDir, 'camera-spool', registered.id);

@@ -15,6 +15,7 @@ import type { IngestResult } from '../../core/ingest/video-ingestor.js';
 import { VideoIngestor } from '../../core/ingest/video-ingestor.js';
 import { bootKernel } from '../../core/kernel.js';
 import { createLogger } from '../../core/logger.js';
+import { stripUrlSecrets } from '../../core/util/redact.js';
 import type { Command } from '../args.js';
 import { writeJson } from '../io.js';
 import { createProgress } from '../progress.js';
@@ -64,7 +65,8 @@ export const ingestCommand: Command = {
     try {
       const ingestor = new VideoIngestor({ ...kernel, model: kernel.modelPackage.manifest });
       for (const [i, target] of targets.entries()) {
-        const name = target.kind === 'file' ? target.file : target.url;
+        // A URL's credentials and signed parameters are neither shown nor stored.
+        const name = target.kind === 'file' ? target.file : stripUrlSecrets(target.url);
         let [planned, indexed] = [0, 0];
         const show = (note: string) =>
           progress.update(
@@ -159,7 +161,7 @@ async function ingestUrl(
     policy,
   });
   return ingestor.ingestObject(
-    { key, sourceUri: given, title: path.basename(url.pathname) || url.host },
+    { key, sourceUri: stripUrlSecrets(given), title: path.basename(url.pathname) || url.host },
     reports,
   );
 }

@@ -15,10 +15,17 @@ import type { Logger } from '../logger.js';
 import type { ModelPackage } from '../model/package-loader.js';
 import type { HbiPlugin, PluginContext, TaskRunner } from '../plugins/define-plugin.js';
 import type { TaskDispatcher } from '../tasks/port.js';
+import { redact } from '../util/redact.js';
+import type { BrowserGuardSettings } from './browser-guards.js';
 
 /** The services the gateway is built from; one object per process, shared by every request. */
 export interface GatewayServices {
-  config: Pick<Config, 'maxPageSize' | 'maxQueryDepth' | 'maxQueryComplexity' | 'maxRequestBytes'>;
+  /** The limits, introspection, and the browser guards' lists (absent ones take their defaults: `browser-guards.ts`). */
+  config: Pick<
+    Config,
+    'maxPageSize' | 'maxQueryDepth' | 'maxQueryComplexity' | 'maxRequestBytes' | 'introspection'
+  > &
+    BrowserGuardSettings;
   logger: Logger;
   encoder: Pick<SharedEncoder, 'state' | 'modelId' | 'graphs'>;
   modelPackage: Pick<ModelPackage, 'manifest' | 'id' | 'graphs'>;
@@ -89,6 +96,6 @@ export function readiness(services: Pick<GatewayServices, 'encoder' | 'tasks'>):
     ready,
     encoder,
     taskBus: bus === undefined ? null : bus.ok ? 'connected' : 'unreachable',
-    ...(bus && !bus.ok && bus.reason ? { reason: bus.reason } : {}),
+    ...(bus && !bus.ok && bus.reason ? { reason: redact(bus.reason) } : {}),
   };
 }

@@ -2,7 +2,7 @@
 import { Ctx, Query, Resolver } from 'type-graphql';
 
 import { Policy } from '../auth/policy.js';
-
+import { redactRecord } from '../util/redact.js';
 import { readiness } from './context.js';
 import type { GatewayContext } from './context.js';
 import { EncoderStatus, Health, ModelDims, ModelInfo, PluginInfo } from './core.types.js';
@@ -46,7 +46,8 @@ export class CoreResolver {
       dims,
       graphs: [...graphs],
       metrics: { ...manifest.metrics },
-      provenance: { ...manifest.provenance },
+      // The manifest names the build machine's folders: shown from the repository root (or base names).
+      provenance: redactRecord(manifest.provenance ?? {}, { paths: 'repository' }),
     });
   }
 

@@ -90,7 +90,10 @@ export class ModelInfo {
   })
   metrics!: Record<string, unknown>;
 
-  @Field(() => GraphQLJSONObject, { description: 'How the package was made (command, seeds, commit).' })
+  @Field(() => GraphQLJSONObject, {
+    description:
+      'How the package was made (command, seeds, commit); paths relative to the repository root, never the build machine’s.',
+  })
   provenance!: Record<string, unknown>;
 }
 

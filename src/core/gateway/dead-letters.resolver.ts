@@ -3,6 +3,8 @@
  * one out of attempts), newest first, with the reason, so operators see what was not processed and
  * can act (fix the cause, then re-submit). Topics are the platform's own event topics, plus the
  * bucket-notification topic when one is configured; anything else is BAD_USER_INPUT listing them.
+ * Entries are redacted (`util/redact.ts`) on the way out, whichever bus kept them: the key, every string
+ * of the value and the error message show no server paths, URL credentials or secret parameters.
  */
 import { GraphQLDateTime, GraphQLJSONObject } from 'graphql-scalars';
 import { Arg, Ctx, Field, Int, ObjectType, Query, Resolver } from 'type-graphql';
@@ -11,6 +13,7 @@ import { Policy } from '../auth/policy.js';
 
 import { HbiError } from '../errors.js';
 import type { DeadLetter as DeadLetterRecord } from '../events/port.js';
+import { redact, redactValue } from '../util/redact.js';
 import type { GatewayContext } from './context.js';
 
 /** Most dead letters one query returns. */
@@ -40,7 +43,7 @@ export class DeadLetter {
   @Field({ description: 'The error code of the last failure (INTERNAL for unexpected errors).' })
   errorCode!: string;
 
-  @Field()
+  @Field({ description: 'Why it failed (server paths, URL credentials and secret parameters redacted).' })
   errorMessage!: string;
 
   @Field(() => Int, { description: 'Deliveries made before it was given up.' })
@@ -50,16 +53,20 @@ export class DeadLetter {
   deadLetteredAt!: Date;
 }
 
-function toDeadLetter(record: DeadLetterRecord): DeadLetter {
+/** The client's view of one dead letter: redacted, whatever the message and the error said. */
+export function toDeadLetter(record: DeadLetterRecord): DeadLetter {
   const value = record.value;
   return Object.assign(new DeadLetter(), {
     topic: record.topic,
     partition: record.partition,
     offset: record.offset,
-    key: record.key,
-    value: value !== null && typeof value === 'object' && !Array.isArray(value) ? value : null,
+    key: redact(record.key),
+    value:
+      value !== null && typeof value === 'object' && !Array.isArray(value)
+        ? (redactValue(value) as Record<string, unknown>)
+        : null,
     errorCode: record.errorCode,
-    errorMessage: record.errorMessage,
+    errorMessage: redact(record.errorMessage),
     attempts: record.attempts,
     deadLetteredAt: new Date(record.deadLetteredAt),
   });

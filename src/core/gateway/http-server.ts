@@ -3,19 +3,22 @@
  * `/graphql`, through Apollo Server's integration API), graphql-ws subscriptions on the same port and
  * path, `PUT /uploads/<token>` for the URLs `createUpload` hands out, and plain `/health/live` and
  * `/health/ready` probes for orchestrators. The request size limit is enforced while reading the body,
- * before anything is parsed.
+ * before anything is parsed. Before any route runs, the browser guards (`browser-guards.ts`) check the
+ * Host and Origin headers, on HTTP requests and WebSocket upgrades alike; GraphQL POST bodies are JSON
+ * only, and Apollo's CSRF prevention covers GET from browsers.
  */
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createServer } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { STATUS_CODES, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 
 import { ApolloServer, HeaderMap } from '@apollo/server';
 import type { HTTPGraphQLRequest } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type { ExecutionArgs, GraphQLSchema } from 'graphql';
-import { GraphQLError, getOperationAST, parse, validate } from 'graphql';
+import { GraphQLError, getOperationAST, parse } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { WebSocket } from 'ws';
 import { WebSocketServer } from 'ws';
@@ -26,12 +29,32 @@ import { HbiError } from '../errors.js';
 import { bindTaskRunner } from '../tasks/port.js';
 import { NO_TENANT } from '../tenancy.js';
 import { toGraphQLError } from '../graphql-errors.js';
+import type { BrowserPolicy, Refusal } from './browser-guards.js';
+import {
+  browserPolicy,
+  corsHeaders,
+  hostAllowed,
+  isGraphQLBodyType,
+  logBrowserPolicy,
+  looksLikeBrowser,
+  preflightHeaders,
+  refuseBrowserRequest,
+  unsupportedBodyType,
+} from './browser-guards.js';
 import { readiness } from './context.js';
 import type { GatewayContext, GatewayServices } from './context.js';
 import { assertWithinLimits, measureOperation, operationLimitsPlugin } from './limits.js';
+import { hideSuggestion, hideSuggestions, validateOperation } from './schema-exposure.js';
 import { UPLOAD_PATH, handleUpload } from './upload-route.js';
 
 export const GRAPHQL_PATH = '/graphql';
+
+/**
+ * Set by the gateway itself (never passed on from a client) on requests that show no sign of a
+ * browser; Apollo's CSRF prevention counts it like `apollo-require-preflight`, so curl's plain GET
+ * queries keep working while a browser's must carry a header that forces a CORS preflight.
+ */
+const NOT_A_BROWSER_HEADER = 'x-hbi-not-a-browser';
 
 export interface GatewayOptions {
   schema: GraphQLSchema;
@@ -61,12 +84,21 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const apollo = new ApolloServer<GatewayContext>({
     schema,
     includeStacktraceInErrorResponses: false,
-    // Credentials travel in an Authorization header, never in cookies, so a cross-site page cannot
-    // ride on them; plain GET queries (GraphQL over HTTP) must work for curl and CDNs alike.
-    csrfPrevention: false,
+    // A cross-site page can send "simple" requests (GET, or POST as text/plain or a form) without a
+    // CORS preflight. POST bodies are JSON only (415 otherwise, in handleHttp); GET and the rest must
+    // carry a non-simple content-type or a preflight header. Requests without a browser's marks (no
+    // Origin, no cross-site Sec-Fetch-Site: curl, servers, CDNs) are marked by handleHttp and pass, so
+    // `curl 'http://127.0.0.1:4000/graphql?query={health{ready}}'` keeps working.
+    csrfPrevention: {
+      requestHeaders: ['apollo-require-preflight', 'x-apollo-operation-name', NOT_A_BROWSER_HEADER],
+    },
+    // HBI_INTROSPECTION (off in production): no __schema/__type and no "Did you mean …" (schema-exposure.ts).
+    introspection: config.introspection,
+    hideSchemaDetailsFromClientErrors: !config.introspection,
     formatError: (formatted, error) => {
       const original = error instanceof GraphQLError ? error.originalError : error;
-      if (original === undefined || original === null || original instanceof GraphQLError) return formatted;
+      if (original === undefined || original === null || original instanceof GraphQLError)
+        return hideSuggestion(formatted, config);
       return toGraphQLError(error, logger).toJSON();
     },
     plugins: [
@@ -96,8 +128,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     };
   };
 
+  // Computed once the port is known: the loopback default origins name it.
+  let policy: BrowserPolicy | undefined;
+  const guards = (): BrowserPolicy =>
+    (policy ??= browserPolicy(config, {
+      host: options.host,
+      port: (httpServer.address() as AddressInfo).port,
+    }));
+
   httpServer.on('request', (request: IncomingMessage, response: ServerResponse) => {
-    handleHttp(request, response, apollo, services, makeContext).catch((error: unknown) => {
+    handleHttp(request, response, apollo, services, guards(), makeContext).catch((error: unknown) => {
       logger.error('HTTP request failed outside GraphQL', { error });
       if (!response.headersSent) sendJsonError(response, 500, 'Internal server error', 'INTERNAL');
       else response.destroy();
@@ -105,10 +145,22 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   });
 
   const sockets = new KeySockets(services, logger);
-  const wsServer = new WebSocketServer({
-    server: httpServer,
-    path: GRAPHQL_PATH,
-    maxPayload: config.maxRequestBytes,
+  // Upgrades are checked here, before graphql-ws sees them: a refused one gets its status and a JSON
+  // body, and no WebSocket.
+  const wsServer = new WebSocketServer({ noServer: true, maxPayload: config.maxRequestBytes });
+  httpServer.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const { pathname } = new URL(request.url ?? '/', 'http://gateway');
+    const refusal: Refusal | undefined =
+      pathname === GRAPHQL_PATH
+        ? refuseBrowserRequest(guards(), request.headers)
+        : { status: 404, code: 'NOT_FOUND', message: `No WebSocket route ${pathname}` };
+    if (refusal) {
+      logRefusal(logger, request, refusal);
+      return refuseUpgrade(socket, refusal);
+    }
+    wsServer.handleUpgrade(request, socket, head, (webSocket) =>
+      wsServer.emit('connection', webSocket, request),
+    );
   });
   const wsCleanup = useServer(
     {
@@ -133,7 +185,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         } catch (error) {
           return [error as GraphQLError];
         }
-        const errors = validate(schema, document);
+        const errors = validateOperation(schema, document, config);
         if (errors.length > 0) return errors;
         const variables = payload.variables ?? {};
         const principal = (ctx.extra as SocketExtra).principal ?? null;
@@ -157,7 +209,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       },
       onNext: (_ctx, _id, _payload, _args, result) =>
         result.errors
-          ? { ...result, errors: result.errors.map((error) => toGraphQLError(error, logger)) }
+          ? {
+              ...result,
+              errors: hideSuggestions(
+                result.errors.map((error) => toGraphQLError(error, logger)),
+                config,
+              ),
+            }
           : result,
     },
     wsServer,
@@ -173,6 +231,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const port = (httpServer.address() as AddressInfo).port;
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   logger.info('GraphQL gateway listening', { url: `http://${host}:${port}${GRAPHQL_PATH}` });
+  logBrowserPolicy(logger, guards(), options.host);
 
   let stopped: Promise<void> | undefined;
   return {
@@ -194,15 +253,41 @@ async function handleHttp(
   response: ServerResponse,
   apollo: ApolloServer<GatewayContext>,
   services: GatewayServices,
+  policy: BrowserPolicy,
   makeContext: (request: IncomingMessage, principal: Principal | null) => GatewayContext,
 ): Promise<void> {
   const url = new URL(request.url ?? '/', 'http://gateway');
-  if (url.pathname === '/health/live') return sendJson(response, 200, { live: true });
-  if (url.pathname === '/health/ready') {
-    const state = readiness(services);
-    return sendJson(response, state.ready ? 200 : 503, state);
+  const health = url.pathname === '/health/live' || url.pathname === '/health/ready';
+  // Probes address pods by IP, so health answers skip the Host check; a Host off the list (a DNS
+  // rebinding page among them) sees the status code and nothing of the details.
+  const refusal = refuseBrowserRequest(policy, request.headers, { checkHost: !health });
+  if (refusal) {
+    logRefusal(services.logger, request, refusal);
+    return refuse(request, response, refusal);
   }
-  if (url.pathname.startsWith(UPLOAD_PATH)) return handleUpload(request, response, url.pathname, services);
+  for (const [name, value] of Object.entries(corsHeaders(policy, request.headers.origin))) {
+    if (value !== undefined) response.setHeader(name, value);
+  }
+  const methods = health
+    ? ['GET']
+    : url.pathname === GRAPHQL_PATH
+      ? ['GET', 'POST']
+      : url.pathname.startsWith(UPLOAD_PATH)
+        ? ['PUT']
+        : undefined;
+  if (methods === undefined) {
+    request.resume();
+    return sendJsonError(response, 404, `No route ${url.pathname}`, 'NOT_FOUND');
+  }
+  if (request.method === 'OPTIONS') return answerOptions(request, response, methods);
+
+  if (health) {
+    const detailed = hostAllowed(policy, request.headers.host);
+    if (url.pathname === '/health/live') return sendJson(response, 200, { live: true });
+    const state = readiness(services);
+    return sendJson(response, state.ready ? 200 : 503, detailed ? state : { ready: state.ready });
+  }
+  if (url.pathname !== GRAPHQL_PATH) return handleUpload(request, response, url.pathname, services);
   let principal: Principal | null;
   try {
     principal = await services.authenticate(request.headers.authorization);
@@ -213,27 +298,31 @@ async function handleHttp(
     response.setHeader('www-authenticate', 'Bearer');
     return sendJsonError(response, 401, failure.message, 'UNAUTHENTICATED');
   }
-  if (url.pathname !== GRAPHQL_PATH)
-    return sendJsonError(response, 404, `No route ${url.pathname}`, 'NOT_FOUND');
 
+  const method = (request.method ?? 'GET').toUpperCase();
   let body: unknown;
-  try {
-    body = await readBody(request, services.config.maxRequestBytes);
-  } catch (error) {
-    const failure =
-      error instanceof HbiError ? error : new HbiError('BAD_USER_INPUT', 'Cannot read the request body');
-    return sendJsonError(response, failure.httpStatus, failure.message, failure.code);
+  if (method === 'POST') {
+    const contentType = request.headers['content-type'];
+    if (!isGraphQLBodyType(contentType)) return refuse(request, response, unsupportedBodyType(contentType));
+    try {
+      body = await readJsonBody(request, services.config.maxRequestBytes);
+    } catch (error) {
+      const failure =
+        error instanceof HbiError ? error : new HbiError('BAD_USER_INPUT', 'Cannot read the request body');
+      return sendJsonError(response, failure.httpStatus, failure.message, failure.code);
+    }
+  } else {
+    // GET carries its operation in the URL; other methods are refused by Apollo (405).
+    request.resume();
   }
   const headers = new HeaderMap();
   for (const [name, value] of Object.entries(request.headers)) {
-    if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+    if (value !== undefined && name !== NOT_A_BROWSER_HEADER) {
+      headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+    }
   }
-  const httpGraphQLRequest: HTTPGraphQLRequest = {
-    method: (request.method ?? 'GET').toUpperCase(),
-    headers,
-    search: url.search,
-    body,
-  };
+  if (!looksLikeBrowser(request.headers)) headers.set(NOT_A_BROWSER_HEADER, '1');
+  const httpGraphQLRequest: HTTPGraphQLRequest = { method, headers, search: url.search, body };
   const result = await apollo.executeHTTPGraphQLRequest({
     httpGraphQLRequest,
     context: () => Promise.resolve(makeContext(request, principal)),
@@ -249,10 +338,28 @@ async function handleHttp(
 }
 
 /**
- * Reads the body up to `limit` bytes (LIMIT_EXCEEDED past it, without buffering the rest); JSON
- * bodies are parsed (BAD_USER_INPUT when malformed), others are handed to Apollo as text.
+ * OPTIONS on a route: a CORS preflight (Access-Control-Request-Method) from an allowed origin — the
+ * only origins that get this far — is answered with what the route takes; any other OPTIONS with
+ * `Allow`.
  */
-async function readBody(request: IncomingMessage, limit: number): Promise<unknown> {
+function answerOptions(request: IncomingMessage, response: ServerResponse, methods: readonly string[]): void {
+  request.resume();
+  const allow = [...methods, 'OPTIONS'].join(', ');
+  const preflight =
+    request.headers.origin !== undefined && request.headers['access-control-request-method'] !== undefined;
+  const headers: OutgoingHttpHeaders = { allow, ...(preflight ? preflightHeaders(methods) : {}) };
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined) response.setHeader(name, value);
+  }
+  response.statusCode = 204;
+  response.end();
+}
+
+/**
+ * Reads a JSON body up to `limit` bytes (LIMIT_EXCEEDED past it, without buffering the rest) and
+ * parses it (BAD_USER_INPUT when malformed); an empty body is undefined.
+ */
+async function readJsonBody(request: IncomingMessage, limit: number): Promise<unknown> {
   const tooLarge = () =>
     new HbiError('LIMIT_EXCEEDED', `The request body exceeds the limit of ${limit} bytes`, {
       details: { limit },
@@ -274,13 +381,41 @@ async function readBody(request: IncomingMessage, limit: number): Promise<unknow
   }
   const text = Buffer.concat(chunks).toString('utf8');
   if (text.length === 0) return undefined;
-  const type = (request.headers['content-type'] ?? '').toLowerCase();
-  if (!type.includes('json')) return text;
   try {
     return JSON.parse(text) as unknown;
   } catch {
     throw new HbiError('BAD_USER_INPUT', 'The request body is not valid JSON');
   }
+}
+
+/** Answers a refused request without reading its body (closing the connection if one is still coming). */
+function refuse(request: IncomingMessage, response: ServerResponse, refusal: Refusal): void {
+  if (!request.complete) response.setHeader('connection', 'close');
+  request.resume();
+  sendJsonError(response, refusal.status, refusal.message, refusal.code);
+}
+
+/** Answers a refused WebSocket upgrade on the raw socket: the status and a JSON error body. */
+function refuseUpgrade(socket: Duplex, refusal: Refusal): void {
+  const body = JSON.stringify({ errors: [{ message: refusal.message, extensions: { code: refusal.code } }] });
+  socket.once('finish', () => socket.destroy());
+  socket.on('error', () => socket.destroy());
+  socket.end(
+    `HTTP/1.1 ${refusal.status} ${STATUS_CODES[refusal.status] ?? ''}\r\n` +
+      'Connection: close\r\n' +
+      'Content-Type: application/json; charset=utf-8\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
+
+function logRefusal(logger: GatewayServices['logger'], request: IncomingMessage, refusal: Refusal): void {
+  logger.info('request refused by the browser guards', {
+    code: refusal.code,
+    method: request.method,
+    path: new URL(request.url ?? '/', 'http://gateway').pathname,
+    host: request.headers.host,
+    origin: request.headers.origin,
+  });
 }
 
 function sendJson(response: ServerResponse, status: number, value: unknown): void {

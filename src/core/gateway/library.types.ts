@@ -3,7 +3,7 @@ import { GraphQLDateTime, GraphQLJSONObject, GraphQLSafeInt } from 'graphql-scal
 import { Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 
 import type { PublicError } from '../errors.js';
-import { redactServerPaths } from '../errors.js';
+import { redact, redactDetails } from '../errors.js';
 import type { CameraRecord, SegmentRecord, VideoRecord } from '../library/video-catalog.js';
 import { Connection } from './connections.js';
 
@@ -158,10 +158,10 @@ export function toErrorInfo(error: PublicError | null): ErrorInfo | null {
   if (!error) return null;
   return Object.assign(new ErrorInfo(), {
     code: error.code,
-    // Rows written before paths were redacted at the source may still hold one.
-    message: redactServerPaths(error.message),
+    // Rows written before paths and secrets were redacted at the source may still hold one.
+    message: redact(error.message),
     retriable: error.retriable ?? false,
-    details: error.details ? { ...error.details } : null,
+    details: error.details ? redactDetails(error.details) : null,
   });
 }
 

@@ -1,7 +1,9 @@
 /**
  * Subscriptions over graphql-ws for what ingest announces. The platform forwards each `video.indexed`
  * and `segment.indexed` bus event into the gateway's pubSub (see `forwardVideoEvents`), so every
- * gateway process sees every event whichever worker indexed the video.
+ * gateway process sees every event whichever worker indexed the video. Each subscriber gets only its
+ * own tenant's events: every subscription filters on the event's `tenantId` against the subscriber's
+ * (`GatewayContext.tenantId`); an event without one reaches nobody.
  */
 import { Arg, Field, ID, Int, ObjectType, Resolver, Root, Subscription } from 'type-graphql';
 
@@ -11,6 +13,7 @@ import type { SubscriptionHandlerData } from 'type-graphql';
 import type { EventBus, Subscription as BusSubscription } from '../events/port.js';
 import type { SegmentIndexedEvent, VideoIndexedEvent } from '../ingest/ingest-events.js';
 import { SEGMENT_INDEXED, VIDEO_INDEXED } from '../ingest/ingest-events.js';
+import type { GatewayContext } from './context.js';
 import { Segment } from './library.types.js';
 import type { GatewayPubSub } from './schema.js';
 
@@ -31,12 +34,22 @@ interface SegmentFilterArgs {
   videoId?: string | null;
 }
 
+/** True when the event belongs to the subscriber's tenant. */
+export function sameTenant(
+  payload: { tenantId?: unknown },
+  context: Pick<GatewayContext, 'tenantId'>,
+): boolean {
+  return typeof payload.tenantId === 'string' && payload.tenantId === context.tenantId;
+}
+
 @Resolver()
 export class VideoEventsResolver {
   @Policy('read')
   @Subscription(() => VideoIndexed, {
     topics: VIDEO_INDEXED,
-    description: 'Each video as soon as it is indexed (no replay of earlier ones).',
+    filter: ({ payload, context }: SubscriptionHandlerData<VideoIndexedEvent, object, GatewayContext>) =>
+      sameTenant(payload, context),
+    description: 'Each video of your tenant as soon as it is indexed (no replay of earlier ones).',
   })
   videoIndexed(@Root() event: VideoIndexedEvent): VideoIndexed {
     return Object.assign(new VideoIndexed(), {
@@ -49,11 +62,16 @@ export class VideoEventsResolver {
   @Policy('read')
   @Subscription(() => Segment, {
     topics: SEGMENT_INDEXED,
-    filter: ({ payload, args }: SubscriptionHandlerData<SegmentIndexedEvent, SegmentFilterArgs>) =>
+    filter: ({
+      payload,
+      args,
+      context,
+    }: SubscriptionHandlerData<SegmentIndexedEvent, SegmentFilterArgs, GatewayContext>) =>
+      sameTenant(payload, context) &&
       (!args.cameraId || payload.cameraId === args.cameraId) &&
       (!args.videoId || payload.videoId === args.videoId),
     description:
-      'Each segment as soon as its video is indexed (searchable), optionally only of one camera or one video; no replay.',
+      'Each segment of your tenant as soon as its video is indexed (searchable), optionally only of one camera or one video; no replay.',
   })
   segmentIndexed(
     @Root() event: SegmentIndexedEvent,

@@ -43,7 +43,15 @@ export interface VideoDeletedEvent {
 
 /** Where the bytes of an ingest come from. */
 export type IngestSource =
-  { kind: 'object'; key: string } | { kind: 'path'; path: string } | { kind: 'url'; url: string };
+  | { kind: 'object'; key: string }
+  | { kind: 'path'; path: string }
+  | {
+      kind: 'url';
+      /** The URL without credentials or secret query parameters (what may be shown and logged). */
+      url: string;
+      /** The full URL, sealed (`source-secrets.ts`), when it carried secrets the download needs. */
+      sealedUrl?: string;
+    };
 
 /** The work a `job.queued` message asks for. */
 export type JobQueuedEvent =
@@ -56,7 +64,7 @@ export type JobQueuedEvent =
       cameraId: string | null;
       /** ISO wall-clock time the video starts at (camera segments); absent in older messages. */
       capturedAt?: string | null;
-      /** Shown with the video: `upload:<filename>`, the URL, or the path. */
+      /** Shown with the video: `upload:<filename>`, the URL (without its secrets), or the path. */
       sourceUri: string;
     }
   | {

@@ -15,9 +15,11 @@ import type { JobRecord, JobStore } from '../jobs/job-store.js';
 import type { Logger } from '../logger.js';
 import type { ObjectBody, ObjectStore } from '../storage/port.js';
 import { isUuid } from '../util/ids.js';
+import { hasUrlSecrets, stripUrlSecrets } from '../util/redact.js';
 import type { IngestSource, JobQueuedEvent, VideoDeletedEvent } from './ingest-events.js';
 import { JOB_QUEUED, VIDEO_DELETED } from './ingest-events.js';
 import { checkIngestUrl, ingestRoots, resolveIngestPath, urlPolicy } from './ingest-sources.js';
+import type { SourceSecrets } from './source-secrets.js';
 import type { UploadTokens } from './upload-tokens.js';
 import type { VideoCatalog } from '../library/video-catalog.js';
 import { DEFAULT_TENANT_ID } from './video-ingestor.js';
@@ -48,6 +50,11 @@ export interface IngestRequestsOptions {
   jobs: JobStore;
   catalog: VideoCatalog;
   tokens: UploadTokens;
+  /**
+   * Seals a URL's credentials for the worker (the workers of this process, or any holding the same
+   * HBI_UPLOAD_SECRET); without it a URL with credentials or secret parameters is refused.
+   */
+  secrets?: SourceSecrets;
   modelVersion: { id: string };
   logger: Logger;
 }
@@ -143,10 +150,10 @@ export class IngestRequests {
       sourceUri = input.path;
     } else {
       const url = checkIngestUrl(input.url!, urlPolicy(this.#options.config));
-      source = { kind: 'url', url: url.href };
-      url.username = '';
-      url.password = '';
-      sourceUri = url.href;
+      // Credentials and signed parameters reach the download only, sealed: the job message, the video
+      // row, the logs and the dead letters hold the URL without them.
+      sourceUri = stripUrlSecrets(url.href);
+      source = { kind: 'url', url: sourceUri, ...this.#sealed(url.href) };
     }
     const idempotencyKey = key ? `ingest:${tenantId}:${key}` : `ingest:${randomUUID()}`;
     return this.#queue({ tenantId, kind: 'INGEST', idempotencyKey }, (jobId) => ({
@@ -465,6 +472,19 @@ export class IngestRequests {
       }
     }
     this.#resendDelay = RESEND_FIRST_MS;
+  }
+
+  /** `{ sealedUrl }` when the URL carries secrets the download needs (none when it carries none). */
+  #sealed(href: string): { sealedUrl?: string } {
+    if (!hasUrlSecrets(href)) return {};
+    const secrets = this.#options.secrets;
+    if (!secrets) {
+      throw new HbiError(
+        'BAD_USER_INPUT',
+        'A URL with credentials or secret parameters needs HBI_UPLOAD_SECRET shared by gateways and workers',
+      );
+    }
+    return { sealedUrl: secrets.seal(href) };
   }
 
   /** The camera id when it names one of the tenant's cameras; NOT_FOUND otherwise. */

@@ -206,14 +206,19 @@ export async function downloadToStore(
       details: { timeoutMs: options.timeoutMs },
     });
   const policy = options.policy ?? PUBLIC_ONLY;
+  // fetch refuses `user:pass@` in a URL (and would name them in its error): they go as Basic
+  // authorization, to the URL's own origin only (a redirect elsewhere does not get them).
+  const { url: start, authorization } = splitCredentials(url);
   let response: Response;
-  let target = url;
+  let target = start;
   for (let hop = 0; ; hop += 1) {
     // Every hop is checked: a public URL must not redirect the server into the local network.
     checkIngestUrl(target.href, policy);
     await checkResolvedHost(target, policy);
+    const headers: Record<string, string> =
+      authorization && target.origin === start.origin ? { authorization } : {};
     try {
-      response = await fetch(target, { signal, redirect: 'manual' });
+      response = await fetch(target, { signal, redirect: 'manual', headers });
     } catch (error) {
       if (signal.aborted) throw timedOut();
       throw new HbiError('UNAVAILABLE', 'Cannot reach the URL', { cause: error });
@@ -225,7 +230,7 @@ export async function downloadToStore(
       throw new HbiError('BAD_USER_INPUT', `The URL redirected more than ${MAX_REDIRECTS} times`);
     }
     try {
-      target = new URL(location, target);
+      target = splitCredentials(new URL(location, target)).url;
     } catch {
       throw new HbiError('BAD_USER_INPUT', 'The URL redirected to an invalid location');
     }
@@ -267,6 +272,27 @@ export async function downloadToStore(
     }
     throw new HbiError('UNAVAILABLE', 'The download broke off', { cause: error });
   }
+}
+
+/** The URL without `user:pass@`, and those credentials as a Basic `authorization` header value. */
+function splitCredentials(given: URL): { url: URL; authorization?: string } {
+  if (given.username === '' && given.password === '') return { url: given };
+  const url = new URL(given.href);
+  const decode = (text: string) => {
+    try {
+      return decodeURIComponent(text);
+    } catch {
+      return text;
+    }
+  };
+  const user = decode(url.username);
+  const password = decode(url.password);
+  url.username = '';
+  url.password = '';
+  return {
+    url,
+    authorization: `Basic ${Buffer.from(`${user}:${password}`, 'utf8').toString('base64')}`,
+  };
 }
 
 function isInside(root: string, file: string): boolean {

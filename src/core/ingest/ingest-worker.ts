@@ -14,6 +14,7 @@ import type { Logger } from '../logger.js';
 import type { VectorStore } from '../segments/vector-store.js';
 import type { ObjectStore } from '../storage/port.js';
 import type { IngestSource, JobQueuedEvent } from './ingest-events.js';
+import type { SourceSecrets } from './source-secrets.js';
 import { JOB_QUEUED } from './ingest-events.js';
 import {
   checkIngestUrl,
@@ -46,6 +47,8 @@ export interface IngestWorkerOptions {
   ingestor: VideoIngestor;
   /** Which of a tenant's videos have every segment encoded by this model version (re-index planning). */
   vectors: Pick<VectorStore, 'coverage'>;
+  /** Opens the full URL of a `url` source that carried credentials (sealed by the request side). */
+  secrets?: SourceSecrets;
   logger: Logger;
 }
 
@@ -137,7 +140,7 @@ export class IngestWorker {
       case 'url': {
         // Checked again here (and on every redirect): the worker's policy is the one that counts.
         const policy = urlPolicy(config);
-        const url = checkIngestUrl(source.url, policy);
+        const url = checkIngestUrl(this.#fullUrl(source), policy);
         const extension = /\.[a-z0-9]{1,8}$/i.exec(url.pathname)?.[0].toLowerCase() ?? '';
         const key = `uploads/${job.id}${extension}`;
         await downloadToStore(storage, key, url, {
@@ -151,6 +154,18 @@ export class IngestWorker {
       default:
         throw new UnreachableCaseError(source);
     }
+  }
+
+  /** The URL to download: the sealed one with its credentials when there is one. */
+  #fullUrl(source: { url: string; sealedUrl?: string }): string {
+    if (source.sealedUrl === undefined) return source.url;
+    const secrets = this.#options.secrets;
+    if (!secrets) {
+      throw new HbiError('CONFIG_INVALID', 'This worker cannot read the URL’s credentials (no key)', {
+        retriable: false,
+      });
+    }
+    return secrets.open(source.sealedUrl);
   }
 
   async #reindexOne(job: JobRecord, videoId: string): Promise<void> {

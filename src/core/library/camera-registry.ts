@@ -9,6 +9,7 @@ import type { Prisma, RelationalDatabase } from '../db/relational.js';
 import { ensureTenant, isUniqueViolation } from '../db/relational.js';
 import { HbiError } from '../errors.js';
 import { isUuid } from '../util/ids.js';
+import { stripUrlSecrets } from '../util/redact.js';
 import type { CameraRecord, CameraStatus } from './video-catalog.js';
 
 /** Longest camera name and source URL accepted. */
@@ -27,7 +28,7 @@ export interface CameraRegistration {
   /** A uuid to register the camera under; without it the camera is found (or created) by name. */
   id?: string | null;
   name: string;
-  /** Where the agent reads the stream, for display; credentials are stripped. */
+  /** Where the agent reads the stream, for display; credentials and secret parameters are stripped. */
   sourceUrl?: string | null;
 }
 
@@ -109,16 +110,15 @@ function nameTaken(name: string): HbiError {
   return new HbiError('BAD_USER_INPUT', `Another camera is already named ${JSON.stringify(name)}`);
 }
 
-/** The source URL without credentials (a camera's RTSP URL often carries them), or null. */
+/**
+ * The source URL without credentials (a camera's RTSP URL often carries them) or secret query
+ * parameters (`?token=…`), or null. The length limit applies to what was given.
+ */
 function cleanSourceUrl(value: string | null | undefined): string | null {
   const text = value?.trim();
   if (!text) return null;
   if (text.length > MAX_SOURCE_URL) {
     throw new HbiError('BAD_USER_INPUT', `sourceUrl must be at most ${MAX_SOURCE_URL} characters`);
   }
-  if (!URL.canParse(text)) return text;
-  const url = new URL(text);
-  url.username = '';
-  url.password = '';
-  return url.href;
+  return stripUrlSecrets(text);
 }

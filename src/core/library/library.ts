@@ -12,6 +12,7 @@ import { CameraRegistry } from './camera-registry.js';
 import { IngestRequests } from '../ingest/ingest-requests.js';
 import { IngestWorker } from '../ingest/ingest-worker.js';
 import { startObjectEventIngest } from '../ingest/object-events.js';
+import { SourceSecrets } from '../ingest/source-secrets.js';
 import { UploadTokens } from '../ingest/upload-tokens.js';
 import { VideoCatalog } from './video-catalog.js';
 import { VideoIngestor } from '../ingest/video-ingestor.js';
@@ -65,13 +66,24 @@ export async function startLibrary(
   const catalog = new VideoCatalog(db);
   const watcher = await JobWatcher.start(events, jobs, `job-watch-${randomUUID()}`);
   const ingestor = new VideoIngestor({ ...kernel, model: kernel.modelPackage.manifest, logger });
+  // One key for the credentials of ingest URLs: HBI_UPLOAD_SECRET (shared across a cluster), else a
+  // random one that only this process's worker can use; a gateway without a worker then refuses them.
+  const secrets = new SourceSecrets(config.uploadSecret);
   const worker = options.worker
-    ? await IngestWorker.start({ config, db, storage, events, jobs, ingestor, vectors, logger }).catch(
-        async (error: unknown) => {
-          await watcher.stop();
-          throw error;
-        },
-      )
+    ? await IngestWorker.start({
+        config,
+        db,
+        storage,
+        events,
+        jobs,
+        ingestor,
+        vectors,
+        secrets,
+        logger,
+      }).catch(async (error: unknown) => {
+        await watcher.stop();
+        throw error;
+      })
     : undefined;
   const requests = new IngestRequests({
     config,
@@ -81,6 +93,7 @@ export async function startLibrary(
     jobs,
     catalog,
     tokens: new UploadTokens(config.uploadSecret),
+    ...(options.worker || secrets.shared ? { secrets } : {}),
     modelVersion,
     logger,
   });

@@ -18,6 +18,7 @@ import { loadModelPackage } from '../../../src/core/model/package-loader.js';
 import { definePlugin } from '../../../src/core/plugins/define-plugin.js';
 import { TINY_PACKAGE } from '../../helpers/fixtures.js';
 import { VIDEO_INDEXED } from '../../../src/core/ingest/video-ingestor.js';
+import { DEFAULT_TENANT_ID } from '../../../src/core/tenancy.js';
 
 /** Responses whose JSON body the assertions inspect freely. */
 type JsonResponse = Omit<Response, 'json'> & { json(): Promise<any> };
@@ -39,7 +40,13 @@ describe('GraphQL gateway over HTTP and WebSocket', () => {
     const modelPackage = await loadModelPackage(TINY_PACKAGE);
     const plugin = definePlugin({ name: 'echo', version: '1.2.3', requiredGraphs: ['text'] });
     const services: GatewayServices = {
-      config: { maxPageSize: 100, maxQueryDepth: 4, maxQueryComplexity: 20, maxRequestBytes: 2048 },
+      config: {
+        maxPageSize: 100,
+        maxQueryDepth: 4,
+        maxQueryComplexity: 20,
+        maxRequestBytes: 2048,
+        introspection: true,
+      },
       logger,
       encoder: {
         get state() {
@@ -186,7 +193,14 @@ describe('GraphQL gateway over HTTP and WebSocket', () => {
       { next: (value) => void received.push(value), error: () => undefined, complete: () => undefined },
     );
     try {
-      const event = { videoId: 'v-1', tenantId: 't', contentSha256: 'x', segments: 3, model: 'm@1' };
+      // The gateway's tenant (no authentication yet): subscribers get only their own tenant's events.
+      const event = {
+        videoId: 'v-1',
+        tenantId: DEFAULT_TENANT_ID,
+        contentSha256: 'x',
+        segments: 3,
+        model: 'm@1',
+      };
       // The subscription is live only after the server handles it; publish until it arrives.
       await eventually(() => {
         pubSub.publish(VIDEO_INDEXED, event);

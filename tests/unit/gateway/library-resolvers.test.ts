@@ -417,7 +417,8 @@ describe('library, job and ingest resolvers (in-process fakes)', () => {
     const event = (video: VideoRecord, index: number): SegmentIndexedEvent => ({
       segmentId: randomUUID(),
       videoId: video.id,
-      tenantId: 't',
+      // The subscriber's tenant: subscriptions deliver only their own tenant's events.
+      tenantId: DEFAULT_TENANT_ID,
       cameraId: video.cameraId,
       index,
       startMs: 0,
