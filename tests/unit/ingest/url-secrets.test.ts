@@ -47,7 +47,7 @@ describe('credentials in source URLs are used for the download and stored nowher
       HBI_INGEST_URL_PRIVATE: 'true',
     });
     platform = await startPlatform(config, logger, { builtins: BUILTIN_PLUGINS });
-    client = gatewayClient(platform.gateway.url);
+    client = gatewayClient(platform.gateway.url, platform.adminKey);
     const clip = await makeMp4(platform.kernel.ffmpeg, temp.dir);
     // Serves the clip only with the right Basic credentials and the signed query.
     const expected = `Basic ${Buffer.from('admin:hunter2').toString('base64')}`;
