@@ -13,15 +13,17 @@ export class CoreResolver {
   @Query(() => Health, {
     description: 'Liveness and readiness; readiness means the encoder is warm and the task bus answers.',
   })
-  health(@Ctx() { services }: GatewayContext): Health {
+  health(@Ctx() { services, principal }: GatewayContext): Health {
     const state = services.encoder.state;
     const ready = readiness(services);
+    // Anyone may ask whether the server is ready; how it runs (providers, the task bus) is for admins.
+    const details = principal?.role === 'admin';
     return Object.assign(new Health(), {
       live: true,
       ready: ready.ready,
-      taskBus: ready.taskBus,
+      taskBus: details ? ready.taskBus : null,
       encoder: state.status as EncoderStatus,
-      providers: 'providers' in state ? [...state.providers] : [],
+      providers: details && 'providers' in state ? [...state.providers] : [],
     });
   }
 

@@ -30,13 +30,15 @@ export class Health {
   @Field(() => EncoderStatus)
   encoder!: EncoderStatus;
 
-  @Field(() => [String], { description: 'Execution providers the encoder runs on, once warm.' })
+  @Field(() => [String], {
+    description: 'Execution providers the encoder runs on, once warm (admins only; empty for others).',
+  })
   providers!: string[];
 
   @Field(() => String, {
     nullable: true,
     description:
-      'Cluster mode: "connected" or "unreachable" (the task bus, Kafka, as this gateway last saw it); null in one process.',
+      'Cluster mode: "connected" or "unreachable" (the task bus, Kafka, as this gateway last saw it); null in one process, and for callers who are not admins.',
   })
   taskBus!: string | null;
 }

@@ -198,6 +198,17 @@ describe('every root field declares a policy, and it holds', () => {
     expect(refused).toContain('deleteVideo');
   });
 
+  it('answers health to anyone, its details (providers, task bus) only to admins', async () => {
+    const query = '{ health { ready encoder providers } }';
+    const anonymous = await client().graphql(query);
+    expect(anonymous.body.data.health).toMatchObject({ ready: true, encoder: 'READY', providers: [] });
+    for (const role of ['read', 'write'] as const) {
+      expect((await client(keys.own[role]).graphql(query)).body.data.health.providers).toEqual([]);
+    }
+    const admin = await client(keys.own.admin).graphql(query);
+    expect(admin.body.data.health.providers).toContain('cpu');
+  });
+
   it('refuses every field to a key one role too low (403 FORBIDDEN)', async () => {
     let tried = 0;
     for (const { type, field, policy } of rootFieldPolicies(schema)) {
