@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 
 import { ApiKeyStore } from '../../core/auth/api-keys.js';
 import type { ApiKeyRecord } from '../../core/auth/api-keys.js';
+import type { AuditEntry } from '../../core/auth/audit-log.js';
 import { AuditLog } from '../../core/auth/audit-log.js';
 import type { Role } from '../../core/auth/principal.js';
 import { ROLES } from '../../core/auth/principal.js';
@@ -46,6 +47,11 @@ async function withDatabase<T>(io: CliIo, work: (db: RelationalDatabase) => Prom
   } finally {
     await db.close();
   }
+}
+
+/** Writes one audit event by the operator (the hbi command on the server). */
+function recordOperator(db: RelationalDatabase, entry: AuditEntry): Promise<void> {
+  return new AuditLog(db, createLogger('error')).record('operator', entry);
 }
 
 /** The tenant named by --tenant (an id or a unique name), else the default one (created when missing). */
@@ -110,7 +116,7 @@ export const tenantsCreateCommand: Command = {
         throw new UsageError(`A tenant named ${JSON.stringify(name)} exists already`);
       }
       const tenant = await db.prisma.tenant.create({ data: { id: randomUUID(), name } });
-      await new AuditLog(db, createLogger('error')).record('operator', {
+      await recordOperator(db, {
         tenantId: tenant.id,
         action: 'tenant.create',
         target: tenant.id,
@@ -170,7 +176,7 @@ export const keysCreateCommand: Command = {
     return withDatabase(io, async (db) => {
       const tenantId = await tenantOf(db, args);
       const created = await new ApiKeyStore(db).create({ tenantId, name, role: role as Role, expiresAt });
-      await new AuditLog(db, createLogger('error')).record('operator', {
+      await recordOperator(db, {
         tenantId,
         action: 'key.create',
         target: created.id,
@@ -194,7 +200,7 @@ export const keysRevokeCommand: Command = {
     return withDatabase(io, async (db) => {
       const tenantId = await tenantOf(db, args);
       const revoked = await new ApiKeyStore(db).revoke(tenantId, args.positionals[0]!);
-      await new AuditLog(db, createLogger('error')).record('operator', {
+      await recordOperator(db, {
         tenantId,
         action: 'key.revoke',
         target: revoked.id,
