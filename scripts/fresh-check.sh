@@ -8,7 +8,8 @@
 #   1. removes the Debian packages the test command installs (`infra/system-packages.sh packages`:
 #      ffmpeg with ffprobe today), so the test command must install them itself, before its first tier;
 #   2. moves the shared infra build cache (~/.cache/hbi-infra: MinIO binary, Kafka jars, pgvector build)
-#      aside, so infra/up.sh builds the services cold;
+#      and Go's module and build caches (MinIO is built with go) aside, so infra/up.sh builds the
+#      services cold;
 #   3. clones the current commit (committed work only: uncommitted changes are not checked) into a
 #      temporary folder, with empty npm and pip caches of its own, and runs `bash .ci/run` there;
 #   4. stops the clone's services, restores the infra cache, and reports each tier's closing line and the
@@ -49,7 +50,20 @@ chmod 755 "$work"
 clone="$work/hbi-platform"
 log="$work/ci.log"
 
+# Go's caches: a warm one builds MinIO in about a minute instead of five.
+go_caches=()
+if command -v go >/dev/null; then
+  for dir in "$(go env GOMODCACHE)" "$(go env GOCACHE)"; do [ -n "$dir" ] && go_caches+=("$dir"); done
+fi
+
 restore() {
+  for dir in "${go_caches[@]}"; do
+    if [ -d "$dir.aside-$$" ]; then
+      chmod -R u+w "$dir" 2>/dev/null || true
+      rm -rf "$dir"
+      mv "$dir.aside-$$" "$dir"
+    fi
+  done
   if [ -d "$clone/infra" ]; then
     (cd "$clone" && if [ -n "$KEEP" ]; then bash infra/down.sh; else bash infra/down.sh --purge; fi) >/dev/null 2>&1 || true
   fi
@@ -77,6 +91,12 @@ if [ -d "$cache" ]; then
   mv "$cache" "$aside"
   say "moved the infra cache aside: $cache -> $aside"
 fi
+for dir in "${go_caches[@]}"; do
+  if [ -d "$dir" ]; then
+    mv "$dir" "$dir.aside-$$"
+    say "moved Go's cache aside: $dir"
+  fi
+done
 
 say "cloning ${commit:0:12} into $clone"
 git clone --quiet --no-hardlinks "$repo" "$clone"
