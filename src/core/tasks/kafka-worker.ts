@@ -28,6 +28,7 @@ export class KafkaTaskWorker {
   readonly #options: KafkaTaskWorkerOptions;
   #consumer: Consumer | undefined;
   #producer: Producer | undefined;
+  #kafka: ReturnType<typeof taskBusClient> | undefined;
   #stopped: Promise<void> | undefined;
   /** Why the request consumer is not working, or undefined while it is. */
   #trouble: string | undefined;
@@ -61,6 +62,7 @@ export class KafkaTaskWorker {
   /** Finishes the slice in hand, leaves the group (its partitions move at once) and disconnects. */
   stop(): Promise<void> {
     return (this.#stopped ??= (async () => {
+      // A consumer being rebuilt is taken down too: #reconsume stops once #stopped is set.
       await this.#consumer?.disconnect().catch(() => undefined);
       await this.#producer?.disconnect().catch(() => undefined);
     })());
@@ -86,7 +88,17 @@ export class KafkaTaskWorker {
     }
     this.#producer = kafka.producer({ allowAutoTopicCreation: false });
     await this.#producer.connect();
-    const consumer = kafka.consumer({
+    this.#kafka = kafka;
+    await this.#consume();
+    options.logger.info('task worker joined', { topic, group: prefix + TASK_WORKER_GROUP });
+  }
+
+  /** Joins the `workers` group on the request topic and runs it; resolves once it joined. */
+  async #consume(): Promise<void> {
+    const options = this.#options;
+    const prefix = options.topicPrefix ?? '';
+    const topic = prefix + TASK_REQUESTS_TOPIC;
+    const consumer = this.#kafka!.consumer({
       groupId: prefix + TASK_WORKER_GROUP,
       sessionTimeout: options.sessionTimeoutMs ?? 30_000,
       heartbeatInterval: 1_000,
@@ -95,18 +107,30 @@ export class KafkaTaskWorker {
     this.#consumer = consumer;
     await consumer.connect();
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    const joined = new Promise<void>((resolve) =>
+    let isUp = false;
+    const joined = new Promise<void>((resolve, reject) => {
       consumer.on(consumer.events.GROUP_JOIN, () => {
         if (this.#trouble !== undefined) options.logger.info('task bus back: ready', { was: this.#trouble });
         this.#trouble = undefined;
+        isUp = true;
         resolve();
-      }),
-    );
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      if (this.#trouble === undefined) {
-        options.logger.warn('task bus down: not ready', { error: payload.error, restart: payload.restart });
-      }
-      this.#trouble = `the request consumer stopped: ${payload.error.message}`;
+      });
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        if (!isUp) {
+          if (!payload.restart) reject(payload.error);
+          return;
+        }
+        if (this.#trouble === undefined) {
+          options.logger.warn('task bus down: not ready', { error: payload.error, restart: payload.restart });
+        }
+        this.#trouble = `the request consumer stopped: ${payload.error.message}`;
+        // kafkajs restarts the consumer itself after retriable trouble (a broker outage is that); when it
+        // gives up instead, this worker would stay deaf for good, so it builds a new consumer with back-off.
+        if (!payload.restart) {
+          options.logger.error('task request consumer stopped; starting a new one', { error: payload.error });
+          void this.#reconsume(consumer);
+        }
+      });
     });
     await consumer.run({
       partitionsConsumedConcurrently: options.partitions ?? 6,
@@ -124,7 +148,21 @@ export class KafkaTaskWorker {
       },
     });
     await joined;
-    options.logger.info('task worker joined', { topic, group: prefix + TASK_WORKER_GROUP });
+  }
+
+  /** Replaces a consumer kafkajs gave up on, retrying with doubling back-off until one joins. */
+  async #reconsume(dead: Consumer): Promise<void> {
+    await dead.disconnect().catch(() => undefined);
+    for (let delay = 500; this.#stopped === undefined; delay = Math.min(delay * 2, 15_000)) {
+      try {
+        await this.#consume(); // its GROUP_JOIN marks the worker ready again
+        return;
+      } catch (error) {
+        this.#options.logger.warn('task request consumer not back yet', { error, retryInMs: delay });
+        await this.#consumer?.disconnect().catch(() => undefined);
+        await new Promise((resolve) => setTimeout(resolve, delay).unref());
+      }
+    }
   }
 
   /** Runs the slice's live items together and sends each reply; heartbeats while they run. */
