@@ -148,10 +148,6 @@ export class VectorStore {
     this.#model = model;
   }
 
-  get model(): VectorModel {
-    return this.#model;
-  }
-
   /** The reads a plugin may make, bound to `tenantId`. */
   forTenant(tenantId: string): SegmentStore {
     if (!isUuid(tenantId)) throw new HbiError('INTERNAL', `Not a tenant id: ${JSON.stringify(tenantId)}`);

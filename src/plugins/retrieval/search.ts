@@ -5,7 +5,7 @@
  * Deterministic, so cursor pages of the same query line up.
  */
 import type { SegmentFilters, TaskContext } from 'hbi-platform';
-import { HbiError, checkText, isUuid } from 'hbi-platform';
+import { checkText } from 'hbi-platform';
 
 import type { RetrievalConfig } from './config.js';
 
@@ -37,10 +37,6 @@ export async function searchSegments(
 ): Promise<SearchOutcome> {
   const { config, encoder, segments } = context;
   const trimmed = checkText(text, config.maxTextLength, 'The search text');
-  for (const id of [...(filters.videoIds ?? []), ...(filters.cameraIds ?? [])]) {
-    if (!isUuid(id))
-      throw new HbiError('BAD_USER_INPUT', `Not an id: ${JSON.stringify(id)}`, { details: { id } });
-  }
   const encoded = await encoder.encodeText(trimmed);
   const candidates = await segments.nearest({
     embedding: encoded.embedding,
