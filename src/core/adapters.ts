@@ -8,6 +8,7 @@ import path from 'node:path';
 
 import type { Config } from './config.js';
 import { migrate } from './db/migrate.js';
+import { inOwnerScope } from './db/scope.js';
 import { openPgliteDatabase } from './db/pglite.js';
 import type { Database } from './db/port.js';
 import { isPostgresDatabase, openPostgresDatabase } from './db/postgres.js';
@@ -35,8 +36,11 @@ export function openDatabase(config: Config, logger: Logger): Promise<Relational
  * that keeps concurrent starters apart belongs to a session, not to a pool.
  */
 export function migrateDatabase(db: Database, migrationsDir: string, logger?: Logger): Promise<string[]> {
-  if (isPostgresDatabase(db)) return db.withSession((session) => migrate(session, migrationsDir, logger));
-  return migrate(db, migrationsDir, logger);
+  return inOwnerScope('migrations', () =>
+    isPostgresDatabase(db)
+      ? db.withSession((session) => migrate(session, migrationsDir, logger))
+      : migrate(db, migrationsDir, logger),
+  );
 }
 
 /** The S3 bucket when `HBI_OBJECT_STORE_URL` is set (created when missing), else `<data dir>/objects`. */

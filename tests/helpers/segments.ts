@@ -9,6 +9,7 @@ import { startPlatform } from '../../src/core/platform.js';
 import { BUILTIN_PLUGINS } from '../../src/plugins/builtins.js';
 import { TINY_PACKAGE, tempDir } from './fixtures.js';
 import { makeColorMp4, makeMp4 } from './videos.js';
+import { systemView } from './system-scope.js';
 
 /** Ingests a file through a started platform and returns its video id and segment ids in order. */
 export async function ingestWithSegments(
@@ -18,7 +19,7 @@ export async function ingestWithSegments(
   const { kernel } = platform;
   const ingestor = new VideoIngestor({ ...kernel, model: kernel.modelPackage.manifest });
   const { videoId } = await ingestor.ingestFile({ file });
-  const { rows } = await kernel.db.query<{ id: string }>(
+  const { rows } = await systemView(kernel.db).query<{ id: string }>(
     `SELECT "id" FROM "segments" WHERE "video_id" = $1 ORDER BY "index"`,
     [videoId],
   );

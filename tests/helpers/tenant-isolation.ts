@@ -29,6 +29,7 @@ import { rankTextsTask, searchTask } from '../../src/plugins/retrieval/index.js'
 import { tempDir } from './fixtures.js';
 import { tasksOf } from './tasks.js';
 import { makeColorMp4, makeMp4 } from './videos.js';
+import { systemView } from './system-scope.js';
 
 interface TenantLibrary {
   tenantId: string;
@@ -70,7 +71,7 @@ export function describeTenantIsolation(
         for (const file of files) {
           const { videoId } = await ingestor.ingestFile({ file, tenantId: tenant.tenantId });
           tenant.videoIds.push(videoId);
-          const { rows } = await kernel.db.query<{ id: string }>(
+          const { rows } = await systemView(kernel.db).query<{ id: string }>(
             `SELECT "id" FROM "segments" WHERE "video_id" = $1 ORDER BY "index"`,
             [videoId],
           );
@@ -156,7 +157,7 @@ export function describeTenantIsolation(
         await tasks.run(captionTask, { videoId: tenant.videoIds[1]! });
         expect((await tasks.run(captionTask, { videoId: tenant.videoIds[1]! })).cached).toBe(true);
       }
-      const { rows } = await platform.kernel.db.query<{
+      const { rows } = await systemView(platform.kernel.db).query<{
         tenant_id: string;
         video_id: string;
         plugin: string;
@@ -197,14 +198,14 @@ export function describeTenantIsolation(
       const before = await cacheCount(platform, b.tenantId);
       const deletion = await platform.library.requests.deleteVideo(victim, b.tenantId);
       expect(deletion).toBeTruthy();
-      const { rows } = await platform.kernel.db.query<{ n: number }>(
+      const { rows } = await systemView(platform.kernel.db).query<{ n: number }>(
         `SELECT count(*)::int AS "n" FROM "plugin_cache" WHERE "video_id" = $1`,
         [victim],
       );
       expect(rows[0]!.n).toBe(0);
       expect(await cacheCount(platform, b.tenantId)).toBeLessThan(before);
       // Tenant a's entries for its copy of the same clip stay.
-      const { rows: kept } = await platform.kernel.db.query<{ n: number }>(
+      const { rows: kept } = await systemView(platform.kernel.db).query<{ n: number }>(
         `SELECT count(*)::int AS "n" FROM "plugin_cache" WHERE "video_id" = $1`,
         [a.videoIds[1]],
       );
@@ -214,7 +215,7 @@ export function describeTenantIsolation(
 }
 
 async function cacheCount(platform: Platform, tenantId: string): Promise<number> {
-  const { rows } = await platform.kernel.db.query<{ n: number }>(
+  const { rows } = await systemView(platform.kernel.db).query<{ n: number }>(
     `SELECT count(*)::int AS "n" FROM "plugin_cache" WHERE "tenant_id" = $1`,
     [tenantId],
   );

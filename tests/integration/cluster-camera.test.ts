@@ -27,7 +27,7 @@ import {
   infraSettings,
   removeBucket,
   uniqueName,
-  withClient,
+  systemQuery,
   until,
 } from './infra.js';
 
@@ -89,8 +89,8 @@ describe('cluster mode with a camera: gateway, two workers, hbi camera, a worker
   let indexedByVictim = 0;
   let run: { code: number | null; status: Json; log: string };
 
-  const query = async <T>(sql: string, params: unknown[] = []): Promise<T[]> =>
-    withClient(database.url, async (pg) => (await pg.query(sql, params)).rows as T[]);
+  const query = <T>(sql: string, params: unknown[] = []): Promise<T[]> =>
+    systemQuery<T>(database.url, sql, params);
   const indexedCount = async (): Promise<number> =>
     (
       await query<{ n: number }>(

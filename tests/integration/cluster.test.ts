@@ -5,14 +5,18 @@
  * in the middle: every clip is still indexed exactly once. An object written straight into the
  * bucket under `videos/` is indexed through MinIO's bucket notifications, once even when written
  * twice. Search over the gateway's HTTP API (gateway → Kafka → a worker) finds a clip by its caption.
+ * A second tenant uploads the same bytes: each tenant's search, library and jobs hold its own rows only,
+ * and deleting one tenant's copy leaves the other's video and stored object in place.
  */
+import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { promisify } from 'node:util';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { RoleProcess } from '../../src/cli/bench/cluster-processes.js';
-import { spawnRole } from '../../src/cli/bench/cluster-processes.js';
+import { HBI_ENTRY, spawnRole } from '../../src/cli/bench/cluster-processes.js';
 import { createMemoryLogger } from '../../src/core/logger.js';
 import { enableBucketEvents } from '../../src/core/storage/s3-bucket-events.js';
 import { createS3ObjectStore } from '../../src/core/storage/s3.js';
@@ -27,7 +31,7 @@ import {
   removeBucket,
   s3Client,
   uniqueName,
-  withClient,
+  systemQuery,
   until,
 } from './infra.js';
 
@@ -63,15 +67,16 @@ describe('cluster mode: one gateway, two workers, real services', () => {
   const workers: RoleProcess[] = [];
   let client: GatewayClient;
   let clips: Clip[];
+  let env: Record<string, string>;
 
-  const query = async <T>(sql: string, params: unknown[] = []): Promise<T[]> =>
-    withClient(database.url, async (pg) => (await pg.query(sql, params)).rows as T[]);
+  const query = <T>(sql: string, params: unknown[] = []): Promise<T[]> =>
+    systemQuery<T>(database.url, sql, params);
 
   beforeAll(async () => {
     database = await createTestDatabase(settings.databaseUrl);
     temp = await tempDir('hbi-cluster-');
     clips = await demoClips(UPLOADS + 1);
-    const env: Record<string, string> = {
+    env = {
       HBI_DATA_DIR: temp.dir,
       HBI_DEMO_LIBRARY: 'off',
       HBI_LOG_LEVEL: 'info',
@@ -199,6 +204,92 @@ describe('cluster mode: one gateway, two workers, real services', () => {
     const dead = await client.graphql('{ deadLetters(topic: "job.queued") { key errorCode } }');
     expect(dead.body.errors).toBeUndefined();
     expect(dead.body.data.deadLetters).toEqual([]);
+  });
+
+  it('keeps two tenants apart through the gateway and the workers, sharing only stored bytes', async () => {
+    // A second tenant and its write key, made by the operator's commands against the cluster's database.
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [HBI_ENTRY, 'tenants', 'create', 'second', '--json'],
+      { env: { PATH: process.env.PATH ?? '', ...env, HBI_LOG_LEVEL: 'error' } },
+    );
+    const second = (JSON.parse(stdout) as { id: string }).id;
+    const other = gatewayClient(gateway.url, await operatorKey(env, 'write', { tenant: second }));
+    const first = clips[0]!;
+    const [mine] = await query<{ id: string }>(`SELECT "id" FROM "videos" WHERE "title" = $1`, [first.id]);
+
+    // The same bytes uploaded by the second tenant: a video of its own, indexed by a worker.
+    const upload = await other.upload(first.bytes, { filename: 'same.mp4', title: 'theirs' });
+    expect(upload.status).toBe(202);
+    const jobId = upload.body.jobId as string;
+    const job = await until(
+      "the second tenant's job to finish",
+      async () => {
+        const answer = await other.graphql('query ($id: ID!) { job(id: $id) { status video { id } } }', {
+          id: jobId,
+        });
+        const found = answer.body.data?.job as { status: string; video: { id: string } | null } | null;
+        return found && ['SUCCEEDED', 'FAILED'].includes(found.status) ? found : undefined;
+      },
+      120_000,
+    );
+    expect(job.status).toBe('SUCCEEDED');
+    const theirs = job.video!.id;
+    expect(theirs).not.toBe(mine!.id);
+
+    // Each tenant's search, library and jobs hold its own rows only.
+    const searchIds = async (who: GatewayClient) => {
+      const answer = await who.graphql(
+        'query ($text: String!) { search(text: $text, first: 20) { edges { node { videoId } } } }',
+        { text: first.caption },
+      );
+      expect(answer.body.errors).toBeUndefined();
+      return new Set(
+        answer.body.data.search.edges.map((edge: { node: { videoId: string } }) => edge.node.videoId),
+      );
+    };
+    expect([...(await searchIds(other))]).toEqual([theirs]);
+    const ours = await searchIds(client);
+    expect(ours.has(mine!.id)).toBe(true);
+    expect(ours.has(theirs)).toBe(false);
+    const library = await other.graphql(
+      '{ videos(first: 50) { totalCount edges { node { id } } } jobs(first: 50) { totalCount } }',
+    );
+    expect(library.body.data.videos).toEqual({ totalCount: 1, edges: [{ node: { id: theirs } }] });
+    expect(library.body.data.jobs.totalCount).toBe(1);
+    // Another tenant's ids read as nothing, and deleting one deletes nothing.
+    const look = await other.graphql('query ($id: ID!) { video(id: $id) { id } job(id: $id) { id } }', {
+      id: mine!.id,
+    });
+    expect(look.body.data).toEqual({ video: null, job: null });
+    const taken = await other.graphql('mutation ($id: ID!) { deleteVideo(id: $id) { deleted } }', {
+      id: mine!.id,
+    });
+    expect(taken.body.data.deleteVideo.deleted).toBe(false);
+
+    // Deleting its own copy leaves the first tenant's video, object and search hit in place.
+    const removed = await other.graphql('mutation ($id: ID!) { deleteVideo(id: $id) { deleted } }', {
+      id: theirs,
+    });
+    expect(removed.body.data.deleteVideo.deleted).toBe(true);
+    const still = await client.graphql('query ($id: ID!) { video(id: $id) { status } }', { id: mine!.id });
+    expect(still.body.data.video).toEqual({ status: 'INDEXED' });
+    expect((await searchIds(client)).has(mine!.id)).toBe(true);
+    const reindex = await client.graphql('mutation ($id: ID!) { reindexVideo(id: $id) { id } }', {
+      id: mine!.id,
+    });
+    const reindexed = await until(
+      "the first tenant's re-index (its object is still stored)",
+      async () => {
+        const answer = await client.graphql('query ($id: ID!) { job(id: $id) { status } }', {
+          id: reindex.body.data.reindexVideo.id,
+        });
+        const status = (answer.body.data?.job as { status: string } | null)?.status;
+        return status === 'SUCCEEDED' || status === 'FAILED' ? status : undefined;
+      },
+      120_000,
+    );
+    expect(reindexed).toBe('SUCCEEDED');
   });
 
   it('indexes an object written straight into the bucket under videos/, once although written twice', async () => {

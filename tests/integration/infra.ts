@@ -93,6 +93,20 @@ export async function withClient<T>(url: string, work: (client: pg.Client) => Pr
   }
 }
 
+/**
+ * One read or write of every tenant's rows behind the platform's back: a transaction in the system
+ * data scope, which row-level security requires of the platform's role (src/core/db/scope.ts).
+ */
+export function systemQuery<T>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
+  return withClient(url, async (client) => {
+    await client.query('BEGIN');
+    await client.query(`SELECT set_config('hbi.system', 'on', true)`);
+    const { rows } = await client.query(sql, params);
+    await client.query('COMMIT');
+    return rows as T[];
+  });
+}
+
 /** A plain S3 client for checks behind the adapter's back. */
 export function s3Client(settings: InfraSettings): S3Client {
   const url = new URL(settings.s3.url);

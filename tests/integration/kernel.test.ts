@@ -16,6 +16,7 @@ import {
   removeBucket,
   uniqueName,
 } from './infra.js';
+import { systemView } from '../helpers/system-scope.js';
 
 const settings = infraSettings();
 
@@ -44,7 +45,7 @@ describe('bootKernel with the real services configured', () => {
           's3',
           'kafka',
         ]);
-        const { rows } = await kernel.db.query<{ n: number }>(
+        const { rows } = await systemView(kernel.db).query<{ n: number }>(
           'SELECT count(*)::int AS n FROM "_prisma_migrations"',
         );
         expect(rows[0]!.n).toBeGreaterThan(0);

@@ -28,6 +28,7 @@ import type { RoleProcess } from './cluster-processes.js';
 import { operatorKey, spawnRole } from './cluster-processes.js';
 import { renderMarkdown, startReport, writeReport } from './report.js';
 import { quantile } from './stats.js';
+import { SYSTEM_SETTING } from '../../core/db/scope.js';
 
 interface ClusterBenchSettings {
   videos: number;
@@ -270,7 +271,7 @@ async function ingestThrough(
   const jobIds: string[] = [];
   for (const clip of clips) jobIds.push(await upload(graphqlUrl, clip));
   for (;;) {
-    const rows = await sql<{ status: string; n: number }>(
+    const rows = await systemSql<{ status: string; n: number }>(
       databaseUrl,
       `SELECT "status", count(*)::int AS n FROM "jobs" WHERE "id" = ANY($1::uuid[]) GROUP BY "status"`,
       [jobIds],
@@ -283,7 +284,7 @@ async function ingestThrough(
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   const seconds = (performance.now() - started) / 1000;
-  const [row] = await sql<{ n: number }>(databaseUrl, 'SELECT count(*)::int AS n FROM "segments"');
+  const [row] = await systemSql<{ n: number }>(databaseUrl, 'SELECT count(*)::int AS n FROM "segments"');
   return { seconds, segments: row?.n ?? 0 };
 }
 
@@ -362,6 +363,24 @@ async function sql<T = unknown>(url: string, text: string, params: unknown[] = [
   await client.connect();
   try {
     return (await client.query(text, params)).rows as T[];
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * A read of every tenant's rows: row-level security shows the platform's role nothing unless the
+ * transaction opens the system scope (src/core/db/scope.ts).
+ */
+async function systemSql<T = unknown>(url: string, text: string, params: unknown[] = []): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query(`SELECT set_config($1, 'on', true)`, [SYSTEM_SETTING]);
+    const rows = (await client.query(text, params)).rows as T[];
+    await client.query('COMMIT');
+    return rows;
   } finally {
     await client.end();
   }

@@ -30,6 +30,7 @@ import type { startReport } from './report.js';
 import { mean, quantile, timed } from './stats.js';
 import type { SyntheticSegment } from './synthetic-segments.js';
 import { VARIANTS, applyVariant, insertSyntheticSegments } from './synthetic-segments.js';
+import { inOwnerScope, inTenantScope } from '../../core/db/scope.js';
 
 export interface SearchBenchOptions {
   /** Segments in the index. */
@@ -84,7 +85,9 @@ export async function runSearchBench(
 
     // Bulk loading is faster without the index; it is built once all rows are in, as a re-index would.
     const { id: modelVersionId, embedDim } = kernel.modelVersion;
-    await kernel.db.exec(`DROP INDEX IF EXISTS "${vectorIndexName(modelVersionId)}"`);
+    await inOwnerScope('benchmark', () =>
+      kernel.db.exec(`DROP INDEX IF EXISTS "${vectorIndexName(modelVersionId)}"`),
+    );
     const inserted = await timed(() =>
       insertSyntheticSegments(kernel.db, kernel.vectors, encoded.value, {
         count: options.segments,
@@ -121,7 +124,7 @@ export async function runSearchBench(
       progress,
       'as ingested',
     );
-    const analysed = await timed(() => kernel.db.exec('ANALYZE'));
+    const analysed = await timed(() => inOwnerScope('benchmark', () => kernel.db.exec('ANALYZE')));
     const withIndex = await twoStageSearch(
       platform.gateway.url,
       adminKey,
@@ -151,7 +154,9 @@ export async function runSearchBench(
         directMs.push(
           (
             await timed(() =>
-              directSearch(kernel.db, kernel.encoder, kernel.modelVersion, retrieval.config, text),
+              inTenantScope(DEFAULT_TENANT_ID, () =>
+                directSearch(kernel.db, kernel.encoder, kernel.modelVersion, retrieval.config, text),
+              ),
             )
           ).ms,
         );

@@ -13,6 +13,7 @@ import type { BulkSegment, VectorStore } from '../../core/segments/vector-store.
 import { insertRows } from '../../core/segments/vector-store.js';
 import { DEFAULT_TENANT_ID } from '../../core/tenancy.js';
 import { gaussian, seededRandom } from './stats.js';
+import { inTenantScope } from '../../core/db/scope.js';
 
 /** One clip variant: which axes to mirror, whether to reverse or rotate time, and the channel order. */
 interface Variant {
@@ -95,56 +96,59 @@ export async function insertSyntheticSegments(
   bases: readonly VideoEncoding[],
   options: InsertOptions,
 ): Promise<SyntheticSegment[]> {
-  const noise = gaussian(seededRandom(options.seed));
-  const perVideo = options.segmentsPerVideo ?? 10;
-  const segments: SyntheticSegment[] = [];
-  await db.query(
-    `INSERT INTO "tenants" ("id", "name") VALUES ($1, 'default') ON CONFLICT ("id") DO NOTHING`,
-    [DEFAULT_TENANT_ID],
-  );
-  for (let start = 0; start < options.count; start += CHUNK) {
-    const rows = Math.min(CHUNK, options.count - start);
-    const videos: unknown[][] = [];
-    const segmentRows: BulkSegment[] = [];
-    for (let i = start; i < start + rows; i++) {
-      if (i % perVideo === 0 || videos.length === 0) {
-        const id = randomUUID();
-        videos.push([
-          id,
-          DEFAULT_TENANT_ID,
-          `bench/synthetic/${id}`,
-          id,
-          `synthetic ${i / perVideo}`,
-          perVideo * 10_000,
-        ]);
+  // The rows belong to the default tenant, and are written in its data scope (src/core/db/scope.ts).
+  return inTenantScope(DEFAULT_TENANT_ID, async () => {
+    const noise = gaussian(seededRandom(options.seed));
+    const perVideo = options.segmentsPerVideo ?? 10;
+    const segments: SyntheticSegment[] = [];
+    await db.query(
+      `INSERT INTO "tenants" ("id", "name") VALUES ($1, 'default') ON CONFLICT ("id") DO NOTHING`,
+      [DEFAULT_TENANT_ID],
+    );
+    for (let start = 0; start < options.count; start += CHUNK) {
+      const rows = Math.min(CHUNK, options.count - start);
+      const videos: unknown[][] = [];
+      const segmentRows: BulkSegment[] = [];
+      for (let i = start; i < start + rows; i++) {
+        if (i % perVideo === 0 || videos.length === 0) {
+          const id = randomUUID();
+          videos.push([
+            id,
+            DEFAULT_TENANT_ID,
+            `bench/synthetic/${id}`,
+            id,
+            `synthetic ${i / perVideo}`,
+            perVideo * 10_000,
+          ]);
+        }
+        const base = bases[i % bases.length]!;
+        const segmentId = randomUUID();
+        const index = i % perVideo;
+        const embedding = normalise(perturb(base.embedding, options.noise, noise));
+        const frameTokens = perturb(base.frameTokens, options.noise, noise);
+        segmentRows.push({
+          segmentId,
+          videoId: videos.at(-1)![0] as string,
+          index,
+          startMs: index * 10_000,
+          endMs: (index + 1) * 10_000,
+          vectors: { embedding, frameTokens, frameWeights: base.frameWeights, frameMask: base.frameMask },
+        });
+        segments.push({ segmentId, frameTokens, frameWeights: base.frameWeights, frameMask: base.frameMask });
       }
-      const base = bases[i % bases.length]!;
-      const segmentId = randomUUID();
-      const index = i % perVideo;
-      const embedding = normalise(perturb(base.embedding, options.noise, noise));
-      const frameTokens = perturb(base.frameTokens, options.noise, noise);
-      segmentRows.push({
-        segmentId,
-        videoId: videos.at(-1)![0] as string,
-        index,
-        startMs: index * 10_000,
-        endMs: (index + 1) * 10_000,
-        vectors: { embedding, frameTokens, frameWeights: base.frameWeights, frameMask: base.frameMask },
+      await db.transaction(async (tx) => {
+        await insertRows(
+          tx,
+          `INSERT INTO "videos" ("id", "tenant_id", "object_key", "content_sha256", "title", "duration_ms", "size_bytes", "status", "updated_at")`,
+          videos,
+          (p) => `(${p[0]}, ${p[1]}, ${p[2]}, ${p[3]}, ${p[4]}, ${p[5]}, 0, 'INDEXED', now())`,
+        );
+        await vectors.insertBulk(segmentRows, tx);
       });
-      segments.push({ segmentId, frameTokens, frameWeights: base.frameWeights, frameMask: base.frameMask });
+      options.onProgress?.(start + rows, options.count);
     }
-    await db.transaction(async (tx) => {
-      await insertRows(
-        tx,
-        `INSERT INTO "videos" ("id", "tenant_id", "object_key", "content_sha256", "title", "duration_ms", "size_bytes", "status", "updated_at")`,
-        videos,
-        (p) => `(${p[0]}, ${p[1]}, ${p[2]}, ${p[3]}, ${p[4]}, ${p[5]}, 0, 'INDEXED', now())`,
-      );
-      await vectors.insertBulk(segmentRows, tx);
-    });
-    options.onProgress?.(start + rows, options.count);
-  }
-  return segments;
+    return segments;
+  });
 }
 
 /** `values` plus Gaussian noise of `scale` × their root mean square. */

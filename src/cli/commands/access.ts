@@ -23,6 +23,7 @@ import type { Command, ParsedArgs } from '../args.js';
 import { UsageError, stringOption } from '../args.js';
 import type { CliIo } from '../io.js';
 import { writeJson } from '../io.js';
+import { inSystemScope } from '../../core/db/scope.js';
 
 const JSON_OPTION = { json: { type: 'boolean', description: 'Print the result as JSON' } } as const;
 const TENANT_OPTION = {
@@ -43,7 +44,8 @@ async function withDatabase<T>(io: CliIo, work: (db: RelationalDatabase) => Prom
   const db = await openDatabase(config, logger);
   try {
     await migrateDatabase(db, MIGRATIONS_DIR, logger);
-    return await work(db);
+    // The operator's commands span tenants (they create them and their first keys).
+    return await inSystemScope('operator command', () => work(db));
   } finally {
     await db.close();
   }

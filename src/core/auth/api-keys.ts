@@ -13,6 +13,7 @@ import { HbiError } from '../errors.js';
 import { isUuid } from '../util/ids.js';
 import type { Principal, Role } from './principal.js';
 import { ROLES } from './principal.js';
+import { inSystemScope, inTenantScope } from '../db/scope.js';
 
 export const KEY_PREFIX = 'hbik_';
 const KEY_PATTERN = /^hbik_([0-9a-f]{32})_([A-Za-z0-9_-]{43})$/;
@@ -84,64 +85,73 @@ export class ApiKeyStore {
   }
 
   async create(request: CreateKeyRequest): Promise<CreatedApiKey> {
-    if (!isUuid(request.tenantId)) throw new HbiError('BAD_USER_INPUT', 'Not a tenant id');
-    const name = request.name.trim();
-    if (name.length === 0 || name.length > 200) {
-      throw new HbiError('BAD_USER_INPUT', 'A key needs a name of 1 to 200 characters');
-    }
-    if (request.expiresAt && request.expiresAt.getTime() <= Date.now()) {
-      throw new HbiError('BAD_USER_INPUT', 'expiresAt is in the past');
-    }
-    const tenant = await this.#db.prisma.tenant.findUnique({ where: { id: request.tenantId } });
-    if (!tenant) throw new HbiError('NOT_FOUND', `No tenant ${request.tenantId}`);
-    const id = randomUUID();
-    const secret = randomBytes(32).toString('base64url');
-    const token = `${KEY_PREFIX}${id.replaceAll('-', '')}_${secret}`;
-    const row = await this.#db.prisma.apiKey.create({
-      data: {
-        id,
-        tenantId: request.tenantId,
-        name,
-        prefix: token.slice(0, KEY_PREFIX.length + 8),
-        secretHash: sha256(secret).toString('hex'),
-        role: dbRole(request.role),
-        expiresAt: request.expiresAt ?? null,
-      },
-      omit: { secretHash: true },
+    return inTenantScope(request.tenantId, async () => {
+      if (!isUuid(request.tenantId)) throw new HbiError('BAD_USER_INPUT', 'Not a tenant id');
+      const name = request.name.trim();
+      if (name.length === 0 || name.length > 200) {
+        throw new HbiError('BAD_USER_INPUT', 'A key needs a name of 1 to 200 characters');
+      }
+      if (request.expiresAt && request.expiresAt.getTime() <= Date.now()) {
+        throw new HbiError('BAD_USER_INPUT', 'expiresAt is in the past');
+      }
+      const tenant = await this.#db.prisma.tenant.findFirst({ where: { id: request.tenantId } });
+      if (!tenant) throw new HbiError('NOT_FOUND', `No tenant ${request.tenantId}`);
+      const id = randomUUID();
+      const secret = randomBytes(32).toString('base64url');
+      const token = `${KEY_PREFIX}${id.replaceAll('-', '')}_${secret}`;
+      const row = await this.#db.prisma.apiKey.create({
+        data: {
+          id,
+          tenantId: request.tenantId,
+          name,
+          prefix: token.slice(0, KEY_PREFIX.length + 8),
+          secretHash: sha256(secret).toString('hex'),
+          role: dbRole(request.role),
+          expiresAt: request.expiresAt ?? null,
+        },
+        omit: { secretHash: true },
+      });
+      return { ...toRecord(row), token };
     });
-    return { ...toRecord(row), token };
   }
 
   /** The tenant's keys, newest first (revoked ones included, marked). */
   async list(tenantId: string): Promise<ApiKeyRecord[]> {
-    const rows = await this.#db.prisma.apiKey.findMany({
-      where: { tenantId },
-      orderBy: [{ createdAt: 'desc' }, { id: 'asc' }],
-      omit: { secretHash: true },
+    return inTenantScope(tenantId, async () => {
+      const rows = await this.#db.prisma.apiKey.findMany({
+        where: { tenantId },
+        orderBy: [{ createdAt: 'desc' }, { id: 'asc' }],
+        omit: { secretHash: true },
+      });
+      return rows.map(toRecord);
     });
-    return rows.map(toRecord);
   }
 
   /** Revokes the tenant's key `id`; NOT_FOUND for another tenant's key or an unknown id. */
   async revoke(tenantId: string, id: string): Promise<ApiKeyRecord> {
-    if (!isUuid(id)) throw new HbiError('NOT_FOUND', `No key ${JSON.stringify(id)}`);
-    const found = await this.#db.prisma.apiKey.findFirst({
-      where: { id, tenantId },
-      omit: { secretHash: true },
+    return inTenantScope(tenantId, async () => {
+      if (!isUuid(id)) throw new HbiError('NOT_FOUND', `No key ${JSON.stringify(id)}`);
+      const found = await this.#db.prisma.apiKey.findFirst({
+        where: { id, tenantId },
+        omit: { secretHash: true },
+      });
+      if (!found) throw new HbiError('NOT_FOUND', `No key ${id}`);
+      if (found.revokedAt) return toRecord(found);
+      const row = await this.#db.prisma.apiKey.update({
+        where: { id },
+        data: { revokedAt: new Date() },
+        omit: { secretHash: true },
+      });
+      return toRecord(row);
     });
-    if (!found) throw new HbiError('NOT_FOUND', `No key ${id}`);
-    if (found.revokedAt) return toRecord(found);
-    const row = await this.#db.prisma.apiKey.update({
-      where: { id },
-      data: { revokedAt: new Date() },
-      omit: { secretHash: true },
-    });
-    return toRecord(row);
   }
 
   /** True when some key of `tenantId` (any, when absent) was ever created. */
   async any(tenantId?: string): Promise<boolean> {
-    return (await this.#db.prisma.apiKey.count({ where: tenantId ? { tenantId } : {} })) > 0;
+    const count = () => this.#db.prisma.apiKey.count({ where: tenantId ? { tenantId } : {} });
+    return (
+      (tenantId ? await inTenantScope(tenantId, count) : await inSystemScope('any key at all', count)) > 0
+    );
   }
 
   /**
@@ -149,34 +159,41 @@ export class ApiKeyStore {
    * learns nothing about which keys exist) when it is malformed, unknown, wrong, revoked or expired.
    */
   async authenticate(token: string, now = Date.now()): Promise<Principal> {
-    const refused = new HbiError('UNAUTHENTICATED', 'The API key is not valid (unknown, revoked or expired)');
-    const match = KEY_PATTERN.exec(token);
-    if (!match) throw refused;
-    const hex = match[1]!;
-    const id = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-    const row = await this.#db.prisma.apiKey.findUnique({ where: { id } });
-    const presented = sha256(match[2]!);
-    // Compare even when there is no row, so an unknown id costs the same as a wrong secret.
-    const stored = row ? Buffer.from(row.secretHash, 'hex') : Buffer.alloc(presented.length);
-    const same = stored.length === presented.length && timingSafeEqual(stored, presented);
-    if (!row || !same || row.revokedAt || (row.expiresAt && row.expiresAt.getTime() <= now)) throw refused;
-    this.#touch(id, now);
-    return {
-      tenantId: row.tenantId,
-      role: row.role.toLowerCase() as Role,
-      kind: 'key',
-      id,
-      ...(row.expiresAt ? { expiresAt: row.expiresAt.getTime() } : {}),
-    };
+    return inSystemScope('authenticating a key (its tenant is not known yet)', async () => {
+      const refused = new HbiError(
+        'UNAUTHENTICATED',
+        'The API key is not valid (unknown, revoked or expired)',
+      );
+      const match = KEY_PATTERN.exec(token);
+      if (!match) throw refused;
+      const hex = match[1]!;
+      const id = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+      const row = await this.#db.prisma.apiKey.findUnique({ where: { id } });
+      const presented = sha256(match[2]!);
+      // Compare even when there is no row, so an unknown id costs the same as a wrong secret.
+      const stored = row ? Buffer.from(row.secretHash, 'hex') : Buffer.alloc(presented.length);
+      const same = stored.length === presented.length && timingSafeEqual(stored, presented);
+      if (!row || !same || row.revokedAt || (row.expiresAt && row.expiresAt.getTime() <= now)) throw refused;
+      this.#touch(id, now);
+      return {
+        tenantId: row.tenantId,
+        role: row.role.toLowerCase() as Role,
+        kind: 'key',
+        id,
+        ...(row.expiresAt ? { expiresAt: row.expiresAt.getTime() } : {}),
+      };
+    });
   }
 
   /** Whether key `id` still works (sockets opened with it are closed once it does not). */
   async isActive(id: string, now = Date.now()): Promise<boolean> {
-    const row = await this.#db.prisma.apiKey.findUnique({
-      where: { id },
-      select: { revokedAt: true, expiresAt: true },
+    return inSystemScope('checking a key', async () => {
+      const row = await this.#db.prisma.apiKey.findUnique({
+        where: { id },
+        select: { revokedAt: true, expiresAt: true },
+      });
+      return !!row && !row.revokedAt && !(row.expiresAt && row.expiresAt.getTime() <= now);
     });
-    return !!row && !row.revokedAt && !(row.expiresAt && row.expiresAt.getTime() <= now);
   }
 
   /** Records the last use, at most once a minute per key; a failure only costs the timestamp. */
@@ -184,9 +201,9 @@ export class ApiKeyStore {
     const last = this.#lastUsedWritten.get(id) ?? 0;
     if (now - last < LAST_USED_EVERY_MS) return;
     this.#lastUsedWritten.set(id, now);
-    void this.#db.prisma.apiKey
-      .update({ where: { id }, data: { lastUsedAt: new Date(now) } })
-      .catch(() => this.#lastUsedWritten.delete(id));
+    void inSystemScope('key last used', () =>
+      this.#db.prisma.apiKey.update({ where: { id }, data: { lastUsedAt: new Date(now) } }),
+    ).catch(() => this.#lastUsedWritten.delete(id));
   }
 }
 
@@ -200,7 +217,9 @@ export async function bootstrapAdminKey(
   keys: ApiKeyStore,
   tenantId: string,
 ): Promise<CreatedApiKey | undefined> {
-  await ensureTenant(db.prisma, tenantId);
-  if (await keys.any(tenantId)) return undefined;
-  return keys.create({ tenantId, name: 'admin (created at first start)', role: 'admin' });
+  return inTenantScope(tenantId, async () => {
+    await ensureTenant(db.prisma, tenantId);
+    if (await keys.any(tenantId)) return undefined;
+    return keys.create({ tenantId, name: 'admin (created at first start)', role: 'admin' });
+  });
 }

@@ -10,6 +10,7 @@ import { toJson } from '../db/relational.js';
 import type { Logger } from '../logger.js';
 import type { Principal } from './principal.js';
 import { actorOf } from './principal.js';
+import { inTenantScope } from '../db/scope.js';
 
 export interface AuditEventRecord {
   id: string;
@@ -41,17 +42,19 @@ export class AuditLog {
   async record(principal: Principal | 'operator', entry: AuditEntry): Promise<void> {
     const actor = principal === 'operator' ? 'operator' : actorOf(principal);
     try {
-      await this.db.prisma.auditEvent.create({
-        data: {
-          id: randomUUID(),
-          tenantId: entry.tenantId,
-          actor,
-          action: entry.action,
-          target: entry.target ?? null,
-          source: entry.source ?? null,
-          ...(entry.details ? { details: toJson(entry.details) } : {}),
-        },
-      });
+      await inTenantScope(entry.tenantId, () =>
+        this.db.prisma.auditEvent.create({
+          data: {
+            id: randomUUID(),
+            tenantId: entry.tenantId,
+            actor,
+            action: entry.action,
+            target: entry.target ?? null,
+            source: entry.source ?? null,
+            ...(entry.details ? { details: toJson(entry.details) } : {}),
+          },
+        }),
+      );
     } catch (error) {
       this.logger.error('audit event not recorded', { action: entry.action, actor, error });
     }
@@ -59,11 +62,13 @@ export class AuditLog {
 
   /** The tenant's events, newest first, at most `limit`. */
   async list(tenantId: string, limit: number): Promise<AuditEventRecord[]> {
-    const rows = await this.db.prisma.auditEvent.findMany({
-      where: { tenantId },
-      orderBy: [{ at: 'desc' }, { id: 'desc' }],
-      take: limit,
-    });
+    const rows = await inTenantScope(tenantId, () =>
+      this.db.prisma.auditEvent.findMany({
+        where: { tenantId },
+        orderBy: [{ at: 'desc' }, { id: 'desc' }],
+        take: limit,
+      }),
+    );
     return rows.map((row) => ({ ...row, details: (row.details as Record<string, unknown> | null) ?? null }));
   }
 }

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { HbiError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Database } from './port.js';
+import { inOwnerScope } from './scope.js';
 
 /** The lock id Prisma's migrate commands take, so the CLI and this runner never interleave. */
 const ADVISORY_LOCK = 72707369;
@@ -58,7 +59,12 @@ interface HistoryRow {
 }
 
 /** Applies the migrations not yet recorded; returns the names applied now (empty when up to date). */
-export async function migrate(db: Database, dir: string, logger?: Logger): Promise<string[]> {
+export function migrate(db: Database, dir: string, logger?: Logger): Promise<string[]> {
+  // Schema changes are the owner's work (db/scope.ts), whoever calls.
+  return inOwnerScope('migrations', () => migrateAsOwner(db, dir, logger));
+}
+
+async function migrateAsOwner(db: Database, dir: string, logger?: Logger): Promise<string[]> {
   const migrations = await readMigrations(dir);
   await db.query('SELECT pg_advisory_lock($1)', [ADVISORY_LOCK]);
   try {

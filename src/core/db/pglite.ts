@@ -13,6 +13,9 @@ import { HbiError } from '../errors.js';
 import type { QueryResult, Queryable } from './port.js';
 import type { RelationalDatabase } from './relational.js';
 import { TransactionGuard, lazyPrisma, pglitePrisma } from './relational.js';
+import { restrictedRole } from './row-security.js';
+import type { DataScope } from './scope.js';
+import { requireScope, scopeStatement } from './scope.js';
 
 export interface PgliteDatabase extends RelationalDatabase {
   /** The PGlite instance, for the Prisma driver adapter and the schema engine. */
@@ -32,26 +35,21 @@ export async function openPgliteDatabase(dataDir?: string): Promise<PgliteDataba
   }
   // The extension is bundled; enabling it here lets queries use `vector` before any migration ran.
   await client.exec('CREATE EXTENSION IF NOT EXISTS vector');
-  const wrap = (target: PGlite | Transaction): Queryable => ({
-    async query<R>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
-      const result = await target.query<R>(sql, [...params]);
-      return { rows: result.rows, affectedRows: result.affectedRows };
-    },
-    async exec(sql: string): Promise<void> {
-      await target.exec(sql);
-    },
-  });
+  // PGlite's one user is a superuser, which row-level security does not apply to: every tenant and
+  // system transaction runs as the unprivileged application role instead (row-security.ts).
+  const role = await restrictedRole(wrap(client));
+  const scoped = scopedClient(client, role);
   // PGlite is one connection: a statement sent around an open transaction would wait for it forever,
   // so the port and Prisma refuse one (see relational.ts).
   const guard = new TransactionGuard();
-  const prisma = lazyPrisma(() => pglitePrisma(client, guard));
+  const prisma = lazyPrisma(() => pglitePrisma(scoped, guard));
   return {
     kind: 'pglite',
     client,
-    ...guard.wrap(wrap(client), ['query', 'exec'], 'db'),
+    ...guard.wrap(wrap(scoped), ['query', 'exec'], 'db'),
     transaction: <T>(work: (tx: Queryable) => Promise<T>) => {
       guard.check('db.transaction');
-      return client.transaction((tx) => guard.run(() => work(wrap(tx))));
+      return scoped.transaction((tx) => guard.run(() => work(wrap(tx))));
     },
     get prisma() {
       return prisma.get();
@@ -61,4 +59,60 @@ export async function openPgliteDatabase(dataDir?: string): Promise<PgliteDataba
       await client.close();
     },
   };
+}
+
+/** The port's view of a PGlite handle (the instance, a scoped proxy of it, or a transaction). */
+function wrap(target: Pick<PGlite, 'query' | 'exec'> | Transaction): Queryable {
+  return {
+    async query<R>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
+      const result = await target.query<R>(sql, [...params]);
+      return { rows: result.rows, affectedRows: result.affectedRows };
+    },
+    async exec(sql: string): Promise<void> {
+      await target.exec(sql);
+    },
+  };
+}
+
+/**
+ * `client` with every statement in a transaction that first sets the scope of the flow that sent it
+ * (scope.ts): `query` and `exec` each in one of their own, `transaction` at its start. What the port
+ * and Prisma's adapter use; the raw client stays for the schema engine and the owner.
+ */
+function scopedClient(client: PGlite, role: string | undefined): PGlite {
+  const open = async (tx: Transaction, scope: DataScope) => {
+    const { sql, params } = scopeStatement(scope, role);
+    await tx.query(sql, params);
+  };
+  const overrides = {
+    // async: a statement outside any scope is a rejected promise, like any other failed statement.
+    query: async (sql: string, params?: unknown[], options?: Parameters<PGlite['query']>[2]) => {
+      const scope = requireScope('A database statement');
+      return client.transaction(async (tx) => {
+        await open(tx, scope);
+        return tx.query(sql, params, options);
+      });
+    },
+    exec: async (sql: string, options?: Parameters<PGlite['exec']>[1]) => {
+      const scope = requireScope('A database script');
+      return client.transaction(async (tx) => {
+        await open(tx, scope);
+        return tx.exec(sql, options);
+      });
+    },
+    transaction: async <T>(work: (tx: Transaction) => Promise<T>) => {
+      const scope = requireScope('A database transaction');
+      return client.transaction(async (tx) => {
+        await open(tx, scope);
+        return work(tx);
+      });
+    },
+  };
+  return new Proxy(client, {
+    get: (target, property) => {
+      if (Object.hasOwn(overrides, property)) return overrides[property as keyof typeof overrides];
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
 }

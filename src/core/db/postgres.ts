@@ -11,6 +11,9 @@ import type { Logger } from '../logger.js';
 import type { Database, QueryResult, Queryable } from './port.js';
 import type { RelationalDatabase } from './relational.js';
 import { TransactionGuard, lazyPrisma, postgresPrisma } from './relational.js';
+import { restrictedRole } from './row-security.js';
+import type { DataScope } from './scope.js';
+import { inlineScopeStatement, requireScope } from './scope.js';
 
 export interface PostgresOptions {
   /** `postgresql://user:password@host:port/database` (query parameters such as `sslmode` pass through). */
@@ -51,10 +54,14 @@ export async function openPostgresDatabase(options: PostgresOptions): Promise<Po
   });
   // An idle connection dropped by the server must not crash the process: the pool replaces it.
   pool.on('error', (error) => options.logger?.warn('idle PostgreSQL connection failed', { target, error }));
+  let role: string | undefined;
   try {
     await pool.query('SELECT 1');
     await ensureVector(pool, target);
     await readArrayTypes(pool, arrayElements);
+    // A superuser or BYPASSRLS role is not bound by row-level security: statements then run as the
+    // application role (row-security.ts). The usual owner role is bound itself (FORCE).
+    role = await restrictedRole(queryable(pool));
   } catch (error) {
     await pool.end().catch(() => undefined);
     throw databaseError(error, `Cannot open PostgreSQL at ${target}`);
@@ -88,13 +95,34 @@ export async function openPostgresDatabase(options: PostgresOptions): Promise<Po
   // A statement sent around an open transaction would run outside it (and could wait on its locks):
   // the port and Prisma refuse one, as on PGlite (see relational.ts).
   const guard = new TransactionGuard();
-  const prisma = lazyPrisma(() => postgresPrisma(pool, guard));
-  const transaction = <T>(client: PoolClient, work: (tx: Queryable) => Promise<T>): Promise<T> =>
-    guard.run(() => runTransaction(client, work));
+  // Every statement runs in a transaction that first sets its flow's data scope (scope.ts): the
+  // port's and Prisma's alike.
+  const begin = (scope: DataScope) => `BEGIN; ${inlineScopeStatement(scope, role)}`;
+  const inScope = <T>(client: PoolClient, scope: DataScope, work: (tx: Queryable) => Promise<T>) =>
+    runTransaction(client, begin(scope), work);
+  const scopedPool = scopedPrismaPool(pool, begin, (scope, work) =>
+    withConnection((client) => inScope(client, scope, () => work(client))),
+  );
+  const prisma = lazyPrisma(() => postgresPrisma(scopedPool, guard));
+  const transaction = async <T>(client: PoolClient, work: (tx: Queryable) => Promise<T>): Promise<T> => {
+    const scope = requireScope('A database transaction');
+    return guard.run(() => inScope(client, scope, work));
+  };
+  /** A statement in a transaction of its own, on `client` or on one taken from the pool. */
+  const single = (client: PoolClient | undefined): Queryable => {
+    const run = async <T>(what: string, work: (tx: Queryable) => Promise<T>): Promise<T> => {
+      const scope = requireScope(what);
+      return client ? inScope(client, scope, work) : withConnection((c) => inScope(c, scope, work));
+    };
+    return {
+      query: (sql, params) => run('A database statement', (tx) => tx.query(sql, params)),
+      exec: (sql) => run('A database script', (tx) => tx.exec(sql)),
+    };
+  };
   return {
     kind: 'postgres',
     pool,
-    ...guard.wrap(queryable(pool), ['query', 'exec'], 'db'),
+    ...guard.wrap(single(undefined), ['query', 'exec'], 'db'),
     transaction: (work) => {
       guard.check('db.transaction');
       return withConnection((client) => transaction(client, work));
@@ -104,7 +132,7 @@ export async function openPostgresDatabase(options: PostgresOptions): Promise<Po
       return withConnection((client) =>
         work({
           kind: 'postgres',
-          ...guard.wrap(queryable(client), ['query', 'exec'], 'session'),
+          ...guard.wrap(single(client), ['query', 'exec'], 'session'),
           transaction: (inner) => {
             guard.check('session.transaction');
             return transaction(client, inner);
@@ -142,9 +170,13 @@ function queryable(target: pg.Pool | PoolClient): Queryable {
   };
 }
 
-async function runTransaction<T>(client: PoolClient, work: (tx: Queryable) => Promise<T>): Promise<T> {
+async function runTransaction<T>(
+  client: PoolClient,
+  begin: string,
+  work: (tx: Queryable) => Promise<T>,
+): Promise<T> {
   const tx = queryable(client);
-  await tx.exec('BEGIN');
+  await tx.exec(begin);
   try {
     const result = await work(tx);
     await tx.exec('COMMIT');
@@ -153,6 +185,53 @@ async function runTransaction<T>(client: PoolClient, work: (tx: Queryable) => Pr
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * The pool as Prisma's adapter sees it: `query` runs in a scoped transaction of its own; a connection
+ * from `connect` (Prisma's interactive and batch transactions) sets the scope of the flow that took it
+ * right after Prisma's BEGIN.
+ */
+function scopedPrismaPool(
+  pool: pg.Pool,
+  begin: (scope: DataScope) => string,
+  single: <T>(scope: DataScope, work: (client: PoolClient) => Promise<T>) => Promise<T>,
+): pg.Pool {
+  const overrides = {
+    query: async (config: unknown, values?: unknown) => {
+      const scope = requireScope('A database statement');
+      return single(scope, (client) =>
+        (client.query as (config: unknown, values?: unknown) => Promise<unknown>)(config, values),
+      );
+    },
+    connect: async () => {
+      const scope = requireScope('A database transaction');
+      const client = await pool.connect();
+      const query = client.query.bind(client) as (config: unknown, values?: unknown) => Promise<unknown>;
+      return new Proxy(client, {
+        get: (target, property) => {
+          if (property === 'query') {
+            return async (config: unknown, values?: unknown) => {
+              const text = typeof config === 'string' ? config : (config as { text?: string })?.text;
+              if (text?.trim().toUpperCase() !== 'BEGIN') return query(config, values);
+              return query(begin(scope));
+            };
+          }
+          const value: unknown = Reflect.get(target, property, target);
+          return typeof value === 'function'
+            ? (value as (...args: unknown[]) => unknown).bind(target)
+            : value;
+        },
+      });
+    },
+  };
+  return new Proxy(pool, {
+    get: (target, property) => {
+      if (Object.hasOwn(overrides, property)) return overrides[property as keyof typeof overrides];
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
 }
 
 async function ensureVector(pool: pg.Pool, target: string): Promise<void> {

@@ -7,9 +7,13 @@ import type { GraphQLSchema } from 'graphql';
 import { lexicographicSortSchema, printSchema } from 'graphql';
 import type { NonEmptyArray } from 'type-graphql';
 import { buildSchema } from 'type-graphql';
+import type { MiddlewareFn } from 'type-graphql';
+
+import { inTenantScope } from '../db/scope.js';
 
 import type { HbiPlugin, ResolverClass } from '../plugins/define-plugin.js';
 import { AuthResolver } from './auth.resolver.js';
+import type { GatewayContext } from './context.js';
 import { CameraMutationResolver } from './cameras.resolver.js';
 import { CoreResolver } from './core.resolver.js';
 import { DeadLetterResolver } from './dead-letters.resolver.js';
@@ -47,9 +51,18 @@ export async function buildGatewaySchema(plugins: readonly HbiPlugin[]): Promise
     pubSub,
     // Input checks live in each resolver (zod / explicit limits), with coded errors.
     validate: false,
+    globalMiddlewares: [inRequestTenantScope],
   });
   return { schema, pubSub };
 }
+
+/**
+ * Every resolver runs in its request's tenant scope (db/scope.ts): row-level security then shows it
+ * that tenant's rows only, whatever a resolver's own filters say (NO_TENANT, which owns nothing,
+ * without credentials). The ports scope themselves too; this covers what they would miss.
+ */
+const inRequestTenantScope: MiddlewareFn<GatewayContext> = ({ context }, next) =>
+  inTenantScope(context.tenantId, next);
 
 /** The SDL as committed: types sorted by name, so only real API changes show up as a diff. */
 export function printGatewaySchema(schema: GraphQLSchema): string {

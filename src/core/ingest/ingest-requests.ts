@@ -23,6 +23,7 @@ import type { SourceSecrets } from './source-secrets.js';
 import type { UploadTokens } from './upload-tokens.js';
 import type { VideoCatalog } from '../library/video-catalog.js';
 import { DEFAULT_TENANT_ID } from './video-ingestor.js';
+import { inSystemScope, inTenantScope } from '../db/scope.js';
 
 /** The HTTP path prefix upload URLs use: `PUT /uploads/<token>`. */
 export const UPLOAD_PATH = '/uploads/';
@@ -138,34 +139,39 @@ export class IngestRequests {
 
   /** Queues an ingest of a server file or a URL; BAD_USER_INPUT / NOT_FOUND for a source it may not or cannot read. */
   async ingest(input: IngestInput, tenantId = DEFAULT_TENANT_ID): Promise<JobRecord> {
-    const given = [input.path, input.url].filter((value) => value !== null && value !== undefined);
-    if (given.length !== 1) throw new HbiError('BAD_USER_INPUT', 'Give exactly one of path and url');
-    const title = checkText('title', input.title, MAX_TITLE, true)!;
-    const key = checkText('idempotencyKey', input.idempotencyKey, MAX_IDEMPOTENCY_KEY, false);
-    const cameraId = await this.#checkCamera(tenantId, input.cameraId);
-    let source: IngestSource;
-    let sourceUri: string;
-    if (input.path !== null && input.path !== undefined) {
-      source = { kind: 'path', path: await resolveIngestPath(input.path, ingestRoots(this.#options.config)) };
-      sourceUri = input.path;
-    } else {
-      const url = checkIngestUrl(input.url!, urlPolicy(this.#options.config));
-      // Credentials and signed parameters reach the download only, sealed: the job message, the video
-      // row, the logs and the dead letters hold the URL without them.
-      sourceUri = stripUrlSecrets(url.href);
-      source = { kind: 'url', url: sourceUri, ...this.#sealed(url.href) };
-    }
-    const idempotencyKey = key ? `ingest:${tenantId}:${key}` : `ingest:${randomUUID()}`;
-    return this.#queue({ tenantId, kind: 'INGEST', idempotencyKey }, (jobId) => ({
-      kind: 'ingest',
-      jobId,
-      tenantId,
-      source,
-      title,
-      cameraId,
-      capturedAt: checkCapturedAt(input.capturedAt),
-      sourceUri,
-    }));
+    return inTenantScope(tenantId, async () => {
+      const given = [input.path, input.url].filter((value) => value !== null && value !== undefined);
+      if (given.length !== 1) throw new HbiError('BAD_USER_INPUT', 'Give exactly one of path and url');
+      const title = checkText('title', input.title, MAX_TITLE, true)!;
+      const key = checkText('idempotencyKey', input.idempotencyKey, MAX_IDEMPOTENCY_KEY, false);
+      const cameraId = await this.#checkCamera(tenantId, input.cameraId);
+      let source: IngestSource;
+      let sourceUri: string;
+      if (input.path !== null && input.path !== undefined) {
+        source = {
+          kind: 'path',
+          path: await resolveIngestPath(input.path, ingestRoots(this.#options.config)),
+        };
+        sourceUri = input.path;
+      } else {
+        const url = checkIngestUrl(input.url!, urlPolicy(this.#options.config));
+        // Credentials and signed parameters reach the download only, sealed: the job message, the video
+        // row, the logs and the dead letters hold the URL without them.
+        sourceUri = stripUrlSecrets(url.href);
+        source = { kind: 'url', url: sourceUri, ...this.#sealed(url.href) };
+      }
+      const idempotencyKey = key ? `ingest:${tenantId}:${key}` : `ingest:${randomUUID()}`;
+      return this.#queue({ tenantId, kind: 'INGEST', idempotencyKey }, (jobId) => ({
+        kind: 'ingest',
+        jobId,
+        tenantId,
+        source,
+        title,
+        cameraId,
+        capturedAt: checkCapturedAt(input.capturedAt),
+        sourceUri,
+      }));
+    });
   }
 
   /** A signed single-use URL to PUT one video to; LIMIT_EXCEEDED when the declared size is over the limit. */
@@ -174,56 +180,58 @@ export class IngestRequests {
     tenantId = DEFAULT_TENANT_ID,
     keyId: string | null = null,
   ): Promise<UploadTicket> {
-    const { config, tokens } = this.#options;
-    const filename = checkText('filename', input.filename, MAX_FILENAME, true)!;
-    if (!/^[\w.+-]+\/[\w.+-]+$/.test(input.contentType)) {
-      throw new HbiError('BAD_USER_INPUT', 'contentType must be a MIME type such as video/mp4');
-    }
-    if (!Number.isSafeInteger(input.sizeBytes) || input.sizeBytes < 1) {
-      throw new HbiError(
-        'BAD_USER_INPUT',
-        'sizeBytes must be a whole number of at least 1 (an empty file is no video)',
-      );
-    }
-    if (input.sizeBytes > config.maxUploadBytes) {
-      throw new HbiError(
-        'LIMIT_EXCEEDED',
-        `The upload is ${input.sizeBytes} bytes; the limit is ${config.maxUploadBytes}`,
-        { details: { sizeBytes: input.sizeBytes, limit: config.maxUploadBytes } },
-      );
-    }
-    const title = checkText('title', input.title, MAX_TITLE, false);
-    const cameraId = await this.#checkCamera(tenantId, input.cameraId);
-    const uploadId = randomUUID();
-    const extension = path
-      .extname(filename)
-      .toLowerCase()
-      .replace(/[^.a-z0-9]/g, '')
-      .slice(0, 10);
-    // Under the tenant's prefix: one tenant's objects never share a key (or a listing) with another's.
-    const objectKey = `tenants/${tenantId}/uploads/${uploadId}${extension.length > 1 ? extension : ''}`;
-    const expiresAt = new Date(Date.now() + config.uploadUrlTtlSeconds * 1000);
-    const token = tokens.sign({
-      uploadId,
-      tenantId,
-      keyId,
-      objectKey,
-      filename,
-      contentType: input.contentType,
-      maxBytes: input.sizeBytes,
-      expiresAt: expiresAt.getTime(),
-      title,
-      cameraId,
-      capturedAt: checkCapturedAt(input.capturedAt),
+    return inTenantScope(tenantId, async () => {
+      const { config, tokens } = this.#options;
+      const filename = checkText('filename', input.filename, MAX_FILENAME, true)!;
+      if (!/^[\w.+-]+\/[\w.+-]+$/.test(input.contentType)) {
+        throw new HbiError('BAD_USER_INPUT', 'contentType must be a MIME type such as video/mp4');
+      }
+      if (!Number.isSafeInteger(input.sizeBytes) || input.sizeBytes < 1) {
+        throw new HbiError(
+          'BAD_USER_INPUT',
+          'sizeBytes must be a whole number of at least 1 (an empty file is no video)',
+        );
+      }
+      if (input.sizeBytes > config.maxUploadBytes) {
+        throw new HbiError(
+          'LIMIT_EXCEEDED',
+          `The upload is ${input.sizeBytes} bytes; the limit is ${config.maxUploadBytes}`,
+          { details: { sizeBytes: input.sizeBytes, limit: config.maxUploadBytes } },
+        );
+      }
+      const title = checkText('title', input.title, MAX_TITLE, false);
+      const cameraId = await this.#checkCamera(tenantId, input.cameraId);
+      const uploadId = randomUUID();
+      const extension = path
+        .extname(filename)
+        .toLowerCase()
+        .replace(/[^.a-z0-9]/g, '')
+        .slice(0, 10);
+      // Under the tenant's prefix: one tenant's objects never share a key (or a listing) with another's.
+      const objectKey = `tenants/${tenantId}/uploads/${uploadId}${extension.length > 1 ? extension : ''}`;
+      const expiresAt = new Date(Date.now() + config.uploadUrlTtlSeconds * 1000);
+      const token = tokens.sign({
+        uploadId,
+        tenantId,
+        keyId,
+        objectKey,
+        filename,
+        contentType: input.contentType,
+        maxBytes: input.sizeBytes,
+        expiresAt: expiresAt.getTime(),
+        title,
+        cameraId,
+        capturedAt: checkCapturedAt(input.capturedAt),
+      });
+      const base = (config.publicUrl ?? input.origin).replace(/\/+$/, '');
+      return {
+        uploadId,
+        uploadUrl: `${base}${UPLOAD_PATH}${token}`,
+        objectKey,
+        expiresAt,
+        maxBytes: input.sizeBytes,
+      };
     });
-    const base = (config.publicUrl ?? input.origin).replace(/\/+$/, '');
-    return {
-      uploadId,
-      uploadUrl: `${base}${UPLOAD_PATH}${token}`,
-      objectKey,
-      expiresAt,
-      maxBytes: input.sizeBytes,
-    };
   }
 
   /**
@@ -239,67 +247,69 @@ export class IngestRequests {
   ): Promise<ReceivedUpload> {
     const { tokens, jobs, storage, logger } = this.#options;
     const grant = tokens.verify(token);
-    // The URL was granted to a key: once that key is revoked or expired, its unused URLs stop working.
-    if (grant.keyId && !(await keyActive(grant.keyId))) {
-      throw new HbiError('UNAUTHENTICATED', 'The key this upload URL was made for is revoked or expired');
-    }
-    const { job, created } = await jobs.create({
-      tenantId: grant.tenantId,
-      kind: 'INGEST',
-      idempotencyKey: `upload:${grant.uploadId}`,
-      modelVersionId: this.#options.modelVersion.id,
-    });
-    if (!created) {
-      throw new HbiError(
-        'UPLOAD_EXPIRED',
-        'This upload URL was already used; ask createUpload for a new one',
-        {
-          details: { jobId: job.id },
-        },
-      );
-    }
-    const failJob = async (error: HbiError): Promise<HbiError> => {
-      await jobs.finish(job.id, { status: 'FAILED', error: toPublicError(error) });
-      return new HbiError(error.code, error.message, {
-        cause: error,
-        details: { ...error.details, jobId: job.id },
+    return inTenantScope(grant.tenantId, async () => {
+      // The URL was granted to a key: once that key is revoked or expired, its unused URLs stop working.
+      if (grant.keyId && !(await keyActive(grant.keyId))) {
+        throw new HbiError('UNAUTHENTICATED', 'The key this upload URL was made for is revoked or expired');
+      }
+      const { job, created } = await jobs.create({
+        tenantId: grant.tenantId,
+        kind: 'INGEST',
+        idempotencyKey: `upload:${grant.uploadId}`,
+        modelVersionId: this.#options.modelVersion.id,
       });
-    };
-    const tooLarge = () =>
-      new HbiError(
-        'LIMIT_EXCEEDED',
-        `The upload is larger than the ${grant.maxBytes} bytes declared to createUpload`,
-        {
-          details: { limit: grant.maxBytes },
-        },
-      );
-    if (declaredBytes !== undefined && declaredBytes > grant.maxBytes) throw await failJob(tooLarge());
-    let stored;
-    try {
-      stored = await storage.put(grant.objectKey, body, {
-        maxBytes: grant.maxBytes,
-        contentType: grant.contentType,
+      if (!created) {
+        throw new HbiError(
+          'UPLOAD_EXPIRED',
+          'This upload URL was already used; ask createUpload for a new one',
+          {
+            details: { jobId: job.id },
+          },
+        );
+      }
+      const failJob = async (error: HbiError): Promise<HbiError> => {
+        await jobs.finish(job.id, { status: 'FAILED', error: toPublicError(error) });
+        return new HbiError(error.code, error.message, {
+          cause: error,
+          details: { ...error.details, jobId: job.id },
+        });
+      };
+      const tooLarge = () =>
+        new HbiError(
+          'LIMIT_EXCEEDED',
+          `The upload is larger than the ${grant.maxBytes} bytes declared to createUpload`,
+          {
+            details: { limit: grant.maxBytes },
+          },
+        );
+      if (declaredBytes !== undefined && declaredBytes > grant.maxBytes) throw await failJob(tooLarge());
+      let stored;
+      try {
+        stored = await storage.put(grant.objectKey, body, {
+          maxBytes: grant.maxBytes,
+          contentType: grant.contentType,
+        });
+      } catch (error) {
+        if (isHbiError(error) && error.code === 'LIMIT_EXCEEDED') throw await failJob(tooLarge());
+        logger.warn('upload did not complete', { jobId: job.id, error });
+        throw await failJob(
+          isHbiError(error)
+            ? error
+            : new HbiError('BAD_USER_INPUT', 'The upload was interrupted before all bytes arrived'),
+        );
+      }
+      await this.#publish({
+        kind: 'ingest',
+        jobId: job.id,
+        tenantId: grant.tenantId,
+        source: { kind: 'object', key: grant.objectKey },
+        title: grant.title ?? grant.filename,
+        cameraId: grant.cameraId,
+        capturedAt: grant.capturedAt ?? null,
+        sourceUri: `upload:${grant.filename}`,
       });
-    } catch (error) {
-      if (isHbiError(error) && error.code === 'LIMIT_EXCEEDED') throw await failJob(tooLarge());
-      logger.warn('upload did not complete', { jobId: job.id, error });
-      throw await failJob(
-        isHbiError(error)
-          ? error
-          : new HbiError('BAD_USER_INPUT', 'The upload was interrupted before all bytes arrived'),
-      );
-    }
-    await this.#publish({
-      kind: 'ingest',
-      jobId: job.id,
-      tenantId: grant.tenantId,
-      source: { kind: 'object', key: grant.objectKey },
-      title: grant.title ?? grant.filename,
-      cameraId: grant.cameraId,
-      capturedAt: grant.capturedAt ?? null,
-      sourceUri: `upload:${grant.filename}`,
+      return { job, objectKey: grant.objectKey, sizeBytes: stored.size };
     });
-    return { job, objectKey: grant.objectKey, sizeBytes: stored.size };
   }
 
   /**
@@ -311,58 +321,64 @@ export class IngestRequests {
     input: { key: string; version: string; title?: string | null },
     tenantId = DEFAULT_TENANT_ID,
   ): Promise<JobRecord> {
-    const request = (jobId: string): JobQueuedEvent => ({
-      kind: 'ingest',
-      jobId,
-      tenantId,
-      source: { kind: 'object', key: input.key },
-      title: input.title ?? path.basename(input.key),
-      cameraId: null,
-      sourceUri: `object:${input.key}`,
+    return inTenantScope(tenantId, async () => {
+      const request = (jobId: string): JobQueuedEvent => ({
+        kind: 'ingest',
+        jobId,
+        tenantId,
+        source: { kind: 'object', key: input.key },
+        title: input.title ?? path.basename(input.key),
+        cameraId: null,
+        sourceUri: `object:${input.key}`,
+      });
+      const { job, created } = await this.#options.jobs.create({
+        tenantId,
+        kind: 'INGEST',
+        idempotencyKey: `object:${tenantId}:${input.key}@${input.version}`.slice(0, 500),
+        modelVersionId: this.#options.modelVersion.id,
+      });
+      if (created || job.status === 'QUEUED') await this.#publish(request(job.id));
+      return job;
     });
-    const { job, created } = await this.#options.jobs.create({
-      tenantId,
-      kind: 'INGEST',
-      idempotencyKey: `object:${tenantId}:${input.key}@${input.version}`.slice(0, 500),
-      modelVersionId: this.#options.modelVersion.id,
-    });
-    if (created || job.status === 'QUEUED') await this.#publish(request(job.id));
-    return job;
   }
 
   /** Queues a re-encode of one video with the loaded model (or returns the one already queued); NOT_FOUND for an unknown video. */
   async reindexVideo(videoId: string, tenantId = DEFAULT_TENANT_ID): Promise<JobRecord> {
-    if (!(await this.#options.catalog.video(tenantId, videoId))) {
-      throw new HbiError('NOT_FOUND', `Video ${videoId} not found`, { details: { id: videoId } });
-    }
-    const active = await this.#options.jobs.findActive(tenantId, 'REINDEX', videoId);
-    if (active) return active;
-    return this.#queue(
-      { tenantId, kind: 'REINDEX', idempotencyKey: `reindex:${randomUUID()}`, videoId },
-      (jobId) => ({
-        kind: 'reindex',
-        jobId,
-        tenantId,
-        videoId,
-        force: true,
-      }),
-    );
+    return inTenantScope(tenantId, async () => {
+      if (!(await this.#options.catalog.video(tenantId, videoId))) {
+        throw new HbiError('NOT_FOUND', `Video ${videoId} not found`, { details: { id: videoId } });
+      }
+      const active = await this.#options.jobs.findActive(tenantId, 'REINDEX', videoId);
+      if (active) return active;
+      return this.#queue(
+        { tenantId, kind: 'REINDEX', idempotencyKey: `reindex:${randomUUID()}`, videoId },
+        (jobId) => ({
+          kind: 'reindex',
+          jobId,
+          tenantId,
+          videoId,
+          force: true,
+        }),
+      );
+    });
   }
 
   /** Queues a re-encode of every video the loaded model has not encoded (all with `force`), or returns the one already queued. */
   async reindexAll(force: boolean, tenantId = DEFAULT_TENANT_ID): Promise<JobRecord> {
-    const active = await this.#options.jobs.findActive(tenantId, 'REINDEX', null);
-    if (active) return active;
-    return this.#queue(
-      { tenantId, kind: 'REINDEX', idempotencyKey: `reindex-all:${randomUUID()}` },
-      (jobId) => ({
-        kind: 'reindex',
-        jobId,
-        tenantId,
-        videoId: null,
-        force,
-      }),
-    );
+    return inTenantScope(tenantId, async () => {
+      const active = await this.#options.jobs.findActive(tenantId, 'REINDEX', null);
+      if (active) return active;
+      return this.#queue(
+        { tenantId, kind: 'REINDEX', idempotencyKey: `reindex-all:${randomUUID()}` },
+        (jobId) => ({
+          kind: 'reindex',
+          jobId,
+          tenantId,
+          videoId: null,
+          force,
+        }),
+      );
+    });
   }
 
   /**
@@ -370,39 +386,41 @@ export class IngestRequests {
    * cached captions and answers, then its object (unless another row shares it); `video.deleted` follows.
    */
   async deleteVideo(videoId: string, tenantId = DEFAULT_TENANT_ID): Promise<VideoDeletion> {
-    const { db, jobs, storage, events } = this.#options;
-    const nothing: VideoDeletion = { videoId, deleted: false, segments: 0 };
-    if (!isUuid(videoId)) return nothing;
-    await jobs.cancelForVideo(tenantId, videoId, {
-      code: 'NOT_FOUND',
-      message: 'The video was deleted',
-      retriable: false,
-    });
-    // One SQL transaction with the cached answers and captions of the video, whose tables belong to
-    // the plugins' cache (not to the relational client).
-    const removed = await db.transaction(async (tx) => {
-      const { rows: segments } = await tx.query<{ id: string }>(
-        `SELECT s."id" FROM "segments" s JOIN "videos" v ON v."id" = s."video_id" WHERE v."id" = $1 AND v."tenant_id" = $2`,
-        [videoId, tenantId],
+    return inTenantScope(tenantId, async () => {
+      const { db, jobs, storage, events } = this.#options;
+      const nothing: VideoDeletion = { videoId, deleted: false, segments: 0 };
+      if (!isUuid(videoId)) return nothing;
+      await jobs.cancelForVideo(tenantId, videoId, {
+        code: 'NOT_FOUND',
+        message: 'The video was deleted',
+        retriable: false,
+      });
+      // One SQL transaction with the cached answers and captions of the video, whose tables belong to
+      // the plugins' cache (not to the relational client).
+      const removed = await db.transaction(async (tx) => {
+        const { rows: segments } = await tx.query<{ id: string }>(
+          `SELECT s."id" FROM "segments" s JOIN "videos" v ON v."id" = s."video_id" WHERE v."id" = $1 AND v."tenant_id" = $2`,
+          [videoId, tenantId],
+        );
+        const { rows } = await tx.query<{ key: string }>(
+          `DELETE FROM "videos" WHERE "id" = $1 AND "tenant_id" = $2 RETURNING "object_key" AS "key"`,
+          [videoId, tenantId],
+        );
+        // Segments, vectors and the plugins' cache entries that name the video go with it (ON DELETE CASCADE).
+        if (!rows[0]) return undefined;
+        return { key: rows[0].key, segments: segments.length };
+      });
+      if (!removed) return nothing;
+      // Objects are content-addressed across tenants: the bytes stay while any tenant's row uses them.
+      const sharing = await inSystemScope('is the object still used', () =>
+        db.prisma.video.findFirst({ where: { objectKey: removed.key }, select: { id: true } }),
       );
-      const { rows } = await tx.query<{ key: string }>(
-        `DELETE FROM "videos" WHERE "id" = $1 AND "tenant_id" = $2 RETURNING "object_key" AS "key"`,
-        [videoId, tenantId],
-      );
-      // Segments, vectors and the plugins' cache entries that name the video go with it (ON DELETE CASCADE).
-      if (!rows[0]) return undefined;
-      return { key: rows[0].key, segments: segments.length };
+      if (!sharing) await storage.delete(removed.key);
+      await events.publish<VideoDeletedEvent>(VIDEO_DELETED, [
+        { key: videoId, value: { videoId, tenantId, segments: removed.segments } },
+      ]);
+      return { videoId, deleted: true, segments: removed.segments };
     });
-    if (!removed) return nothing;
-    const sharing = await db.prisma.video.findFirst({
-      where: { objectKey: removed.key },
-      select: { id: true },
-    });
-    if (!sharing) await storage.delete(removed.key);
-    await events.publish<VideoDeletedEvent>(VIDEO_DELETED, [
-      { key: videoId, value: { videoId, tenantId, segments: removed.segments } },
-    ]);
-    return { videoId, deleted: true, segments: removed.segments };
   }
 
   /** Creates the job (or finds the one holding the key) and, when new, hands it to the worker. */

@@ -25,6 +25,7 @@ import {
 } from './ingest-sources.js';
 import { isUuid } from '../util/ids.js';
 import type { IngestProgress, VideoIngestor } from './video-ingestor.js';
+import { inTenantScope } from '../db/scope.js';
 
 /** Deliveries of one job request before a retriable failure becomes final. */
 const MAX_ATTEMPTS = 3;
@@ -78,7 +79,6 @@ export class IngestWorker {
   }
 
   async #handle(message: EventMessage<JobQueuedEvent>): Promise<void> {
-    const { jobs, logger } = this.#options;
     const request = message.value;
     const problem = malformed(request);
     if (problem) {
@@ -87,6 +87,13 @@ export class IngestWorker {
         retriable: false,
       });
     }
+    // The job runs in its tenant's data scope: a message naming another tenant than its job's finds no
+    // job and is dropped.
+    await inTenantScope(request.tenantId, () => this.#run(request, message.attempt));
+  }
+
+  async #run(request: JobQueuedEvent, attempt: number): Promise<void> {
+    const { jobs, logger } = this.#options;
     const job = await jobs.start(request.jobId);
     if (!job) return;
     try {
@@ -96,10 +103,10 @@ export class IngestWorker {
       await jobs.finish(job.id, { status: 'SUCCEEDED' });
     } catch (error) {
       const failure = toHbiError(error);
-      const fields = { jobId: job.id, kind: job.kind, code: failure.code, attempt: message.attempt, error };
+      const fields = { jobId: job.id, kind: job.kind, code: failure.code, attempt, error };
       if (failure.code === 'INTERNAL') logger.error('job failed', fields);
       else logger.warn('job failed', fields);
-      if (failure.retriable && message.attempt < MAX_ATTEMPTS) {
+      if (failure.retriable && attempt < MAX_ATTEMPTS) {
         await jobs.requeue(job.id, toPublicError(failure));
         throw failure;
       }
@@ -242,5 +249,6 @@ function malformed(value: unknown): string | undefined {
     return `unknown kind ${JSON.stringify(request.kind)}`;
   if (request.kind === 'ingest' && (typeof request.source !== 'object' || request.source === null))
     return 'an ingest without a source';
+  if (typeof request.tenantId !== 'string' || !isUuid(request.tenantId)) return 'tenantId is not a UUID';
   return undefined;
 }

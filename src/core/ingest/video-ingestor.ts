@@ -37,6 +37,7 @@ export type { VideoIndexedEvent } from './ingest-events.js';
 
 import { DEFAULT_TENANT_ID } from '../tenancy.js';
 import { hashFile } from '../util/hash-file.js';
+import { inOwnerScope, inSystemScope, inTenantScope } from '../db/scope.js';
 
 export { DEFAULT_TENANT_ID };
 
@@ -135,7 +136,7 @@ export class VideoIngestor {
     const n = this.#indexed;
     if (db.kind !== 'pglite' || n < FIRST_ANALYZE_AT || (n & (n - 1)) !== 0) return;
     try {
-      await db.exec('ANALYZE "videos", "segments", "segment_embeddings"');
+      await inOwnerScope('statistics', () => db.exec('ANALYZE "videos", "segments", "segment_embeddings"'));
       logger.debug('table statistics refreshed', { indexedVideos: n });
     } catch (error) {
       logger.warn('ANALYZE failed; search may scan instead of using the vector index', { error });
@@ -177,21 +178,23 @@ export class VideoIngestor {
     tenantId: string = DEFAULT_TENANT_ID,
     progress: IngestProgress = {},
   ): Promise<IngestResult> {
-    const row = await this.#options.db.prisma.video.findFirst({
-      where: { id: videoId, tenantId },
-      select: { objectKey: true, contentSha256: true, cameraId: true, recordedAt: true },
+    return inTenantScope(tenantId, async () => {
+      const row = await this.#options.db.prisma.video.findFirst({
+        where: { id: videoId, tenantId },
+        select: { objectKey: true, contentSha256: true, cameraId: true, recordedAt: true },
+      });
+      if (!row) throw new HbiError('NOT_FOUND', `Video ${videoId} not found`, { details: { id: videoId } });
+      await progress.videoStored?.(videoId);
+      const video = {
+        id: videoId,
+        tenantId,
+        key: row.objectKey,
+        sha256: row.contentSha256,
+        cameraId: row.cameraId,
+        capturedAt: row.recordedAt,
+      };
+      return this.#indexAndAnnounce(video, progress, `reindex:${videoId}`);
     });
-    if (!row) throw new HbiError('NOT_FOUND', `Video ${videoId} not found`, { details: { id: videoId } });
-    await progress.videoStored?.(videoId);
-    const video = {
-      id: videoId,
-      tenantId,
-      key: row.objectKey,
-      sha256: row.contentSha256,
-      cameraId: row.cameraId,
-      capturedAt: row.recordedAt,
-    };
-    return this.#indexAndAnnounce(video, progress, `reindex:${videoId}`);
   }
 
   async #ingestStored(
@@ -200,35 +203,44 @@ export class VideoIngestor {
     size: number,
     progress: IngestProgress,
   ): Promise<IngestResult> {
-    const { prisma } = this.#options.db;
-    const tenantId = request.tenantId ?? DEFAULT_TENANT_ID;
-    await ensureTenant(prisma, tenantId);
-    // Raw SQL on purpose: the same bytes arriving twice at once must land on one row, and a second
-    // arrival only fills what the first left empty. Prisma's upsert can set values but not
-    // `COALESCE("videos"."title", EXCLUDED."title")`, which this one atomic statement needs.
-    const [row] = await prisma.$queryRaw<
-      { id: string; status: string; key: string; camera_id: string | null; recorded_at: Date | null }[]
-    >`INSERT INTO "videos" ("id", "tenant_id", "object_key", "content_sha256", "title", "source_uri", "size_bytes", "camera_id", "recorded_at", "updated_at")
-       VALUES (${randomUUID()}::uuid, ${tenantId}::uuid, ${request.key}, ${sha256}, ${request.title ?? null},
-         ${request.sourceUri ?? null}, ${size}, ${request.cameraId ?? null}::uuid, ${request.capturedAt ?? null}::timestamptz, now())
-       ON CONFLICT ("tenant_id", "content_sha256") DO UPDATE SET "updated_at" = now(),
-         "title" = COALESCE("videos"."title", EXCLUDED."title"),
-         "source_uri" = COALESCE("videos"."source_uri", EXCLUDED."source_uri"),
-         "camera_id" = COALESCE("videos"."camera_id", EXCLUDED."camera_id"),
-         "recorded_at" = COALESCE("videos"."recorded_at", EXCLUDED."recorded_at")
-       RETURNING "id"::text, "status"::text, "object_key" AS "key", "camera_id"::text, "recorded_at"`;
-    if (!row) throw new HbiError('INTERNAL', 'The video row was not written');
-    const key = row.key === request.key ? row.key : await this.#keepOneObject(row.id, row.key, request.key);
-    await progress.videoStored?.(row.id);
-    if (row.status === 'INDEXED') {
-      const segments = await this.#options.vectors.completeSegments(row.id);
-      if (segments !== undefined) {
-        await progress.segmentsPlanned?.(segments);
-        return { videoId: row.id, segments, alreadyIndexed: true };
+    return inTenantScope(request.tenantId ?? DEFAULT_TENANT_ID, async () => {
+      const { prisma } = this.#options.db;
+      const tenantId = request.tenantId ?? DEFAULT_TENANT_ID;
+      await ensureTenant(prisma, tenantId);
+      // Raw SQL on purpose: the same bytes arriving twice at once must land on one row, and a second
+      // arrival only fills what the first left empty. Prisma's upsert can set values but not
+      // `COALESCE("videos"."title", EXCLUDED."title")`, which this one atomic statement needs.
+      const [row] = await prisma.$queryRaw<
+        { id: string; status: string; key: string; camera_id: string | null; recorded_at: Date | null }[]
+      >`INSERT INTO "videos" ("id", "tenant_id", "object_key", "content_sha256", "title", "source_uri", "size_bytes", "camera_id", "recorded_at", "updated_at")
+         VALUES (${randomUUID()}::uuid, ${tenantId}::uuid, ${request.key}, ${sha256}, ${request.title ?? null},
+           ${request.sourceUri ?? null}, ${size}, ${request.cameraId ?? null}::uuid, ${request.capturedAt ?? null}::timestamptz, now())
+         ON CONFLICT ("tenant_id", "content_sha256") DO UPDATE SET "updated_at" = now(),
+           "title" = COALESCE("videos"."title", EXCLUDED."title"),
+           "source_uri" = COALESCE("videos"."source_uri", EXCLUDED."source_uri"),
+           "camera_id" = COALESCE("videos"."camera_id", EXCLUDED."camera_id"),
+           "recorded_at" = COALESCE("videos"."recorded_at", EXCLUDED."recorded_at")
+         RETURNING "id"::text, "status"::text, "object_key" AS "key", "camera_id"::text, "recorded_at"`;
+      if (!row) throw new HbiError('INTERNAL', 'The video row was not written');
+      const key = row.key === request.key ? row.key : await this.#keepOneObject(row.id, row.key, request.key);
+      await progress.videoStored?.(row.id);
+      if (row.status === 'INDEXED') {
+        const segments = await this.#options.vectors.completeSegments(row.id);
+        if (segments !== undefined) {
+          await progress.segmentsPlanned?.(segments);
+          return { videoId: row.id, segments, alreadyIndexed: true };
+        }
       }
-    }
-    const video = { id: row.id, tenantId, key, sha256, cameraId: row.camera_id, capturedAt: row.recorded_at };
-    return this.#indexAndAnnounce(video, progress, request.sourceUri ?? request.key);
+      const video = {
+        id: row.id,
+        tenantId,
+        key,
+        sha256,
+        cameraId: row.camera_id,
+        capturedAt: row.recorded_at,
+      };
+      return this.#indexAndAnnounce(video, progress, request.sourceUri ?? request.key);
+    });
   }
 
   /**
@@ -238,7 +250,10 @@ export class VideoIngestor {
   async #keepOneObject(videoId: string, existingKey: string, newKey: string): Promise<string> {
     const { db, storage } = this.#options;
     if (await storage.head(existingKey)) {
-      const user = await db.prisma.video.findFirst({ where: { objectKey: newKey }, select: { id: true } });
+      // Objects are content-addressed across tenants: any tenant's row may use it.
+      const user = await inSystemScope('is the object still used', () =>
+        db.prisma.video.findFirst({ where: { objectKey: newKey }, select: { id: true } }),
+      );
       if (!user) await storage.delete(newKey);
       return existingKey;
     }

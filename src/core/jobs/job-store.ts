@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 
 import type { Prisma, RelationalDatabase } from '../db/relational.js';
 import { DB_NULL, databaseNow, ensureTenant, toJson } from '../db/relational.js';
+import { inTenantScope } from '../db/scope.js';
 import type { PublicError } from '../errors.js';
 import { UnreachableCaseError } from '../errors.js';
 import type { EventBus } from '../events/port.js';
@@ -132,44 +133,48 @@ export class JobStore {
 
   /** Creates a QUEUED job, or returns the one already holding `idempotencyKey` (`created: false`). */
   async create(job: NewJob): Promise<{ job: JobRecord; created: boolean }> {
-    const { prisma } = this.#db;
-    await ensureTenant(prisma, job.tenantId);
-    const now = await databaseNow(prisma);
-    // INSERT … ON CONFLICT ("idempotency_key") DO NOTHING RETURNING: of two concurrent requests with
-    // one key exactly one creates the job.
-    const [inserted] = await prisma.job.createManyAndReturn({
-      data: [
-        {
-          id: randomUUID(),
-          tenantId: job.tenantId,
-          kind: job.kind,
-          idempotencyKey: job.idempotencyKey,
-          videoId: job.videoId ?? null,
-          modelVersionId: job.modelVersionId ?? null,
-          createdAt: now,
-          updatedAt: now,
-        },
-      ],
-      skipDuplicates: true,
-      omit: OMIT,
+    return inTenantScope(job.tenantId, async () => {
+      const { prisma } = this.#db;
+      await ensureTenant(prisma, job.tenantId);
+      const now = await databaseNow(prisma);
+      // INSERT … ON CONFLICT ("idempotency_key") DO NOTHING RETURNING: of two concurrent requests with
+      // one key exactly one creates the job.
+      const [inserted] = await prisma.job.createManyAndReturn({
+        data: [
+          {
+            id: randomUUID(),
+            tenantId: job.tenantId,
+            kind: job.kind,
+            idempotencyKey: job.idempotencyKey,
+            videoId: job.videoId ?? null,
+            modelVersionId: job.modelVersionId ?? null,
+            createdAt: now,
+            updatedAt: now,
+          },
+        ],
+        skipDuplicates: true,
+        omit: OMIT,
+      });
+      if (inserted) {
+        const [record] = await this.#records([inserted]);
+        await this.#announce(record!);
+        return { job: record!, created: true };
+      }
+      const existing = await prisma.job.findFirstOrThrow({
+        where: { idempotencyKey: job.idempotencyKey },
+        omit: OMIT,
+      });
+      const [record] = await this.#records([existing]);
+      return { job: record!, created: false };
     });
-    if (inserted) {
-      const [record] = await this.#records([inserted]);
-      await this.#announce(record!);
-      return { job: record!, created: true };
-    }
-    const existing = await prisma.job.findUniqueOrThrow({
-      where: { idempotencyKey: job.idempotencyKey },
-      omit: OMIT,
-    });
-    const [record] = await this.#records([existing]);
-    return { job: record!, created: false };
   }
 
   /** The tenant's job, or undefined (malformed ids included). */
   async get(tenantId: string, id: string): Promise<JobRecord | undefined> {
-    if (!isUuid(id)) return undefined;
-    return this.#record(await this.#db.prisma.job.findFirst({ where: { id, tenantId }, omit: OMIT }));
+    return inTenantScope(tenantId, async () => {
+      if (!isUuid(id)) return undefined;
+      return this.#record(await this.#db.prisma.job.findFirst({ where: { id, tenantId }, omit: OMIT }));
+    });
   }
 
   /** A page of the tenant's jobs, newest first, after the (createdAt, id) key; `limit` rows at most. */
@@ -177,30 +182,34 @@ export class JobStore {
     tenantId: string,
     options: { limit: number; after?: { createdAt: Date; id: string }; status?: JobStatus },
   ): Promise<{ jobs: JobRecord[]; totalCount: number }> {
-    const { prisma } = this.#db;
-    const where: Prisma.JobWhereInput = { tenantId, ...(options.status ? { status: options.status } : {}) };
-    const { after } = options;
-    const [totalCount, rows] = await Promise.all([
-      prisma.job.count({ where }),
-      prisma.job.findMany({
-        where: after ? { ...where, OR: beforeKey(after) } : where,
-        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-        take: options.limit,
-        omit: OMIT,
-      }),
-    ]);
-    return { jobs: await this.#records(rows), totalCount };
+    return inTenantScope(tenantId, async () => {
+      const { prisma } = this.#db;
+      const where: Prisma.JobWhereInput = { tenantId, ...(options.status ? { status: options.status } : {}) };
+      const { after } = options;
+      const [totalCount, rows] = await Promise.all([
+        prisma.job.count({ where }),
+        prisma.job.findMany({
+          where: after ? { ...where, OR: beforeKey(after) } : where,
+          orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+          take: options.limit,
+          omit: OMIT,
+        }),
+      ]);
+      return { jobs: await this.#records(rows), totalCount };
+    });
   }
 
   /** The newest QUEUED or RUNNING job of `kind` for the video (null: for no video), if any. */
   async findActive(tenantId: string, kind: JobKind, videoId: string | null): Promise<JobRecord | undefined> {
-    return this.#record(
-      await this.#db.prisma.job.findFirst({
-        where: { tenantId, kind, videoId, ...ACTIVE },
-        orderBy: { createdAt: 'desc' },
-        omit: OMIT,
-      }),
-    );
+    return inTenantScope(tenantId, async () => {
+      return this.#record(
+        await this.#db.prisma.job.findFirst({
+          where: { tenantId, kind, videoId, ...ACTIVE },
+          orderBy: { createdAt: 'desc' },
+          omit: OMIT,
+        }),
+      );
+    });
   }
 
   /** Marks a run started (from QUEUED, or RUNNING again on redelivery) and resets its progress; undefined once finished. */
@@ -255,16 +264,18 @@ export class JobStore {
 
   /** Cancels every unfinished job of a video (it is being deleted); returns them. */
   async cancelForVideo(tenantId: string, videoId: string, error: PublicError): Promise<JobRecord[]> {
-    const { prisma } = this.#db;
-    const now = await databaseNow(prisma);
-    const rows = await prisma.job.updateManyAndReturn({
-      where: { tenantId, videoId, ...ACTIVE },
-      data: { status: 'CANCELLED', error: toJson(error), finishedAt: now, updatedAt: now },
-      omit: OMIT,
+    return inTenantScope(tenantId, async () => {
+      const { prisma } = this.#db;
+      const now = await databaseNow(prisma);
+      const rows = await prisma.job.updateManyAndReturn({
+        where: { tenantId, videoId, ...ACTIVE },
+        data: { status: 'CANCELLED', error: toJson(error), finishedAt: now, updatedAt: now },
+        omit: OMIT,
+      });
+      const jobs = await this.#records(rows);
+      for (const job of jobs) await this.#announce(job);
+      return jobs;
     });
-    const jobs = await this.#records(rows);
-    for (const job of jobs) await this.#announce(job);
-    return jobs;
   }
 
   /**

@@ -11,6 +11,7 @@ import { HbiError } from '../errors.js';
 import { isUuid } from '../util/ids.js';
 import { stripUrlSecrets } from '../util/redact.js';
 import type { CameraRecord, CameraStatus } from './video-catalog.js';
+import { inTenantScope } from '../db/scope.js';
 
 /** Longest camera name and source URL accepted. */
 const MAX_NAME = 200;
@@ -44,65 +45,69 @@ export class CameraRegistry {
    * name. BAD_USER_INPUT for a malformed id, an empty or overlong name, or a name another camera has.
    */
   async register(input: CameraRegistration, tenantId: string): Promise<CameraRecord> {
-    const name = input.name.trim();
-    // eslint-disable-next-line no-control-regex
-    if (name.length === 0 || name.length > MAX_NAME || /[\u0000-\u001f\u007f]/.test(name)) {
-      throw new HbiError('BAD_USER_INPUT', `name must be 1 to ${MAX_NAME} printable characters`);
-    }
-    const id = input.id ?? undefined;
-    if (id !== undefined && !isUuid(id)) {
-      throw new HbiError('BAD_USER_INPUT', `id is not an id: ${JSON.stringify(input.id)}`);
-    }
-    const sourceUrl = cleanSourceUrl(input.sourceUrl);
-    const { prisma } = this.#db;
-    await ensureTenant(prisma, tenantId);
-    // A new source replaces the stored one; none keeps it (`COALESCE(EXCLUDED.source_url, source_url)`).
-    const source = sourceUrl === null ? {} : { sourceUrl };
-    if (id === undefined) {
-      // INSERT … ON CONFLICT ("tenant_id", "name") DO UPDATE: one camera per name, even when two agents
-      // race. (`name` in `update` keeps it non-empty: an empty one makes Prisma read, then insert.)
-      return prisma.camera.upsert({
-        where: { tenantId_name: { tenantId, name } },
-        create: { id: randomUUID(), tenantId, name, sourceUrl },
-        update: { name, ...source },
-        select: CAMERA,
+    return inTenantScope(tenantId, async () => {
+      const name = input.name.trim();
+      // eslint-disable-next-line no-control-regex
+      if (name.length === 0 || name.length > MAX_NAME || /[\u0000-\u001f\u007f]/.test(name)) {
+        throw new HbiError('BAD_USER_INPUT', `name must be 1 to ${MAX_NAME} printable characters`);
+      }
+      const id = input.id ?? undefined;
+      if (id !== undefined && !isUuid(id)) {
+        throw new HbiError('BAD_USER_INPUT', `id is not an id: ${JSON.stringify(input.id)}`);
+      }
+      const sourceUrl = cleanSourceUrl(input.sourceUrl);
+      const { prisma } = this.#db;
+      await ensureTenant(prisma, tenantId);
+      // A new source replaces the stored one; none keeps it (`COALESCE(EXCLUDED.source_url, source_url)`).
+      const source = sourceUrl === null ? {} : { sourceUrl };
+      if (id === undefined) {
+        // INSERT … ON CONFLICT ("tenant_id", "name") DO UPDATE: one camera per name, even when two agents
+        // race. (`name` in `update` keeps it non-empty: an empty one makes Prisma read, then insert.)
+        return prisma.camera.upsert({
+          where: { tenantId_name: { tenantId, name } },
+          create: { id: randomUUID(), tenantId, name, sourceUrl },
+          update: { name, ...source },
+          select: CAMERA,
+        });
+      }
+      const holder = await prisma.camera.findFirst({
+        where: { tenantId, name, id: { not: id } },
+        select: { id: true },
       });
-    }
-    const holder = await prisma.camera.findFirst({
-      where: { tenantId, name, id: { not: id } },
-      select: { id: true },
+      if (holder) throw nameTaken(name);
+      let camera: CameraRecord | null;
+      try {
+        // INSERT … ON CONFLICT ("id") DO UPDATE … WHERE "tenant_id" = $tenant: another tenant's camera
+        // with this id is neither changed nor revealed. Prisma then returns null (its type says otherwise).
+        camera = await prisma.camera.upsert({
+          where: { id, tenantId },
+          create: { id, tenantId, name, sourceUrl },
+          update: { name, ...source },
+          select: CAMERA,
+        });
+      } catch (error) {
+        // The name was taken between the check and the write.
+        if (isUniqueViolation(error)) throw nameTaken(name);
+        throw error;
+      }
+      if (!camera) throw new HbiError('NOT_FOUND', `Camera ${id} not found`, { details: { id } });
+      return camera;
     });
-    if (holder) throw nameTaken(name);
-    let camera: CameraRecord | null;
-    try {
-      // INSERT … ON CONFLICT ("id") DO UPDATE … WHERE "tenant_id" = $tenant: another tenant's camera
-      // with this id is neither changed nor revealed. Prisma then returns null (its type says otherwise).
-      camera = await prisma.camera.upsert({
-        where: { id, tenantId },
-        create: { id, tenantId, name, sourceUrl },
-        update: { name, ...source },
-        select: CAMERA,
-      });
-    } catch (error) {
-      // The name was taken between the check and the write.
-      if (isUniqueViolation(error)) throw nameTaken(name);
-      throw error;
-    }
-    if (!camera) throw new HbiError('NOT_FOUND', `Camera ${id} not found`, { details: { id } });
-    return camera;
   }
 
   /** Records that the camera is (or stopped) streaming, now; NOT_FOUND for an unknown camera. */
   async setStatus(id: string, status: CameraStatus, tenantId: string): Promise<CameraRecord> {
-    const [camera] = isUuid(id)
-      ? await this.#db.prisma.camera.updateManyAndReturn({
-          where: { id, tenantId },
-          data: { status, lastSeenAt: new Date() },
-          select: CAMERA,
-        })
-      : [];
-    if (!camera) throw new HbiError('NOT_FOUND', `Camera ${id} not found`, { details: { id } });
-    return camera;
+    return inTenantScope(tenantId, async () => {
+      const [camera] = isUuid(id)
+        ? await this.#db.prisma.camera.updateManyAndReturn({
+            where: { id, tenantId },
+            data: { status, lastSeenAt: new Date() },
+            select: CAMERA,
+          })
+        : [];
+      if (!camera) throw new HbiError('NOT_FOUND', `Camera ${id} not found`, { details: { id } });
+      return camera;
+    });
   }
 }
 

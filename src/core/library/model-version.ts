@@ -9,6 +9,7 @@ import type { RelationalDatabase } from '../db/relational.js';
 import { toJson } from '../db/relational.js';
 import { HbiError } from '../errors.js';
 import type { ModelPackage } from '../model/package-loader.js';
+import { inSystemScope } from '../db/scope.js';
 
 export interface ModelVersionRecord {
   id: string;
@@ -22,12 +23,20 @@ export async function registerModelVersion(
   db: RelationalDatabase,
   modelPackage: ModelPackage,
 ): Promise<ModelVersionRecord> {
-  const { manifest } = modelPackage;
   const manifestSha256 = createHash('sha256')
     .update(await readFile(modelPackage.file('manifest.json')))
     .digest('hex');
   // INSERT … ON CONFLICT ("name", "version") DO NOTHING, then the row that holds name+version (this
-  // one, or the one another process registered first).
+  // one, or the one another process registered first). Model versions belong to no tenant.
+  return inSystemScope('model version registration', () => register(db, modelPackage, manifestSha256));
+}
+
+async function register(
+  db: RelationalDatabase,
+  modelPackage: ModelPackage,
+  manifestSha256: string,
+): Promise<ModelVersionRecord> {
+  const { manifest } = modelPackage;
   await db.prisma.modelVersion.createMany({
     data: [
       {

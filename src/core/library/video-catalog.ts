@@ -6,6 +6,7 @@
 import type { Prisma, RelationalDatabase } from '../db/relational.js';
 import type { PublicError } from '../errors.js';
 import { isUuid } from '../util/ids.js';
+import { inTenantScope } from '../db/scope.js';
 
 export type VideoStatus = 'PENDING' | 'INDEXING' | 'INDEXED' | 'FAILED' | 'DELETED';
 export type CameraStatus = 'ONLINE' | 'OFFLINE' | 'DISABLED';
@@ -74,9 +75,11 @@ export class VideoCatalog {
   }
 
   async video(tenantId: string, id: string): Promise<VideoRecord | undefined> {
-    if (!isUuid(id)) return undefined;
-    const row = await this.#db.prisma.video.findFirst({ where: { id, tenantId }, omit: VIDEO });
-    return row ? toVideo(row) : undefined;
+    return inTenantScope(tenantId, async () => {
+      if (!isUuid(id)) return undefined;
+      const row = await this.#db.prisma.video.findFirst({ where: { id, tenantId }, omit: VIDEO });
+      return row ? toVideo(row) : undefined;
+    });
   }
 
   /** Newest first; `cameraId` and `status` narrow the list (and its total). */
@@ -84,37 +87,41 @@ export class VideoCatalog {
     tenantId: string,
     options: { limit: number; after?: TimeKey; cameraId?: string; status?: VideoStatus },
   ): Promise<{ videos: VideoRecord[]; totalCount: number }> {
-    const { prisma } = this.#db;
-    const where: Prisma.VideoWhereInput = {
-      tenantId,
-      ...(options.cameraId !== undefined ? { cameraId: options.cameraId } : {}),
-      ...(options.status !== undefined ? { status: options.status } : {}),
-    };
-    const { after } = options;
-    const [totalCount, rows] = await Promise.all([
-      prisma.video.count({ where }),
-      prisma.video.findMany({
-        // (created_at, id) < (after.createdAt, after.id)
-        where: after
-          ? {
-              ...where,
-              OR: [
-                { createdAt: { lt: after.createdAt } },
-                { createdAt: after.createdAt, id: { lt: after.id } },
-              ],
-            }
-          : where,
-        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-        take: options.limit,
-        omit: VIDEO,
-      }),
-    ]);
-    return { videos: rows.map(toVideo), totalCount };
+    return inTenantScope(tenantId, async () => {
+      const { prisma } = this.#db;
+      const where: Prisma.VideoWhereInput = {
+        tenantId,
+        ...(options.cameraId !== undefined ? { cameraId: options.cameraId } : {}),
+        ...(options.status !== undefined ? { status: options.status } : {}),
+      };
+      const { after } = options;
+      const [totalCount, rows] = await Promise.all([
+        prisma.video.count({ where }),
+        prisma.video.findMany({
+          // (created_at, id) < (after.createdAt, after.id)
+          where: after
+            ? {
+                ...where,
+                OR: [
+                  { createdAt: { lt: after.createdAt } },
+                  { createdAt: after.createdAt, id: { lt: after.id } },
+                ],
+              }
+            : where,
+          orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+          take: options.limit,
+          omit: VIDEO,
+        }),
+      ]);
+      return { videos: rows.map(toVideo), totalCount };
+    });
   }
 
   async segment(tenantId: string, id: string): Promise<SegmentRecord | undefined> {
-    if (!isUuid(id)) return undefined;
-    return (await this.#db.prisma.segment.findFirst({ where: { id, video: { tenantId } } })) ?? undefined;
+    return inTenantScope(tenantId, async () => {
+      if (!isUuid(id)) return undefined;
+      return (await this.#db.prisma.segment.findFirst({ where: { id, video: { tenantId } } })) ?? undefined;
+    });
   }
 
   /** A video's segments in timeline order, after segment `afterIndex`. */
@@ -123,24 +130,28 @@ export class VideoCatalog {
     videoId: string,
     options: { limit: number; afterIndex?: number },
   ): Promise<{ segments: SegmentRecord[]; totalCount: number }> {
-    if (!isUuid(videoId)) return { segments: [], totalCount: 0 };
-    const { prisma } = this.#db;
-    const where = { videoId, video: { tenantId } } satisfies Prisma.SegmentWhereInput;
-    const [totalCount, segments] = await Promise.all([
-      prisma.segment.count({ where }),
-      prisma.segment.findMany({
-        where: { ...where, index: { gt: options.afterIndex ?? -1 } },
-        orderBy: { index: 'asc' },
-        take: options.limit,
-      }),
-    ]);
-    return { segments, totalCount };
+    return inTenantScope(tenantId, async () => {
+      if (!isUuid(videoId)) return { segments: [], totalCount: 0 };
+      const { prisma } = this.#db;
+      const where = { videoId, video: { tenantId } } satisfies Prisma.SegmentWhereInput;
+      const [totalCount, segments] = await Promise.all([
+        prisma.segment.count({ where }),
+        prisma.segment.findMany({
+          where: { ...where, index: { gt: options.afterIndex ?? -1 } },
+          orderBy: { index: 'asc' },
+          take: options.limit,
+        }),
+      ]);
+      return { segments, totalCount };
+    });
   }
 
   async camera(tenantId: string, id: string): Promise<CameraRecord | undefined> {
-    if (!isUuid(id)) return undefined;
-    const row = await this.#db.prisma.camera.findFirst({ where: { id, tenantId }, select: CAMERA });
-    return row ?? undefined;
+    return inTenantScope(tenantId, async () => {
+      if (!isUuid(id)) return undefined;
+      const row = await this.#db.prisma.camera.findFirst({ where: { id, tenantId }, select: CAMERA });
+      return row ?? undefined;
+    });
   }
 
   /** By name (unique per tenant), after the camera named `afterName`. */
@@ -148,17 +159,22 @@ export class VideoCatalog {
     tenantId: string,
     options: { limit: number; afterName?: string },
   ): Promise<{ cameras: CameraRecord[]; totalCount: number }> {
-    const { prisma } = this.#db;
-    const [totalCount, cameras] = await Promise.all([
-      prisma.camera.count({ where: { tenantId } }),
-      prisma.camera.findMany({
-        where: { tenantId, ...(options.afterName !== undefined ? { name: { gt: options.afterName } } : {}) },
-        orderBy: { name: 'asc' },
-        take: options.limit,
-        select: CAMERA,
-      }),
-    ]);
-    return { cameras, totalCount };
+    return inTenantScope(tenantId, async () => {
+      const { prisma } = this.#db;
+      const [totalCount, cameras] = await Promise.all([
+        prisma.camera.count({ where: { tenantId } }),
+        prisma.camera.findMany({
+          where: {
+            tenantId,
+            ...(options.afterName !== undefined ? { name: { gt: options.afterName } } : {}),
+          },
+          orderBy: { name: 'asc' },
+          take: options.limit,
+          select: CAMERA,
+        }),
+      ]);
+      return { cameras, totalCount };
+    });
   }
 }
 

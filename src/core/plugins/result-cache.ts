@@ -10,6 +10,7 @@ import type { z } from 'zod';
 import type { Prisma, RelationalDatabase } from '../db/relational.js';
 import { HbiError } from '../errors.js';
 import { isUuid } from '../util/ids.js';
+import { inTenantScope } from '../db/scope.js';
 
 /** One value to store. */
 export interface CacheEntry {
@@ -51,10 +52,12 @@ export function bindResultCache(db: RelationalDatabase, namespace: CacheNamespac
     async read<T>(keys: readonly string[], schema: z.ZodType<T>): Promise<Map<string, T>> {
       const found = new Map<string, T>();
       if (keys.length === 0) return found;
-      const rows = await db.prisma.pluginCacheEntry.findMany({
-        where: { tenantId, plugin, modelVersionId, key: { in: [...new Set(keys)] } },
-        select: { key: true, value: true },
-      });
+      const rows = await inTenantScope(tenantId, () =>
+        db.prisma.pluginCacheEntry.findMany({
+          where: { tenantId, plugin, modelVersionId, key: { in: [...new Set(keys)] } },
+          select: { key: true, value: true },
+        }),
+      );
       for (const row of rows) {
         const parsed = schema.safeParse(row.value);
         if (parsed.success) found.set(row.key, parsed.data);
@@ -78,22 +81,24 @@ export function bindResultCache(db: RelationalDatabase, namespace: CacheNamespac
       // Replace in one transaction of two statements: delete the keys, insert the new values. Two
       // writers of one key both succeed (skipDuplicates); their values are the same computation's.
       try {
-        await db.prisma.$transaction([
-          db.prisma.pluginCacheEntry.deleteMany({
-            where: { tenantId, plugin, modelVersionId, key: { in: keys } },
-          }),
-          db.prisma.pluginCacheEntry.createMany({
-            data: [...byKey.values()].map((entry) => ({
-              tenantId,
-              plugin,
-              modelVersionId,
-              key: entry.key,
-              videoId: entry.videoId ?? null,
-              value: entry.value as Prisma.InputJsonValue,
-            })),
-            skipDuplicates: true,
-          }),
-        ]);
+        await inTenantScope(tenantId, () =>
+          db.prisma.$transaction([
+            db.prisma.pluginCacheEntry.deleteMany({
+              where: { tenantId, plugin, modelVersionId, key: { in: keys } },
+            }),
+            db.prisma.pluginCacheEntry.createMany({
+              data: [...byKey.values()].map((entry) => ({
+                tenantId,
+                plugin,
+                modelVersionId,
+                key: entry.key,
+                videoId: entry.videoId ?? null,
+                value: entry.value as Prisma.InputJsonValue,
+              })),
+              skipDuplicates: true,
+            }),
+          ]),
+        );
       } catch (error) {
         // A video deleted while its result was computed: nothing to cache (its entries would go with it).
         if (isForeignKeyViolation(error)) return;

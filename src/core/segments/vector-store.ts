@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 
 import type { Database, Queryable } from '../db/port.js';
 import { HbiError } from '../errors.js';
+import { inOwnerScope, inTenantScope } from '../db/scope.js';
 import { isUuid } from '../util/ids.js';
 
 /** One indexed segment with its stored frame tensors: [T,D], [T], [T]. */
@@ -153,8 +154,8 @@ export class VectorStore {
     if (!isUuid(tenantId)) throw new HbiError('INTERNAL', `Not a tenant id: ${JSON.stringify(tenantId)}`);
     return Object.freeze({
       tenantId,
-      nearest: (query: NearestQuery) => this.#nearest(tenantId, query),
-      frames: (scope: SegmentScope) => this.#frames(tenantId, scope),
+      nearest: (query: NearestQuery) => inTenantScope(tenantId, () => this.#nearest(tenantId, query)),
+      frames: (scope: SegmentScope) => inTenantScope(tenantId, () => this.#frames(tenantId, scope)),
     });
   }
 
@@ -223,12 +224,14 @@ export class VectorStore {
   async coverage(
     tenantId: string,
   ): Promise<{ id: string; status: string; segments: number; embedded: number }[]> {
-    const { rows } = await this.#db.query<{ id: string; segments: number; embedded: number; status: string }>(
-      `SELECT v."id", v."status", count(s."id")::int AS "segments", count(e."segment_id")::int AS "embedded"
+    const { rows } = await inTenantScope(tenantId, () =>
+      this.#db.query<{ id: string; segments: number; embedded: number; status: string }>(
+        `SELECT v."id", v."status", count(s."id")::int AS "segments", count(e."segment_id")::int AS "embedded"
        FROM "videos" v LEFT JOIN "segments" s ON s."video_id" = v."id"
        LEFT JOIN "segment_embeddings" e ON e."segment_id" = s."id" AND e."model_version_id" = $2
        WHERE v."tenant_id" = $1 GROUP BY v."id" ORDER BY v."created_at", v."id"`,
-      [tenantId, this.#model.id],
+        [tenantId, this.#model.id],
+      ),
     );
     return rows;
   }
@@ -357,11 +360,11 @@ export async function ensureVectorIndex(
   modelVersionId: string,
   dimension: number,
 ): Promise<void> {
-  await db.exec(
-    `CREATE INDEX IF NOT EXISTS "${vectorIndexName(modelVersionId)}" ON "segment_embeddings"
+  const sql = `CREATE INDEX IF NOT EXISTS "${vectorIndexName(modelVersionId)}" ON "segment_embeddings"
      USING hnsw (${vectorExpression(dimension)} vector_cosine_ops)
-     WHERE "model_version_id" = '${modelVersionId}'`,
-  );
+     WHERE "model_version_id" = '${modelVersionId}'`;
+  // Index builds are the owner's work (db/scope.ts).
+  await inOwnerScope('vector index', () => db.exec(sql));
 }
 
 /** `[0.1,0.2,…]`, the literal pgvector parses from a `$n::vector` parameter. */

@@ -54,12 +54,14 @@ export type Video = Prisma.VideoModel
 /**
  * Model Segment
  * A fixed window of a video. (video, index) is unique, so a redelivered ingest event never duplicates it.
+ * `tenantId` is the video's, filled by the database on insert (for row-level security without a join).
  */
 export type Segment = Prisma.SegmentModel
 /**
  * Model SegmentEmbedding
  * A segment as encoded by one model version: the pgvector embedding for ANN search and the frame
  * tokens/weights/mask (little-endian float32, [T,D], [T], [T]) the interaction graph re-ranks with.
+ * `tenantId` is the segment's, filled by the database on insert.
  */
 export type SegmentEmbedding = Prisma.SegmentEmbeddingModel
 /**

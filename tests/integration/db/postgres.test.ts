@@ -26,6 +26,7 @@ import {
 import { databaseContract } from '../../unit/db/database-contract.js';
 import { relationalContract } from '../../unit/db/relational-contract.js';
 import { createTestDatabase, infraSettings, withClient } from '../infra.js';
+import { asOwner, systemView } from '../../helpers/system-scope.js';
 
 const MIGRATIONS = fileURLToPath(new URL('../../../prisma/migrations/', import.meta.url));
 const SCHEMA = fileURLToPath(new URL('../../../prisma/schema.prisma', import.meta.url));
@@ -66,7 +67,9 @@ databaseContract('postgres', async () => openPostgresDatabase({ url: await fresh
 relationalContract('postgres', async () => openPostgresDatabase({ url: await freshDatabase() }));
 
 describe('PostgreSQL adapter specifics', () => {
-  const open = async (): Promise<PostgresDatabase> => openPostgresDatabase({ url: await freshDatabase() });
+  // Statements around the ports, in the system scope (the ports name their own).
+  const open = async (): Promise<PostgresDatabase> =>
+    systemView(await openPostgresDatabase({ url: await freshDatabase() }));
 
   it('applies the same migrations as PGlite once, recording them in _prisma_migrations', async () => {
     const db = await open();
@@ -93,7 +96,7 @@ describe('PostgreSQL adapter specifics', () => {
       ]);
       const files = await readMigrations(MIGRATIONS);
       expect(applied.flat().sort()).toEqual(files.map((file) => file.name).sort());
-      const { rows } = await first.query<{ n: number }>(
+      const { rows } = await systemView(first).query<{ n: number }>(
         'SELECT count(*)::int AS n FROM "_prisma_migrations"',
       );
       expect(rows[0]!.n).toBe(files.length);
@@ -111,7 +114,7 @@ describe('PostgreSQL adapter specifics', () => {
       const engine = await openSchemaEngineWithAdapter(new PrismaPg(pool), SCHEMA);
       try {
         expect(await engine.diffLiveToSchema()).toBe('');
-        await db.exec('ALTER TABLE "videos" DROP COLUMN "title"');
+        await asOwner(() => db.exec('ALTER TABLE "videos" DROP COLUMN "title"'));
         expect(await engine.diffLiveToSchema()).toMatch(/ALTER TABLE "videos" ADD COLUMN\s+"title" TEXT/);
       } finally {
         engine.dispose();

@@ -18,6 +18,7 @@ import { openPgliteDatabase } from '../../../src/core/db/pglite.js';
 import { MIGRATIONS_DIR } from '../../../src/core/kernel.js';
 import { DEFAULT_TENANT_ID } from '../../../src/core/tenancy.js';
 import { tempDir } from '../../helpers/fixtures.js';
+import { systemView } from '../../helpers/system-scope.js';
 
 const ISSUER = 'https://id.example.test/';
 const AUDIENCE = 'hbi-api';
@@ -40,7 +41,7 @@ describe('createAuthenticator', () => {
   beforeAll(async () => {
     db = await openPgliteDatabase();
     await migrate(db, MIGRATIONS_DIR);
-    await db.prisma.tenant.create({ data: { id: DEFAULT_TENANT_ID, name: 'default' } });
+    await systemView(db).prisma.tenant.create({ data: { id: DEFAULT_TENANT_ID, name: 'default' } });
     keys = new ApiKeyStore(db);
     temp = await tempDir('hbi-jwks-');
     const { publicKey, privateKey } = await generateKeyPair('ES256');
@@ -95,7 +96,7 @@ describe('createAuthenticator', () => {
       id: created.id,
     });
     // Only the secret's hash is stored.
-    const row = await db.prisma.apiKey.findUnique({ where: { id: created.id } });
+    const row = await systemView(db).prisma.apiKey.findUnique({ where: { id: created.id } });
     expect(JSON.stringify(row)).not.toContain(created.token.slice(-43));
     const wrong = `${created.token.slice(0, -3)}${created.token.endsWith('AAA') ? 'BBB' : 'AAA'}`;
     await refused(`Bearer ${wrong}`);

@@ -13,6 +13,7 @@ import { openDatabase } from '../../../src/core/adapters.js';
 import { createMemoryLogger } from '../../../src/core/logger.js';
 import { captureIo } from '../../helpers/cli-io.js';
 import { tempDir } from '../../helpers/fixtures.js';
+import { systemView } from '../../helpers/system-scope.js';
 
 describe('hbi tenants / hbi keys', () => {
   let temp: Awaited<ReturnType<typeof tempDir>>;
@@ -75,7 +76,7 @@ describe('hbi tenants / hbi keys', () => {
       await expect(new ApiKeyStore(after).authenticate(token)).rejects.toMatchObject({
         code: 'UNAUTHENTICATED',
       });
-      const audited = await after.prisma.auditEvent.findMany({
+      const audited = await systemView(after).prisma.auditEvent.findMany({
         where: { tenantId: tenant.id },
         orderBy: { at: 'asc' },
       });

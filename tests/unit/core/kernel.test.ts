@@ -4,6 +4,7 @@ import { loadConfig } from '../../../src/core/config.js';
 import { bootKernel } from '../../../src/core/kernel.js';
 import { createMemoryLogger } from '../../../src/core/logger.js';
 import { TINY_PACKAGE, tempDir } from '../../helpers/fixtures.js';
+import { systemView } from '../../helpers/system-scope.js';
 
 describe('bootKernel', () => {
   it('boots the embedded services with a ready encoder and a migrated database, then stops', async () => {
@@ -13,7 +14,7 @@ describe('bootKernel', () => {
       const kernel = await bootKernel(config, createMemoryLogger());
       expect(kernel.encoder.state.status).toBe('ready');
       expect([kernel.db.kind, kernel.storage.kind, kernel.events.kind]).toEqual(['pglite', 'fs', 'memory']);
-      const { rows } = await kernel.db.query<{ n: number }>(
+      const { rows } = await systemView(kernel.db).query<{ n: number }>(
         'SELECT count(*)::int AS n FROM "_prisma_migrations"',
       );
       expect(rows[0]!.n).toBeGreaterThan(0);

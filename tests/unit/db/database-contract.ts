@@ -3,6 +3,7 @@
  * One database per suite: adapters can be slow to open.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ownerView } from '../../helpers/system-scope.js';
 
 import type { Database } from '../../../src/core/db/port.js';
 
@@ -10,7 +11,7 @@ export function databaseContract(name: string, open: () => Promise<Database>) {
   describe(`Database contract: ${name}`, () => {
     let db: Database;
     beforeAll(async () => {
-      db = await open();
+      db = ownerView(await open());
       await db.exec(
         'CREATE TABLE contract_items (id INT PRIMARY KEY, label TEXT NOT NULL); CREATE TABLE contract_other (x INT);',
       );

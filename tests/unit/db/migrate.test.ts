@@ -8,6 +8,7 @@ import { migrate, readMigrations } from '../../../src/core/db/migrate.js';
 import type { PgliteDatabase } from '../../../src/core/db/pglite.js';
 import { openPgliteDatabase } from '../../../src/core/db/pglite.js';
 import { tempDir } from '../../helpers/fixtures.js';
+import { systemView } from '../../helpers/system-scope.js';
 
 const MIGRATIONS = fileURLToPath(new URL('../../../prisma/migrations/', import.meta.url));
 
@@ -21,7 +22,7 @@ describe('migrate (PGlite)', () => {
   it('applies every migration once and records it in _prisma_migrations with its checksum', async () => {
     const files = await readMigrations(MIGRATIONS);
     expect(await migrate(db, MIGRATIONS)).toEqual(files.map((file) => file.name));
-    const { rows } = await db.query<{
+    const { rows } = await systemView(db).query<{
       migration_name: string;
       checksum: string;
       applied_steps_count: number;
@@ -38,7 +39,7 @@ describe('migrate (PGlite)', () => {
   });
 
   it('creates the tables, with pgvector available', async () => {
-    const { rows } = await db.query<{ table_name: string }>(
+    const { rows } = await systemView(db).query<{ table_name: string }>(
       "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name",
     );
     expect(rows.map((row) => row.table_name)).toEqual(
@@ -54,7 +55,9 @@ describe('migrate (PGlite)', () => {
         'plugin_cache',
       ]),
     );
-    const distance = await db.query<{ d: number }>("SELECT '[1,0]'::vector <=> '[0,1]'::vector AS d");
+    const distance = await systemView(db).query<{ d: number }>(
+      "SELECT '[1,0]'::vector <=> '[0,1]'::vector AS d",
+    );
     expect(distance.rows[0]!.d).toBeCloseTo(1);
   });
 
@@ -90,7 +93,7 @@ describe('migrate (PGlite)', () => {
         await expect(migrate(db, temp.dir)).rejects.toThrow(
           /Migration 29991231000000_broken failed and was rolled back/,
         );
-        const exists = await db.query(
+        const exists = await systemView(db).query(
           "SELECT 1 FROM information_schema.tables WHERE table_name = 'half_done'",
         );
         expect(exists.rows).toEqual([]);

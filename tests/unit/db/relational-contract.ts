@@ -5,6 +5,7 @@
  * statement sent around an open port transaction fails at once instead of waiting for it.
  */
 import { randomUUID } from 'node:crypto';
+import { ownerView } from '../../helpers/system-scope.js';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -38,7 +39,7 @@ export function relationalContract(name: string, open: () => Promise<RelationalD
   describe(`Prisma Client beside the SQL port: ${name}`, () => {
     let db: RelationalDatabase;
     beforeAll(async () => {
-      db = await open();
+      db = ownerView(await open());
       await migrate(db, MIGRATIONS_DIR);
     });
     afterAll(() => db?.close());

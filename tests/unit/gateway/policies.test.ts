@@ -38,6 +38,7 @@ import { TINY_PACKAGE, tempDir } from '../../helpers/fixtures.js';
 import type { GatewayClient } from '../../helpers/gateway-client.js';
 import { gatewayClient } from '../../helpers/gateway-client.js';
 import { makeMp4 } from '../../helpers/videos.js';
+import { systemView } from '../../helpers/system-scope.js';
 
 type Json = Record<string, any>;
 const PLUGINS = [...BUILTIN_PLUGINS, momentLocalisationPlugin];
@@ -147,7 +148,7 @@ describe('every root field declares a policy, and it holds', () => {
     platform = await startPlatform(config, createMemoryLogger(), { builtins: PLUGINS });
     ({ schema } = await buildGatewaySchema(PLUGINS));
     const store = new ApiKeyStore(platform.kernel.db);
-    await platform.kernel.db.prisma.tenant.create({ data: { id: otherTenant, name: 'other' } });
+    await systemView(platform.kernel.db).prisma.tenant.create({ data: { id: otherTenant, name: 'other' } });
     for (const role of ['read', 'write', 'admin'] as const) {
       keys.own[role] = (await store.create({ tenantId: DEFAULT_TENANT_ID, name: role, role })).token;
       keys.other[role] = (await store.create({ tenantId: otherTenant, name: role, role })).token;
@@ -157,7 +158,7 @@ describe('every root field declares a policy, and it holds', () => {
     const file = await makeMp4(kernel.ffmpeg, temp.dir);
     const ingestor = new VideoIngestor({ ...kernel, model: kernel.modelPackage.manifest });
     const { videoId } = await ingestor.ingestFile({ file });
-    const [segment] = await kernel.db.prisma.segment.findMany({ where: { videoId }, take: 1 });
+    const [segment] = await systemView(kernel.db).prisma.segment.findMany({ where: { videoId }, take: 1 });
     const admin = client(platform.adminKey);
     const camera = await admin.graphql('mutation { registerCamera(name: "dock") { id } }');
     const upload = await admin.upload(new Uint8Array([1, 2, 3]), { filename: 'x.mp4' });

@@ -20,6 +20,7 @@ import { TINY_PACKAGE, eventually, tempDir } from '../../helpers/fixtures.js';
 import type { GatewayClient } from '../../helpers/gateway-client.js';
 import { JOB_FIELDS, gatewayClient } from '../../helpers/gateway-client.js';
 import { makeColorMp4, makeMp4 } from '../../helpers/videos.js';
+import { systemView } from '../../helpers/system-scope.js';
 
 type Json = Record<string, any>;
 
@@ -76,7 +77,12 @@ describe('ingest jobs on the embedded platform (fixture model)', () => {
 
   const counts = async () =>
     (
-      await platform.kernel.db.query<{ videos: number; segments: number; embeddings: number; jobs: number }>(
+      await systemView(platform.kernel.db).query<{
+        videos: number;
+        segments: number;
+        embeddings: number;
+        jobs: number;
+      }>(
         `SELECT (SELECT count(*)::int FROM "videos") AS "videos", (SELECT count(*)::int FROM "segments") AS "segments",
                 (SELECT count(*)::int FROM "segment_embeddings") AS "embeddings", (SELECT count(*)::int FROM "jobs") AS "jobs"`,
       )
@@ -157,7 +163,7 @@ describe('ingest jobs on the embedded platform (fixture model)', () => {
 
   it("records a camera's video and pushes its segments to segmentIndexed(cameraId)", async () => {
     const cameraId = randomUUID();
-    await platform.kernel.db.query(
+    await systemView(platform.kernel.db).query(
       `INSERT INTO "cameras" ("id", "tenant_id", "name", "status") VALUES ($1, $2, 'dock', 'ONLINE')`,
       [cameraId, DEFAULT_TENANT_ID],
     );
@@ -298,7 +304,7 @@ describe('ingest jobs on the embedded platform (fixture model)', () => {
 
   it('deletes a video with its segments, vectors and object, idempotently', async () => {
     const before = await counts();
-    const { rows } = await platform.kernel.db.query<{ key: string }>(
+    const { rows } = await systemView(platform.kernel.db).query<{ key: string }>(
       `SELECT "object_key" AS "key" FROM "videos" WHERE "id" = $1`,
       [patternVideoId],
     );

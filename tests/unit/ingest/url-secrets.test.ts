@@ -19,6 +19,7 @@ import { TINY_PACKAGE, tempDir } from '../../helpers/fixtures.js';
 import type { GatewayClient } from '../../helpers/gateway-client.js';
 import { JOB_FIELDS, gatewayClient } from '../../helpers/gateway-client.js';
 import { makeMp4 } from '../../helpers/videos.js';
+import { systemView } from '../../helpers/system-scope.js';
 
 type Json = Record<string, any>;
 
@@ -89,12 +90,12 @@ describe('credentials in source URLs are used for the download and stored nowher
       id: job.videoId,
     });
     expect(body.data.video.sourceUri).toBe(stored);
-    const { rows: videos } = await platform.kernel.db.query<{ uri: string }>(
+    const { rows: videos } = await systemView(platform.kernel.db).query<{ uri: string }>(
       `SELECT "source_uri" AS "uri" FROM "videos" WHERE "id" = $1`,
       [job.videoId],
     );
     expect(videos[0]!.uri).toBe(stored);
-    const { rows: jobs } = await platform.kernel.db.query<Json>(`SELECT * FROM "jobs"`);
+    const { rows: jobs } = await systemView(platform.kernel.db).query<Json>(`SELECT * FROM "jobs"`);
     expect(JSON.stringify(jobs)).not.toMatch(SECRETS);
     expect(published.length).toBeGreaterThan(0);
     expect(JSON.stringify(published)).not.toMatch(SECRETS);
@@ -123,7 +124,7 @@ describe('credentials in source URLs are used for the download and stored nowher
       `mutation { registerCamera(name: "dock", sourceUrl: "rtsp://admin:hunter2@10.0.0.5:554/s1?token=s3cr3t-token&channel=2") { id } }`,
     );
     expect(answer.body.errors).toBeUndefined();
-    const { rows } = await platform.kernel.db.query<{ url: string }>(
+    const { rows } = await systemView(platform.kernel.db).query<{ url: string }>(
       `SELECT "source_url" AS "url" FROM "cameras" WHERE "id" = $1`,
       [answer.body.data.registerCamera.id],
     );

@@ -14,6 +14,7 @@ import { bootKernel } from '../../../src/core/kernel.js';
 import { createMemoryLogger } from '../../../src/core/logger.js';
 import { TINY_PACKAGE, eventually, tempDir } from '../../helpers/fixtures.js';
 import { makeMp4 } from '../../helpers/videos.js';
+import { systemView } from '../../helpers/system-scope.js';
 
 describe('VideoIngestor (embedded)', () => {
   let temp: Awaited<ReturnType<typeof tempDir>>;
@@ -42,7 +43,7 @@ describe('VideoIngestor (embedded)', () => {
   it('stores segment embeddings and frame tensors tagged with the model version, then announces the video', async () => {
     const result = await ingestor.ingestFile({ file: clip, title: 'pattern' });
     expect(result).toMatchObject({ segments: 1, alreadyIndexed: false });
-    const { rows } = await kernel.db.query<{
+    const { rows } = await systemView(kernel.db).query<{
       model: string;
       dims: number;
       tokens: Uint8Array;
@@ -62,7 +63,11 @@ describe('VideoIngestor (embedded)', () => {
   it('is idempotent: the same bytes again never duplicate a video, segment or embedding', async () => {
     const again = await ingestor.ingestFile({ file: clip });
     expect(again.alreadyIndexed).toBe(true);
-    const counts = await kernel.db.query<{ videos: number; segments: number; embeddings: number }>(
+    const counts = await systemView(kernel.db).query<{
+      videos: number;
+      segments: number;
+      embeddings: number;
+    }>(
       `SELECT (SELECT count(*)::int FROM "videos") AS "videos", (SELECT count(*)::int FROM "segments") AS "segments",
               (SELECT count(*)::int FROM "segment_embeddings") AS "embeddings"`,
     );
@@ -73,7 +78,7 @@ describe('VideoIngestor (embedded)', () => {
     const bad = path.join(temp.dir, 'not-a-video.mp4');
     await writeFile(bad, 'this is text, not an MP4');
     await expect(ingestor.ingestFile({ file: bad })).rejects.toMatchObject({ code: 'VIDEO_UNREADABLE' });
-    const { rows } = await kernel.db.query<{ status: string; error: { code: string } }>(
+    const { rows } = await systemView(kernel.db).query<{ status: string; error: { code: string } }>(
       `SELECT "status", "error" FROM "videos" WHERE "status" = 'FAILED'`,
     );
     expect(rows).toEqual([

@@ -14,6 +14,7 @@ import { JobWatcher } from '../../../src/core/jobs/job-watcher.js';
 import { MIGRATIONS_DIR } from '../../../src/core/kernel.js';
 import { createMemoryLogger } from '../../../src/core/logger.js';
 import { eventually } from '../../helpers/fixtures.js';
+import { systemCalls } from '../../helpers/system-scope.js';
 
 const TENANT = DEFAULT_TENANT_ID;
 const failure = {
@@ -33,7 +34,8 @@ describe('JobStore and JobWatcher', () => {
     db = await openPgliteDatabase();
     await migrate(db, MIGRATIONS_DIR);
     events = createMemoryEventBus();
-    jobs = new JobStore(db, events, createMemoryLogger());
+    // Driven as the workers drive it: by job id, in the scope of the message at hand.
+    jobs = systemCalls(new JobStore(db, events, createMemoryLogger()));
     watcher = await JobWatcher.start(events, jobs, 'test-watch');
     await events.subscribe<JobUpdatedEvent>({
       topics: [JOB_UPDATED],

@@ -25,6 +25,7 @@ import type { TaskSamples } from '../../../src/testing/conformance.js';
 import { bindResultCache } from '../../../src/core/plugins/result-cache.js';
 import { BUNDLED_MODEL_DIR, describePluginConformance } from '../../../src/testing/conformance.js';
 import { tempDir } from '../../helpers/fixtures.js';
+import { systemView } from '../../helpers/system-scope.js';
 
 const LIBRARY = fileURLToPath(new URL('../../../examples/demo-library/library.json', import.meta.url));
 /** Demo clips indexed for the tasks to work on. */
@@ -66,7 +67,7 @@ function useWorld(): Promise<World> {
         file: path.resolve(path.dirname(LIBRARY), clip.file),
         title: clip.id,
       });
-      const { rows } = await kernel.db.query<{ id: string }>(
+      const { rows } = await systemView(kernel.db).query<{ id: string }>(
         `SELECT "id" FROM "segments" WHERE "video_id" = $1 ORDER BY "index" LIMIT 1`,
         [videoId],
       );

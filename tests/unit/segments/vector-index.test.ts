@@ -11,6 +11,7 @@ import {
   vectorExpression,
   vectorIndexName,
 } from '../../../src/core/segments/vector-store.js';
+import { systemView } from '../../helpers/system-scope.js';
 
 const MIGRATIONS = fileURLToPath(new URL('../../../prisma/migrations/', import.meta.url));
 const literal = (values: number[]) => `[${values.join(',')}]`;
@@ -25,8 +26,8 @@ describe('per-model-version HNSW indexes', () => {
     await migrate(db, MIGRATIONS);
     const tenant = randomUUID();
     const video = randomUUID();
-    await db.query('INSERT INTO tenants (id, name) VALUES ($1, $2)', [tenant, 't']);
-    await db.query(
+    await systemView(db).query('INSERT INTO tenants (id, name) VALUES ($1, $2)', [tenant, 't']);
+    await systemView(db).query(
       `INSERT INTO videos (id, tenant_id, object_key, content_sha256, size_bytes, updated_at) VALUES ($1, $2, 'k', 'h', 1, now())`,
       [video, tenant],
     );
@@ -34,7 +35,7 @@ describe('per-model-version HNSW indexes', () => {
       [tiny, 4],
       [wide, 6],
     ] as const) {
-      await db.query(
+      await systemView(db).query(
         `INSERT INTO model_versions (id, name, version, architecture, embed_dim, manifest_sha256, manifest) VALUES ($1, $2, '1', 'tiny', $3, 'x', '{}')`,
         [id, `m${dim}`, dim],
       );
@@ -42,7 +43,7 @@ describe('per-model-version HNSW indexes', () => {
     // Four segments, each embedded by both versions (different dimensions in one column).
     for (let i = 0; i < 4; i++) {
       const segment = randomUUID();
-      await db.query(
+      await systemView(db).query(
         'INSERT INTO segments (id, video_id, index, start_ms, end_ms) VALUES ($1, $2, $3, 0, 1)',
         [segment, video, i],
       );
@@ -51,7 +52,7 @@ describe('per-model-version HNSW indexes', () => {
         [wide, 6],
       ] as const) {
         const embedding = Array.from({ length: dim }, (_, d) => (d === i ? 1 : 0));
-        await db.query(
+        await systemView(db).query(
           `INSERT INTO segment_embeddings (segment_id, model_version_id, embedding, frame_tokens, frame_weights, frame_mask)
            VALUES ($1, $2, $3::vector, '\\x00', '\\x00', '\\x00')`,
           [segment, version, literal(embedding)],
@@ -65,7 +66,7 @@ describe('per-model-version HNSW indexes', () => {
     await ensureVectorIndex(db, tiny, 4);
     await ensureVectorIndex(db, tiny, 4);
     await ensureVectorIndex(db, wide, 6);
-    const { rows } = await db.query<{ indexname: string }>(
+    const { rows } = await systemView(db).query<{ indexname: string }>(
       "SELECT indexname FROM pg_indexes WHERE tablename = 'segment_embeddings' AND indexname LIKE '%hnsw%' ORDER BY indexname",
     );
     expect(rows.map((row) => row.indexname).sort()).toEqual(
@@ -77,12 +78,14 @@ describe('per-model-version HNSW indexes', () => {
     await ensureVectorIndex(db, tiny, 4);
     const query = `SELECT s.index FROM segment_embeddings e JOIN segments s ON s.id = e.segment_id
       WHERE e.model_version_id = '${tiny}' ORDER BY ${vectorExpression(4)} <=> $1::vector(4) LIMIT 1`;
-    await db.exec('SET enable_seqscan = off');
-    const plan = await db.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${query}`, [literal([0, 0, 1, 0])]);
+    await systemView(db).exec('SET enable_seqscan = off');
+    const plan = await systemView(db).query<{ 'QUERY PLAN': string }>(`EXPLAIN ${query}`, [
+      literal([0, 0, 1, 0]),
+    ]);
     expect(plan.rows.map((row) => row['QUERY PLAN']).join('\n')).toContain(vectorIndexName(tiny));
-    const { rows } = await db.query<{ index: number }>(query, [literal([0, 0, 1, 0.1])]);
+    const { rows } = await systemView(db).query<{ index: number }>(query, [literal([0, 0, 1, 0.1])]);
     expect(rows).toEqual([{ index: 2 }]);
-    await db.exec('RESET enable_seqscan');
+    await systemView(db).exec('RESET enable_seqscan');
   });
 
   it('refuses ids and dimensions that could not be safely spliced into DDL', () => {

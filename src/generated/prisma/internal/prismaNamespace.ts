@@ -1284,6 +1284,7 @@ export type VideoScalarFieldEnum = (typeof VideoScalarFieldEnum)[keyof typeof Vi
 export const SegmentScalarFieldEnum = {
   id: 'id',
   videoId: 'videoId',
+  tenantId: 'tenantId',
   index: 'index',
   startMs: 'startMs',
   endMs: 'endMs',
@@ -1295,6 +1296,7 @@ export type SegmentScalarFieldEnum = (typeof SegmentScalarFieldEnum)[keyof typeo
 
 export const SegmentEmbeddingScalarFieldEnum = {
   segmentId: 'segmentId',
+  tenantId: 'tenantId',
   modelVersionId: 'modelVersionId',
   frameTokens: 'frameTokens',
   frameWeights: 'frameWeights',

@@ -15,6 +15,7 @@ import type * as Prisma from "../internal/prismaNamespace.js"
 /**
  * Model Segment
  * A fixed window of a video. (video, index) is unique, so a redelivered ingest event never duplicates it.
+ * `tenantId` is the video's, filled by the database on insert (for row-level security without a join).
  */
 export type SegmentModel = runtime.Types.Result.DefaultSelection<Prisma.$SegmentPayload>
 
@@ -41,6 +42,7 @@ export type SegmentSumAggregateOutputType = {
 export type SegmentMinAggregateOutputType = {
   id: string | null
   videoId: string | null
+  tenantId: string | null
   index: number | null
   startMs: number | null
   endMs: number | null
@@ -50,6 +52,7 @@ export type SegmentMinAggregateOutputType = {
 export type SegmentMaxAggregateOutputType = {
   id: string | null
   videoId: string | null
+  tenantId: string | null
   index: number | null
   startMs: number | null
   endMs: number | null
@@ -59,6 +62,7 @@ export type SegmentMaxAggregateOutputType = {
 export type SegmentCountAggregateOutputType = {
   id: number
   videoId: number
+  tenantId: number
   index: number
   startMs: number
   endMs: number
@@ -82,6 +86,7 @@ export type SegmentSumAggregateInputType = {
 export type SegmentMinAggregateInputType = {
   id?: true
   videoId?: true
+  tenantId?: true
   index?: true
   startMs?: true
   endMs?: true
@@ -91,6 +96,7 @@ export type SegmentMinAggregateInputType = {
 export type SegmentMaxAggregateInputType = {
   id?: true
   videoId?: true
+  tenantId?: true
   index?: true
   startMs?: true
   endMs?: true
@@ -100,6 +106,7 @@ export type SegmentMaxAggregateInputType = {
 export type SegmentCountAggregateInputType = {
   id?: true
   videoId?: true
+  tenantId?: true
   index?: true
   startMs?: true
   endMs?: true
@@ -196,6 +203,7 @@ export type SegmentGroupByArgs<ExtArgs extends runtime.Types.Extensions.Internal
 export type SegmentGroupByOutputType = {
   id: string
   videoId: string
+  tenantId: string
   index: number
   startMs: number
   endMs: number
@@ -228,6 +236,7 @@ export type SegmentWhereInput = {
   NOT?: Prisma.SegmentWhereInput | Prisma.SegmentWhereInput[]
   id?: Prisma.UuidFilter<"Segment"> | string
   videoId?: Prisma.UuidFilter<"Segment"> | string
+  tenantId?: Prisma.UuidFilter<"Segment"> | string
   index?: Prisma.IntFilter<"Segment"> | number
   startMs?: Prisma.IntFilter<"Segment"> | number
   endMs?: Prisma.IntFilter<"Segment"> | number
@@ -239,6 +248,7 @@ export type SegmentWhereInput = {
 export type SegmentOrderByWithRelationInput = {
   id?: Prisma.SortOrder
   videoId?: Prisma.SortOrder
+  tenantId?: Prisma.SortOrder
   index?: Prisma.SortOrder
   startMs?: Prisma.SortOrder
   endMs?: Prisma.SortOrder
@@ -254,6 +264,7 @@ export type SegmentWhereUniqueInput = Prisma.AtLeast<{
   OR?: Prisma.SegmentWhereInput[]
   NOT?: Prisma.SegmentWhereInput | Prisma.SegmentWhereInput[]
   videoId?: Prisma.UuidFilter<"Segment"> | string
+  tenantId?: Prisma.UuidFilter<"Segment"> | string
   index?: Prisma.IntFilter<"Segment"> | number
   startMs?: Prisma.IntFilter<"Segment"> | number
   endMs?: Prisma.IntFilter<"Segment"> | number
@@ -265,6 +276,7 @@ export type SegmentWhereUniqueInput = Prisma.AtLeast<{
 export type SegmentOrderByWithAggregationInput = {
   id?: Prisma.SortOrder
   videoId?: Prisma.SortOrder
+  tenantId?: Prisma.SortOrder
   index?: Prisma.SortOrder
   startMs?: Prisma.SortOrder
   endMs?: Prisma.SortOrder
@@ -282,6 +294,7 @@ export type SegmentScalarWhereWithAggregatesInput = {
   NOT?: Prisma.SegmentScalarWhereWithAggregatesInput | Prisma.SegmentScalarWhereWithAggregatesInput[]
   id?: Prisma.UuidWithAggregatesFilter<"Segment"> | string
   videoId?: Prisma.UuidWithAggregatesFilter<"Segment"> | string
+  tenantId?: Prisma.UuidWithAggregatesFilter<"Segment"> | string
   index?: Prisma.IntWithAggregatesFilter<"Segment"> | number
   startMs?: Prisma.IntWithAggregatesFilter<"Segment"> | number
   endMs?: Prisma.IntWithAggregatesFilter<"Segment"> | number
@@ -290,6 +303,7 @@ export type SegmentScalarWhereWithAggregatesInput = {
 
 export type SegmentCreateInput = {
   id: string
+  tenantId: string
   index: number
   startMs: number
   endMs: number
@@ -301,6 +315,7 @@ export type SegmentCreateInput = {
 export type SegmentUncheckedCreateInput = {
   id: string
   videoId: string
+  tenantId: string
   index: number
   startMs: number
   endMs: number
@@ -310,6 +325,7 @@ export type SegmentUncheckedCreateInput = {
 
 export type SegmentUpdateInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
+  tenantId?: Prisma.StringFieldUpdateOperationsInput | string
   index?: Prisma.IntFieldUpdateOperationsInput | number
   startMs?: Prisma.IntFieldUpdateOperationsInput | number
   endMs?: Prisma.IntFieldUpdateOperationsInput | number
@@ -321,6 +337,7 @@ export type SegmentUpdateInput = {
 export type SegmentUncheckedUpdateInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
   videoId?: Prisma.StringFieldUpdateOperationsInput | string
+  tenantId?: Prisma.StringFieldUpdateOperationsInput | string
   index?: Prisma.IntFieldUpdateOperationsInput | number
   startMs?: Prisma.IntFieldUpdateOperationsInput | number
   endMs?: Prisma.IntFieldUpdateOperationsInput | number
@@ -331,6 +348,7 @@ export type SegmentUncheckedUpdateInput = {
 export type SegmentCreateManyInput = {
   id: string
   videoId: string
+  tenantId: string
   index: number
   startMs: number
   endMs: number
@@ -339,6 +357,7 @@ export type SegmentCreateManyInput = {
 
 export type SegmentUpdateManyMutationInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
+  tenantId?: Prisma.StringFieldUpdateOperationsInput | string
   index?: Prisma.IntFieldUpdateOperationsInput | number
   startMs?: Prisma.IntFieldUpdateOperationsInput | number
   endMs?: Prisma.IntFieldUpdateOperationsInput | number
@@ -348,6 +367,7 @@ export type SegmentUpdateManyMutationInput = {
 export type SegmentUncheckedUpdateManyInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
   videoId?: Prisma.StringFieldUpdateOperationsInput | string
+  tenantId?: Prisma.StringFieldUpdateOperationsInput | string
   index?: Prisma.IntFieldUpdateOperationsInput | number
   startMs?: Prisma.IntFieldUpdateOperationsInput | number
   endMs?: Prisma.IntFieldUpdateOperationsInput | number
@@ -372,6 +392,7 @@ export type SegmentVideoIdIndexCompoundUniqueInput = {
 export type SegmentCountOrderByAggregateInput = {
   id?: Prisma.SortOrder
   videoId?: Prisma.SortOrder
+  tenantId?: Prisma.SortOrder
   index?: Prisma.SortOrder
   startMs?: Prisma.SortOrder
   endMs?: Prisma.SortOrder
@@ -387,6 +408,7 @@ export type SegmentAvgOrderByAggregateInput = {
 export type SegmentMaxOrderByAggregateInput = {
   id?: Prisma.SortOrder
   videoId?: Prisma.SortOrder
+  tenantId?: Prisma.SortOrder
   index?: Prisma.SortOrder
   startMs?: Prisma.SortOrder
   endMs?: Prisma.SortOrder
@@ -396,6 +418,7 @@ export type SegmentMaxOrderByAggregateInput = {
 export type SegmentMinOrderByAggregateInput = {
   id?: Prisma.SortOrder
   videoId?: Prisma.SortOrder
+  tenantId?: Prisma.SortOrder
   index?: Prisma.SortOrder
   startMs?: Prisma.SortOrder
   endMs?: Prisma.SortOrder
@@ -465,6 +488,7 @@ export type SegmentUpdateOneRequiredWithoutEmbeddingsNestedInput = {
 
 export type SegmentCreateWithoutVideoInput = {
   id: string
+  tenantId: string
   index: number
   startMs: number
   endMs: number
@@ -474,6 +498,7 @@ export type SegmentCreateWithoutVideoInput = {
 
 export type SegmentUncheckedCreateWithoutVideoInput = {
   id: string
+  tenantId: string
   index: number
   startMs: number
   endMs: number
@@ -513,6 +538,7 @@ export type SegmentScalarWhereInput = {
   NOT?: Prisma.SegmentScalarWhereInput | Prisma.SegmentScalarWhereInput[]
   id?: Prisma.UuidFilter<"Segment"> | string
   videoId?: Prisma.UuidFilter<"Segment"> | string
+  tenantId?: Prisma.UuidFilter<"Segment"> | string
   index?: Prisma.IntFilter<"Segment"> | number
   startMs?: Prisma.IntFilter<"Segment"> | number
   endMs?: Prisma.IntFilter<"Segment"> | number
@@ -521,6 +547,7 @@ export type SegmentScalarWhereInput = {
 
 export type SegmentCreateWithoutEmbeddingsInput = {
   id: string
+  tenantId: string
   index: number
   startMs: number
   endMs: number
@@ -531,6 +558,7 @@ export type SegmentCreateWithoutEmbeddingsInput = {
 export type SegmentUncheckedCreateWithoutEmbeddingsInput = {
   id: string
   videoId: string
+  tenantId: string
   index: number
   startMs: number
   endMs: number
@@ -555,6 +583,7 @@ export type SegmentUpdateToOneWithWhereWithoutEmbeddingsInput = {
 
 export type SegmentUpdateWithoutEmbeddingsInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
+  tenantId?: Prisma.StringFieldUpdateOperationsInput | string
   index?: Prisma.IntFieldUpdateOperationsInput | number
   startMs?: Prisma.IntFieldUpdateOperationsInput | number
   endMs?: Prisma.IntFieldUpdateOperationsInput | number
@@ -565,6 +594,7 @@ export type SegmentUpdateWithoutEmbeddingsInput = {
 export type SegmentUncheckedUpdateWithoutEmbeddingsInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
   videoId?: Prisma.StringFieldUpdateOperationsInput | string
+  tenantId?: Prisma.StringFieldUpdateOperationsInput | string
   index?: Prisma.IntFieldUpdateOperationsInput | number
   startMs?: Prisma.IntFieldUpdateOperationsInput | number
   endMs?: Prisma.IntFieldUpdateOperationsInput | number
@@ -573,6 +603,7 @@ export type SegmentUncheckedUpdateWithoutEmbeddingsInput = {
 
 export type SegmentCreateManyVideoInput = {
   id: string
+  tenantId: string
   index: number
   startMs: number
   endMs: number
@@ -581,6 +612,7 @@ export type SegmentCreateManyVideoInput = {
 
 export type SegmentUpdateWithoutVideoInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
+  tenantId?: Prisma.StringFieldUpdateOperationsInput | string
   index?: Prisma.IntFieldUpdateOperationsInput | number
   startMs?: Prisma.IntFieldUpdateOperationsInput | number
   endMs?: Prisma.IntFieldUpdateOperationsInput | number
@@ -590,6 +622,7 @@ export type SegmentUpdateWithoutVideoInput = {
 
 export type SegmentUncheckedUpdateWithoutVideoInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
+  tenantId?: Prisma.StringFieldUpdateOperationsInput | string
   index?: Prisma.IntFieldUpdateOperationsInput | number
   startMs?: Prisma.IntFieldUpdateOperationsInput | number
   endMs?: Prisma.IntFieldUpdateOperationsInput | number
@@ -599,6 +632,7 @@ export type SegmentUncheckedUpdateWithoutVideoInput = {
 
 export type SegmentUncheckedUpdateManyWithoutVideoInput = {
   id?: Prisma.StringFieldUpdateOperationsInput | string
+  tenantId?: Prisma.StringFieldUpdateOperationsInput | string
   index?: Prisma.IntFieldUpdateOperationsInput | number
   startMs?: Prisma.IntFieldUpdateOperationsInput | number
   endMs?: Prisma.IntFieldUpdateOperationsInput | number
@@ -639,6 +673,7 @@ export type SegmentCountOutputTypeCountEmbeddingsArgs<ExtArgs extends runtime.Ty
 export type SegmentSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
   id?: boolean
   videoId?: boolean
+  tenantId?: boolean
   index?: boolean
   startMs?: boolean
   endMs?: boolean
@@ -651,6 +686,7 @@ export type SegmentSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs 
 export type SegmentSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
   id?: boolean
   videoId?: boolean
+  tenantId?: boolean
   index?: boolean
   startMs?: boolean
   endMs?: boolean
@@ -661,6 +697,7 @@ export type SegmentSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Exten
 export type SegmentSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
   id?: boolean
   videoId?: boolean
+  tenantId?: boolean
   index?: boolean
   startMs?: boolean
   endMs?: boolean
@@ -671,13 +708,14 @@ export type SegmentSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Exten
 export type SegmentSelectScalar = {
   id?: boolean
   videoId?: boolean
+  tenantId?: boolean
   index?: boolean
   startMs?: boolean
   endMs?: boolean
   createdAt?: boolean
 }
 
-export type SegmentOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "videoId" | "index" | "startMs" | "endMs" | "createdAt", ExtArgs["result"]["segment"]>
+export type SegmentOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "videoId" | "tenantId" | "index" | "startMs" | "endMs" | "createdAt", ExtArgs["result"]["segment"]>
 export type SegmentInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   video?: boolean | Prisma.VideoDefaultArgs<ExtArgs>
   embeddings?: boolean | Prisma.Segment$embeddingsArgs<ExtArgs>
@@ -699,6 +737,7 @@ export type $SegmentPayload<ExtArgs extends runtime.Types.Extensions.InternalArg
   scalars: runtime.Types.Extensions.GetPayloadResult<{
     id: string
     videoId: string
+    tenantId: string
     index: number
     startMs: number
     endMs: number
@@ -1130,6 +1169,7 @@ export interface Prisma__SegmentClient<T, Null = never, ExtArgs extends runtime.
 export interface SegmentFieldRefs {
   readonly id: Prisma.FieldRef<"Segment", 'String'>
   readonly videoId: Prisma.FieldRef<"Segment", 'String'>
+  readonly tenantId: Prisma.FieldRef<"Segment", 'String'>
   readonly index: Prisma.FieldRef<"Segment", 'Int'>
   readonly startMs: Prisma.FieldRef<"Segment", 'Int'>
   readonly endMs: Prisma.FieldRef<"Segment", 'Int'>

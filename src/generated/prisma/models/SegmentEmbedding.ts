@@ -16,6 +16,7 @@ import type * as Prisma from "../internal/prismaNamespace.js"
  * Model SegmentEmbedding
  * A segment as encoded by one model version: the pgvector embedding for ANN search and the frame
  * tokens/weights/mask (little-endian float32, [T,D], [T], [T]) the interaction graph re-ranks with.
+ * `tenantId` is the segment's, filled by the database on insert.
  */
 export type SegmentEmbeddingModel = runtime.Types.Result.DefaultSelection<Prisma.$SegmentEmbeddingPayload>
 
@@ -27,6 +28,7 @@ export type AggregateSegmentEmbedding = {
 
 export type SegmentEmbeddingMinAggregateOutputType = {
   segmentId: string | null
+  tenantId: string | null
   modelVersionId: string | null
   frameTokens: runtime.Bytes | null
   frameWeights: runtime.Bytes | null
@@ -36,6 +38,7 @@ export type SegmentEmbeddingMinAggregateOutputType = {
 
 export type SegmentEmbeddingMaxAggregateOutputType = {
   segmentId: string | null
+  tenantId: string | null
   modelVersionId: string | null
   frameTokens: runtime.Bytes | null
   frameWeights: runtime.Bytes | null
@@ -45,6 +48,7 @@ export type SegmentEmbeddingMaxAggregateOutputType = {
 
 export type SegmentEmbeddingCountAggregateOutputType = {
   segmentId: number
+  tenantId: number
   modelVersionId: number
   frameTokens: number
   frameWeights: number
@@ -56,6 +60,7 @@ export type SegmentEmbeddingCountAggregateOutputType = {
 
 export type SegmentEmbeddingMinAggregateInputType = {
   segmentId?: true
+  tenantId?: true
   modelVersionId?: true
   frameTokens?: true
   frameWeights?: true
@@ -65,6 +70,7 @@ export type SegmentEmbeddingMinAggregateInputType = {
 
 export type SegmentEmbeddingMaxAggregateInputType = {
   segmentId?: true
+  tenantId?: true
   modelVersionId?: true
   frameTokens?: true
   frameWeights?: true
@@ -74,6 +80,7 @@ export type SegmentEmbeddingMaxAggregateInputType = {
 
 export type SegmentEmbeddingCountAggregateInputType = {
   segmentId?: true
+  tenantId?: true
   modelVersionId?: true
   frameTokens?: true
   frameWeights?: true
@@ -156,6 +163,7 @@ export type SegmentEmbeddingGroupByArgs<ExtArgs extends runtime.Types.Extensions
 
 export type SegmentEmbeddingGroupByOutputType = {
   segmentId: string
+  tenantId: string
   modelVersionId: string
   frameTokens: runtime.Bytes
   frameWeights: runtime.Bytes
@@ -186,6 +194,7 @@ export type SegmentEmbeddingWhereInput = {
   OR?: Prisma.SegmentEmbeddingWhereInput[]
   NOT?: Prisma.SegmentEmbeddingWhereInput | Prisma.SegmentEmbeddingWhereInput[]
   segmentId?: Prisma.UuidFilter<"SegmentEmbedding"> | string
+  tenantId?: Prisma.UuidFilter<"SegmentEmbedding"> | string
   modelVersionId?: Prisma.UuidFilter<"SegmentEmbedding"> | string
   frameTokens?: Prisma.BytesFilter<"SegmentEmbedding"> | runtime.Bytes
   frameWeights?: Prisma.BytesFilter<"SegmentEmbedding"> | runtime.Bytes
@@ -197,6 +206,7 @@ export type SegmentEmbeddingWhereInput = {
 
 export type SegmentEmbeddingOrderByWithRelationInput = {
   segmentId?: Prisma.SortOrder
+  tenantId?: Prisma.SortOrder
   modelVersionId?: Prisma.SortOrder
   frameTokens?: Prisma.SortOrder
   frameWeights?: Prisma.SortOrder
@@ -212,6 +222,7 @@ export type SegmentEmbeddingWhereUniqueInput = Prisma.AtLeast<{
   OR?: Prisma.SegmentEmbeddingWhereInput[]
   NOT?: Prisma.SegmentEmbeddingWhereInput | Prisma.SegmentEmbeddingWhereInput[]
   segmentId?: Prisma.UuidFilter<"SegmentEmbedding"> | string
+  tenantId?: Prisma.UuidFilter<"SegmentEmbedding"> | string
   modelVersionId?: Prisma.UuidFilter<"SegmentEmbedding"> | string
   frameTokens?: Prisma.BytesFilter<"SegmentEmbedding"> | runtime.Bytes
   frameWeights?: Prisma.BytesFilter<"SegmentEmbedding"> | runtime.Bytes
@@ -223,6 +234,7 @@ export type SegmentEmbeddingWhereUniqueInput = Prisma.AtLeast<{
 
 export type SegmentEmbeddingOrderByWithAggregationInput = {
   segmentId?: Prisma.SortOrder
+  tenantId?: Prisma.SortOrder
   modelVersionId?: Prisma.SortOrder
   frameTokens?: Prisma.SortOrder
   frameWeights?: Prisma.SortOrder
@@ -238,6 +250,7 @@ export type SegmentEmbeddingScalarWhereWithAggregatesInput = {
   OR?: Prisma.SegmentEmbeddingScalarWhereWithAggregatesInput[]
   NOT?: Prisma.SegmentEmbeddingScalarWhereWithAggregatesInput | Prisma.SegmentEmbeddingScalarWhereWithAggregatesInput[]
   segmentId?: Prisma.UuidWithAggregatesFilter<"SegmentEmbedding"> | string
+  tenantId?: Prisma.UuidWithAggregatesFilter<"SegmentEmbedding"> | string
   modelVersionId?: Prisma.UuidWithAggregatesFilter<"SegmentEmbedding"> | string
   frameTokens?: Prisma.BytesWithAggregatesFilter<"SegmentEmbedding"> | runtime.Bytes
   frameWeights?: Prisma.BytesWithAggregatesFilter<"SegmentEmbedding"> | runtime.Bytes
@@ -246,6 +259,7 @@ export type SegmentEmbeddingScalarWhereWithAggregatesInput = {
 }
 
 export type SegmentEmbeddingUpdateInput = {
+  tenantId?: Prisma.StringFieldUpdateOperationsInput | string
   frameTokens?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
   frameWeights?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
   frameMask?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
@@ -256,6 +270,7 @@ export type SegmentEmbeddingUpdateInput = {
 
 export type SegmentEmbeddingUncheckedUpdateInput = {
   segmentId?: Prisma.StringFieldUpdateOperationsInput | string
+  tenantId?: Prisma.StringFieldUpdateOperationsInput | string
   modelVersionId?: Prisma.StringFieldUpdateOperationsInput | string
   frameTokens?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
   frameWeights?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
@@ -264,6 +279,7 @@ export type SegmentEmbeddingUncheckedUpdateInput = {
 }
 
 export type SegmentEmbeddingUpdateManyMutationInput = {
+  tenantId?: Prisma.StringFieldUpdateOperationsInput | string
   frameTokens?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
   frameWeights?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
   frameMask?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
@@ -272,6 +288,7 @@ export type SegmentEmbeddingUpdateManyMutationInput = {
 
 export type SegmentEmbeddingUncheckedUpdateManyInput = {
   segmentId?: Prisma.StringFieldUpdateOperationsInput | string
+  tenantId?: Prisma.StringFieldUpdateOperationsInput | string
   modelVersionId?: Prisma.StringFieldUpdateOperationsInput | string
   frameTokens?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
   frameWeights?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
@@ -296,6 +313,7 @@ export type SegmentEmbeddingSegmentIdModelVersionIdCompoundUniqueInput = {
 
 export type SegmentEmbeddingCountOrderByAggregateInput = {
   segmentId?: Prisma.SortOrder
+  tenantId?: Prisma.SortOrder
   modelVersionId?: Prisma.SortOrder
   frameTokens?: Prisma.SortOrder
   frameWeights?: Prisma.SortOrder
@@ -305,6 +323,7 @@ export type SegmentEmbeddingCountOrderByAggregateInput = {
 
 export type SegmentEmbeddingMaxOrderByAggregateInput = {
   segmentId?: Prisma.SortOrder
+  tenantId?: Prisma.SortOrder
   modelVersionId?: Prisma.SortOrder
   frameTokens?: Prisma.SortOrder
   frameWeights?: Prisma.SortOrder
@@ -314,6 +333,7 @@ export type SegmentEmbeddingMaxOrderByAggregateInput = {
 
 export type SegmentEmbeddingMinOrderByAggregateInput = {
   segmentId?: Prisma.SortOrder
+  tenantId?: Prisma.SortOrder
   modelVersionId?: Prisma.SortOrder
   frameTokens?: Prisma.SortOrder
   frameWeights?: Prisma.SortOrder
@@ -396,6 +416,7 @@ export type SegmentEmbeddingScalarWhereInput = {
   OR?: Prisma.SegmentEmbeddingScalarWhereInput[]
   NOT?: Prisma.SegmentEmbeddingScalarWhereInput | Prisma.SegmentEmbeddingScalarWhereInput[]
   segmentId?: Prisma.UuidFilter<"SegmentEmbedding"> | string
+  tenantId?: Prisma.UuidFilter<"SegmentEmbedding"> | string
   modelVersionId?: Prisma.UuidFilter<"SegmentEmbedding"> | string
   frameTokens?: Prisma.BytesFilter<"SegmentEmbedding"> | runtime.Bytes
   frameWeights?: Prisma.BytesFilter<"SegmentEmbedding"> | runtime.Bytes
@@ -414,6 +435,7 @@ export type SegmentEmbeddingUpdateManyWithWhereWithoutSegmentInput = {
 }
 
 export type SegmentEmbeddingUpdateWithoutModelVersionInput = {
+  tenantId?: Prisma.StringFieldUpdateOperationsInput | string
   frameTokens?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
   frameWeights?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
   frameMask?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
@@ -423,6 +445,7 @@ export type SegmentEmbeddingUpdateWithoutModelVersionInput = {
 
 export type SegmentEmbeddingUncheckedUpdateWithoutModelVersionInput = {
   segmentId?: Prisma.StringFieldUpdateOperationsInput | string
+  tenantId?: Prisma.StringFieldUpdateOperationsInput | string
   frameTokens?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
   frameWeights?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
   frameMask?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
@@ -431,6 +454,7 @@ export type SegmentEmbeddingUncheckedUpdateWithoutModelVersionInput = {
 
 export type SegmentEmbeddingUncheckedUpdateManyWithoutModelVersionInput = {
   segmentId?: Prisma.StringFieldUpdateOperationsInput | string
+  tenantId?: Prisma.StringFieldUpdateOperationsInput | string
   frameTokens?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
   frameWeights?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
   frameMask?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
@@ -438,6 +462,7 @@ export type SegmentEmbeddingUncheckedUpdateManyWithoutModelVersionInput = {
 }
 
 export type SegmentEmbeddingUpdateWithoutSegmentInput = {
+  tenantId?: Prisma.StringFieldUpdateOperationsInput | string
   frameTokens?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
   frameWeights?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
   frameMask?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
@@ -446,6 +471,7 @@ export type SegmentEmbeddingUpdateWithoutSegmentInput = {
 }
 
 export type SegmentEmbeddingUncheckedUpdateWithoutSegmentInput = {
+  tenantId?: Prisma.StringFieldUpdateOperationsInput | string
   modelVersionId?: Prisma.StringFieldUpdateOperationsInput | string
   frameTokens?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
   frameWeights?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
@@ -454,6 +480,7 @@ export type SegmentEmbeddingUncheckedUpdateWithoutSegmentInput = {
 }
 
 export type SegmentEmbeddingUncheckedUpdateManyWithoutSegmentInput = {
+  tenantId?: Prisma.StringFieldUpdateOperationsInput | string
   modelVersionId?: Prisma.StringFieldUpdateOperationsInput | string
   frameTokens?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
   frameWeights?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
@@ -465,6 +492,7 @@ export type SegmentEmbeddingUncheckedUpdateManyWithoutSegmentInput = {
 
 export type SegmentEmbeddingSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
   segmentId?: boolean
+  tenantId?: boolean
   modelVersionId?: boolean
   frameTokens?: boolean
   frameWeights?: boolean
@@ -477,6 +505,7 @@ export type SegmentEmbeddingSelect<ExtArgs extends runtime.Types.Extensions.Inte
 
 export type SegmentEmbeddingSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetSelect<{
   segmentId?: boolean
+  tenantId?: boolean
   modelVersionId?: boolean
   frameTokens?: boolean
   frameWeights?: boolean
@@ -488,6 +517,7 @@ export type SegmentEmbeddingSelectUpdateManyAndReturn<ExtArgs extends runtime.Ty
 
 export type SegmentEmbeddingSelectScalar = {
   segmentId?: boolean
+  tenantId?: boolean
   modelVersionId?: boolean
   frameTokens?: boolean
   frameWeights?: boolean
@@ -495,7 +525,7 @@ export type SegmentEmbeddingSelectScalar = {
   createdAt?: boolean
 }
 
-export type SegmentEmbeddingOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"segmentId" | "modelVersionId" | "frameTokens" | "frameWeights" | "frameMask" | "createdAt", ExtArgs["result"]["segmentEmbedding"]>
+export type SegmentEmbeddingOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"segmentId" | "tenantId" | "modelVersionId" | "frameTokens" | "frameWeights" | "frameMask" | "createdAt", ExtArgs["result"]["segmentEmbedding"]>
 export type SegmentEmbeddingInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   segment?: boolean | Prisma.SegmentDefaultArgs<ExtArgs>
   modelVersion?: boolean | Prisma.ModelVersionDefaultArgs<ExtArgs>
@@ -513,6 +543,7 @@ export type $SegmentEmbeddingPayload<ExtArgs extends runtime.Types.Extensions.In
   }
   scalars: runtime.Types.Extensions.GetPayloadResult<{
     segmentId: string
+    tenantId: string
     modelVersionId: string
     frameTokens: runtime.Bytes
     frameWeights: runtime.Bytes
@@ -873,6 +904,7 @@ export interface Prisma__SegmentEmbeddingClient<T, Null = never, ExtArgs extends
  */
 export interface SegmentEmbeddingFieldRefs {
   readonly segmentId: Prisma.FieldRef<"SegmentEmbedding", 'String'>
+  readonly tenantId: Prisma.FieldRef<"SegmentEmbedding", 'String'>
   readonly modelVersionId: Prisma.FieldRef<"SegmentEmbedding", 'String'>
   readonly frameTokens: Prisma.FieldRef<"SegmentEmbedding", 'Bytes'>
   readonly frameWeights: Prisma.FieldRef<"SegmentEmbedding", 'Bytes'>

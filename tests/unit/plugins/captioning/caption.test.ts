@@ -9,6 +9,7 @@ import { startClipPlatform } from '../../../helpers/segments.js';
 import type { ClipPlatform } from '../../../helpers/segments.js';
 import { captionTask } from '../../../../src/plugins/captioning/index.js';
 import { tasksOf } from '../../../helpers/tasks.js';
+import { systemView } from '../../../helpers/system-scope.js';
 
 type Json = Record<string, any>;
 
@@ -80,10 +81,10 @@ describe('captioning plugin: caption over HTTP on the fixture model', () => {
     return body.data.caption as Json;
   };
   const storedFrames = async (segmentId: string) => {
-    const { rows } = await platform.kernel.db.query<{ frame_tokens: Uint8Array; frame_mask: Uint8Array }>(
-      `SELECT "frame_tokens", "frame_mask" FROM "segment_embeddings" WHERE "segment_id" = $1`,
-      [segmentId],
-    );
+    const { rows } = await systemView(platform.kernel.db).query<{
+      frame_tokens: Uint8Array;
+      frame_mask: Uint8Array;
+    }>(`SELECT "frame_tokens", "frame_mask" FROM "segment_embeddings" WHERE "segment_id" = $1`, [segmentId]);
     return { tokens: bytesToFloat32(rows[0]!.frame_tokens), mask: bytesToFloat32(rows[0]!.frame_mask) };
   };
 
@@ -112,7 +113,7 @@ describe('captioning plugin: caption over HTTP on the fixture model', () => {
     expect(beam).toMatchObject({ decoding: 'BEAM', beamSize: 2, cached: false, text: expect.any(String) });
     expect((await caption({ segmentId, decoding: 'BEAM', beamSize: 2 })).cached).toBe(true);
     expect((await caption({ segmentId, decoding: 'BEAM', beamSize: 3 })).cached).toBe(false);
-    const { rows } = await platform.kernel.db.query<{ key: string }>(
+    const { rows } = await systemView(platform.kernel.db).query<{ key: string }>(
       `SELECT "key" FROM "plugin_cache" WHERE "plugin" = 'captioning' AND "key" LIKE $1 ORDER BY "key"`,
       [`segment:${segmentId}|%`],
     );

@@ -11,6 +11,7 @@ import { startClipPlatform } from '../../../helpers/segments.js';
 import type { ClipPlatform } from '../../../helpers/segments.js';
 import { answerTask } from '../../../../src/plugins/qa/index.js';
 import { tasksOf } from '../../../helpers/tasks.js';
+import { systemView } from '../../../helpers/system-scope.js';
 
 type Json = Record<string, any>;
 
@@ -125,7 +126,7 @@ describe('qa plugin: answer over HTTP on the fixture model', () => {
     const segmentId = redVideo.segmentIds[0]!;
     const entries = async () =>
       (
-        await platform.kernel.db.query<{ key: string }>(
+        await systemView(platform.kernel.db).query<{ key: string }>(
           `SELECT "key" FROM "plugin_cache" WHERE "plugin" = 'qa' AND "key" LIKE $1`,
           [`segment:${segmentId}|q:%`],
         )
@@ -165,7 +166,7 @@ describe('qa plugin: answer over HTTP on the fixture model', () => {
       'BAD_USER_INPUT',
     );
     const setStatus = (status: string) =>
-      platform.kernel.db.query(`UPDATE "videos" SET "status" = $2 WHERE "id" = $1`, [
+      systemView(platform.kernel.db).query(`UPDATE "videos" SET "status" = $2 WHERE "id" = $1`, [
         redVideo.videoId,
         status,
       ]);

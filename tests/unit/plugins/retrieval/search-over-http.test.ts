@@ -14,6 +14,7 @@ import { TINY_PACKAGE, tempDir } from '../../../helpers/fixtures.js';
 import { makeColorMp4, makeMp4 } from '../../../helpers/videos.js';
 import { rankTextsTask } from '../../../../src/plugins/retrieval/index.js';
 import { tasksOf } from '../../../helpers/tasks.js';
+import { systemView } from '../../../helpers/system-scope.js';
 
 type Json = Record<string, any>;
 
@@ -117,7 +118,7 @@ describe('retrieval plugin: search over HTTP on the fixture model', () => {
     rankTexts(segmentId: $segmentId, texts: $texts) { text score rank index warnings { code words } }
   }`;
   const segmentOf = async (videoId: string) => {
-    const { rows } = await platform.kernel.db.query<{ id: string }>(
+    const { rows } = await systemView(platform.kernel.db).query<{ id: string }>(
       `SELECT "id" FROM "segments" WHERE "video_id" = $1 ORDER BY "index" LIMIT 1`,
       [videoId],
     );
