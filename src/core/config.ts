@@ -302,6 +302,48 @@ export const SETTINGS = {
     '2000',
     'Largest estimated GraphQL query cost accepted.',
   ),
+  maxQueryTokens: setting(
+    'HBI_MAX_QUERY_TOKENS',
+    positiveInt,
+    '5000',
+    'Most lexical tokens in one GraphQL document; the parser stops past it (HTTP 400).',
+  ),
+  rateKeyCostPerMinute: setting(
+    'HBI_RATE_KEY_COST_PER_MINUTE',
+    nonNegativeInt,
+    '60000',
+    'Query cost one API key (or token subject) may spend a minute, in cost units (a search costs its candidates plus its page size); 0 = no limit. Per gateway process.',
+  ),
+  rateTenantCostPerMinute: setting(
+    'HBI_RATE_TENANT_COST_PER_MINUTE',
+    nonNegativeInt,
+    '240000',
+    "Query cost a tenant's keys together may spend a minute; 0 = no limit. Per gateway process.",
+  ),
+  rateAnonymousCostPerMinute: setting(
+    'HBI_RATE_ANONYMOUS_COST_PER_MINUTE',
+    nonNegativeInt,
+    '600',
+    'Query cost one client address without credentials may spend a minute; 0 = no limit.',
+  ),
+  tenantMaxVideos: setting(
+    'HBI_TENANT_MAX_VIDEOS',
+    nonNegativeInt,
+    '100000',
+    'Most videos one tenant may hold (uploads and ingests past it: QUOTA_EXCEEDED); 0 = no limit.',
+  ),
+  tenantMaxStoredBytes: setting(
+    'HBI_TENANT_MAX_STORED_BYTES',
+    nonNegativeInt,
+    String(1024 ** 4),
+    "Most bytes of video one tenant may store (its videos' sizes together); 0 = no limit.",
+  ),
+  tenantMaxQueuedJobs: setting(
+    'HBI_TENANT_MAX_QUEUED_JOBS',
+    nonNegativeInt,
+    '1000',
+    'Most unfinished (queued or running) jobs one tenant may have; 0 = no limit.',
+  ),
   maxRequestBytes: setting(
     'HBI_MAX_REQUEST_BYTES',
     positiveInt,

@@ -12,6 +12,12 @@ export const ERROR_CODES = {
   NOT_FOUND: { retriable: false, httpStatus: 404 },
   /** A documented limit (page size, query depth, upload size, queue length) was exceeded. */
   LIMIT_EXCEEDED: { retriable: false, httpStatus: 413 },
+  /** The key's, tenant's or client's request rate is used up: retry after `details.retryAfterSeconds`. */
+  RATE_LIMITED: { retriable: true, httpStatus: 429 },
+  /** A tenant quota (stored bytes, videos, queued jobs) is reached: delete something or ask for a larger quota. */
+  QUOTA_EXCEEDED: { retriable: false, httpStatus: 403 },
+  /** The same idempotency key was sent before with a different request. */
+  CONFLICT: { retriable: false, httpStatus: 409 },
   /** Missing or invalid credentials (including a tampered upload URL). */
   UNAUTHENTICATED: { retriable: false, httpStatus: 401 },
   /** The credentials are valid but their role (or tenant) does not allow this. */

@@ -25,6 +25,13 @@ export interface GatewayServices {
     Config,
     'maxPageSize' | 'maxQueryDepth' | 'maxQueryComplexity' | 'maxRequestBytes' | 'introspection'
   > &
+    // Absent: the configuration's defaults (config.ts).
+    Partial<
+      Pick<
+        Config,
+        'maxQueryTokens' | 'rateKeyCostPerMinute' | 'rateTenantCostPerMinute' | 'rateAnonymousCostPerMinute'
+      >
+    > &
     BrowserGuardSettings;
   logger: Logger;
   encoder: Pick<SharedEncoder, 'state' | 'modelId' | 'graphs'>;
@@ -71,6 +78,8 @@ export interface GatewayContext {
   requestId: string;
   /** The client's address (and browser Origin, when one was sent), for the audit log's "from where". */
   source?: string;
+  /** The client's network address (the rate limit of requests without credentials). */
+  client?: string;
   /** `scheme://host[:port]` the client reached this server at (its Host header), for URLs handed back. */
   origin?: string;
 }

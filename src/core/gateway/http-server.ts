@@ -26,6 +26,7 @@ import { WebSocketServer } from 'ws';
 import { authorizationPlugin, authorizeOperation } from '../auth/policy.js';
 import type { Principal } from '../auth/principal.js';
 import { HbiError } from '../errors.js';
+import { loadConfig } from '../config.js';
 import { bindTaskRunner } from '../tasks/port.js';
 import { NO_TENANT } from '../tenancy.js';
 import { toGraphQLError } from '../graphql-errors.js';
@@ -43,7 +44,8 @@ import {
 } from './browser-guards.js';
 import { readiness } from './context.js';
 import type { GatewayContext, GatewayServices } from './context.js';
-import { assertWithinLimits, measureOperation, operationLimitsPlugin } from './limits.js';
+import { assertWithinLimits, measureOperation, operationLimitsPlugins } from './limits.js';
+import { RateLimiter } from './rate-limits.js';
 import { hideSuggestion, hideSuggestions, validateOperation } from './schema-exposure.js';
 import { UPLOAD_PATH, handleUpload } from './upload-route.js';
 
@@ -81,8 +83,20 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   // up to 60 s): a server closing first races a request being written and resets the connection.
   httpServer.keepAliveTimeout = 65_000;
   httpServer.headersTimeout = 66_000;
+  const defaults = loadConfig({});
+  const limiter = new RateLimiter({
+    keyCostPerMinute: config.rateKeyCostPerMinute ?? defaults.rateKeyCostPerMinute,
+    tenantCostPerMinute: config.rateTenantCostPerMinute ?? defaults.rateTenantCostPerMinute,
+    anonymousCostPerMinute: config.rateAnonymousCostPerMinute ?? defaults.rateAnonymousCostPerMinute,
+  });
+  const maxQueryTokens = config.maxQueryTokens ?? defaults.maxQueryTokens;
+  const charge = (context: GatewayContext, cost: number) =>
+    limiter.charge(context.principal, context.client ?? 'unknown', cost);
+  const limitPlugins = operationLimitsPlugins(config, schema, charge);
   const apollo = new ApolloServer<GatewayContext>({
     schema,
+    // The parser stops past this many tokens: a huge document costs nothing to refuse.
+    parseOptions: { maxTokens: maxQueryTokens },
     includeStacktraceInErrorResponses: false,
     // A cross-site page can send "simple" requests (GET, or POST as text/plain or a form) without a
     // CORS preflight. POST bodies are JSON only (415 otherwise, in handleHttp); GET and the rest must
@@ -102,8 +116,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       return toGraphQLError(error, logger).toJSON();
     },
     plugins: [
-      operationLimitsPlugin(config),
+      limitPlugins.measure,
       authorizationPlugin(),
+      limitPlugins.charge,
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginDrainHttpServer({ httpServer }),
     ],
@@ -123,7 +138,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       tenantId,
       tasks: bindTaskRunner(services.tasks, tenantId),
       requestId: randomUUID(),
-      ...(request ? { source: clientSource(request) } : {}),
+      ...(request
+        ? { source: clientSource(request), client: request.socket.remoteAddress ?? 'unknown' }
+        : {}),
       ...(request?.headers.host ? { origin: `http://${request.headers.host}` } : {}),
     };
   };
@@ -181,7 +198,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       onSubscribe: (ctx, _id, payload): ExecutionArgs | readonly GraphQLError[] => {
         let document;
         try {
-          document = parse(payload.query);
+          document = parse(payload.query, { maxTokens: maxQueryTokens });
         } catch (error) {
           return [error as GraphQLError];
         }
@@ -189,13 +206,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         if (errors.length > 0) return errors;
         const variables = payload.variables ?? {};
         const principal = (ctx.extra as SocketExtra).principal ?? null;
+        const contextValue = makeContext(ctx.extra.request, principal);
         try {
-          assertWithinLimits(
-            measureOperation(document, payload.operationName, variables, config.maxPageSize),
-            config,
-          );
+          const cost = measureOperation(document, payload.operationName, variables, config.maxPageSize, {
+            schema,
+            context: contextValue,
+          });
+          assertWithinLimits(cost, config);
           const operation = getOperationAST(document, payload.operationName);
           if (operation) authorizeOperation(schema, document, operation, principal);
+          charge(contextValue, cost.complexity);
         } catch (error) {
           return [error instanceof HbiError ? toGraphQLError(error, logger) : (error as GraphQLError)];
         }
@@ -204,7 +224,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           document,
           variableValues: variables,
           operationName: payload.operationName ?? null,
-          contextValue: makeContext(ctx.extra.request, principal),
+          contextValue,
         };
       },
       onNext: (_ctx, _id, _payload, _args, result) =>

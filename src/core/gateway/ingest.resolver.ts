@@ -7,6 +7,7 @@ import { GraphQLDateTime, GraphQLSafeInt } from 'graphql-scalars';
 import { Arg, Ctx, ID, Mutation, Resolver } from 'type-graphql';
 
 import { Policy } from '../auth/policy.js';
+import { Cost } from './cost.js';
 
 import type { GatewayContext } from './context.js';
 import { Job, UploadTicket, VideoDeletion, toJob } from './jobs.types.js';
@@ -18,6 +19,7 @@ const CAPTURED_AT =
 @Resolver()
 export class IngestResolver {
   @Policy('write')
+  @Cost(100)
   @Mutation(() => UploadTicket, {
     description:
       'A single-use URL to PUT one video to (at most sizeBytes, before expiresAt); the PUT answers with the id of the ingest job it starts.',
@@ -44,6 +46,7 @@ export class IngestResolver {
   }
 
   @Policy('write')
+  @Cost(100)
   @Mutation(() => Job, {
     description:
       'Queues the ingest of a file on the server (inside HBI_INGEST_ROOTS) or of an http(s) URL; give exactly one.',
@@ -70,6 +73,7 @@ export class IngestResolver {
   }
 
   @Policy('write')
+  @Cost(10)
   @Mutation(() => VideoDeletion, {
     description:
       'Removes a video with its segments, vectors, cached answers and stored object; idempotent (deleted: false when there was nothing).',
@@ -81,6 +85,7 @@ export class IngestResolver {
   }
 
   @Policy('write')
+  @Cost(100)
   @Mutation(() => Job, {
     description:
       'Queues a re-encode of one video with the loaded model (the running one, if any, is returned).',
@@ -92,6 +97,7 @@ export class IngestResolver {
   }
 
   @Policy('write')
+  @Cost(100)
   @Mutation(() => Job, {
     description:
       'Queues a re-encode of every video the loaded model has not encoded yet (all of them with force); resumable, one job at a time.',

@@ -44,7 +44,9 @@ export interface IngestRequestsOptions {
     | 'demoLibrary'
     | 'ingestUrlHosts'
     | 'ingestUrlPrivate'
-  >;
+  > &
+    // Absent: no quota (tests); the server passes its configuration's.
+    Partial<Pick<Config, 'tenantMaxVideos' | 'tenantMaxStoredBytes' | 'tenantMaxQueuedJobs'>>;
   db: RelationalDatabase;
   storage: ObjectStore;
   events: EventBus;
@@ -160,6 +162,7 @@ export class IngestRequests {
         sourceUri = stripUrlSecrets(url.href);
         source = { kind: 'url', url: sourceUri, ...this.#sealed(url.href) };
       }
+      await this.#checkQuota(tenantId, { videos: 1, bytes: 0, jobs: 1 });
       const idempotencyKey = key ? `ingest:${tenantId}:${key}` : `ingest:${randomUUID()}`;
       return this.#queue({ tenantId, kind: 'INGEST', idempotencyKey }, (jobId) => ({
         kind: 'ingest',
@@ -201,6 +204,7 @@ export class IngestRequests {
       }
       const title = checkText('title', input.title, MAX_TITLE, false);
       const cameraId = await this.#checkCamera(tenantId, input.cameraId);
+      await this.#checkQuota(tenantId, { videos: 1, bytes: input.sizeBytes, jobs: 1 });
       const uploadId = randomUUID();
       const extension = path
         .extname(filename)
@@ -252,6 +256,8 @@ export class IngestRequests {
       if (grant.keyId && !(await keyActive(grant.keyId))) {
         throw new HbiError('UNAUTHENTICATED', 'The key this upload URL was made for is revoked or expired');
       }
+      // Checked again at the PUT: other uploads may have landed since the URL was made.
+      await this.#checkQuota(grant.tenantId, { videos: 1, bytes: declaredBytes ?? 0, jobs: 1 });
       const { job, created } = await jobs.create({
         tenantId: grant.tenantId,
         kind: 'INGEST',
@@ -331,6 +337,7 @@ export class IngestRequests {
         cameraId: null,
         sourceUri: `object:${input.key}`,
       });
+      await this.#checkQuota(tenantId, { videos: 1, bytes: 0, jobs: 1 });
       const { job, created } = await this.#options.jobs.create({
         tenantId,
         kind: 'INGEST',
@@ -350,6 +357,7 @@ export class IngestRequests {
       }
       const active = await this.#options.jobs.findActive(tenantId, 'REINDEX', videoId);
       if (active) return active;
+      await this.#checkQuota(tenantId, { videos: 0, bytes: 0, jobs: 1 });
       return this.#queue(
         { tenantId, kind: 'REINDEX', idempotencyKey: `reindex:${randomUUID()}`, videoId },
         (jobId) => ({
@@ -368,6 +376,7 @@ export class IngestRequests {
     return inTenantScope(tenantId, async () => {
       const active = await this.#options.jobs.findActive(tenantId, 'REINDEX', null);
       if (active) return active;
+      await this.#checkQuota(tenantId, { videos: 0, bytes: 0, jobs: 1 });
       return this.#queue(
         { tenantId, kind: 'REINDEX', idempotencyKey: `reindex-all:${randomUUID()}` },
         (jobId) => ({
@@ -503,6 +512,40 @@ export class IngestRequests {
       );
     }
     return { sealedUrl: secrets.seal(href) };
+  }
+
+  /**
+   * QUOTA_EXCEEDED when adding `add` would take the tenant past one of its quotas (videos, stored
+   * bytes, unfinished jobs). Counted now, not reserved: concurrent requests may overshoot by their own
+   * sizes, which the next request then sees.
+   */
+  async #checkQuota(tenantId: string, add: { videos: number; bytes: number; jobs: number }): Promise<void> {
+    const { config, db } = this.#options;
+    const maxVideos = config.tenantMaxVideos ?? 0;
+    const maxBytes = config.tenantMaxStoredBytes ?? 0;
+    const maxJobs = config.tenantMaxQueuedJobs ?? 0;
+    if (maxVideos === 0 && maxBytes === 0 && maxJobs === 0) return;
+    const { prisma } = db;
+    const [videos, jobs] = await Promise.all([
+      prisma.video.aggregate({ where: { tenantId }, _count: { _all: true }, _sum: { sizeBytes: true } }),
+      maxJobs > 0 && add.jobs > 0
+        ? prisma.job.count({ where: { tenantId, status: { in: ['QUEUED', 'RUNNING'] } } })
+        : Promise.resolve(0),
+    ]);
+    const stored = Number(videos._sum.sizeBytes ?? 0n);
+    const refuse = (what: string, used: number, limit: number, setting: string): never => {
+      throw new HbiError(
+        'QUOTA_EXCEEDED',
+        `The tenant's ${what} quota is reached (${used} of ${limit}): delete videos, wait for jobs to finish, or ask the operator to raise ${setting}`,
+        { details: { quota: what, used, limit } },
+      );
+    };
+    if (maxVideos > 0 && add.videos > 0 && videos._count._all + add.videos > maxVideos)
+      refuse('videos', videos._count._all, maxVideos, 'HBI_TENANT_MAX_VIDEOS');
+    if (maxBytes > 0 && add.bytes > 0 && stored + add.bytes > maxBytes)
+      refuse('stored bytes', stored, maxBytes, 'HBI_TENANT_MAX_STORED_BYTES');
+    if (maxJobs > 0 && add.jobs > 0 && jobs + add.jobs > maxJobs)
+      refuse('queued jobs', jobs, maxJobs, 'HBI_TENANT_MAX_QUEUED_JOBS');
   }
 
   /** The camera id when it names one of the tenant's cameras; NOT_FOUND otherwise. */

@@ -2,8 +2,9 @@
 import { Arg, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
 
 import type { GatewayContext } from 'hbi-platform';
-import { Policy } from 'hbi-platform';
+import { Cost, Policy, numberArg, requirePluginContext } from 'hbi-platform';
 
+import type { CaptioningConfig } from './config.js';
 import { Caption, Decoding, SegmentCaption } from './captioning.types.js';
 import type { CaptionTaskInput } from './tasks.js';
 import { captionTask } from './tasks.js';
@@ -11,6 +12,15 @@ import { captionTask } from './tasks.js';
 @Resolver()
 export class CaptioningResolver {
   @Policy('read')
+  // Segments decoded (a whole video: up to maxVideoSegments) times the beam's width.
+  @Cost(
+    (args, context) =>
+      (args.videoId
+        ? context
+          ? requirePluginContext<CaptioningConfig>(context, 'captioning').config.maxVideoSegments
+          : 200
+        : 1) * (String(args.decoding).toUpperCase() === 'BEAM' ? numberArg(args, 'beamSize', 3) : 1),
+  )
   @Query(() => Caption, {
     description:
       'Captions one segment (segmentId) or a whole video (videoId, segment by segment); give exactly one of them.',

@@ -2,8 +2,9 @@
 import { Arg, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
 
 import type { GatewayContext } from 'hbi-platform';
-import { Policy, textWarnings } from 'hbi-platform';
+import { Cost, Policy, requirePluginContext, textWarnings } from 'hbi-platform';
 
+import type { QaConfig } from './config.js';
 import { Answer, AnswerAlternative, AnswerScope, SegmentAnswer } from './qa.types.js';
 import type { AnswerTaskInput } from './tasks.js';
 import { answerTask } from './tasks.js';
@@ -11,6 +12,14 @@ import { answerTask } from './tasks.js';
 @Resolver()
 export class QaResolver {
   @Policy('read')
+  // A whole video is answered segment by segment, up to the plugin's maxVideoSegments.
+  @Cost((args, context) =>
+    args.videoId
+      ? context
+        ? requirePluginContext<QaConfig>(context, 'qa').config.maxVideoSegments
+        : 1000
+      : 1,
+  )
   @Query(() => Answer, {
     description:
       'Answers a question about one segment (segmentId) or a whole video (videoId, from the mean of its segments’ answer probabilities); give exactly one of them.',

@@ -6,8 +6,9 @@
 import { Arg, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
 
 import type { GatewayContext } from 'hbi-platform';
-import { HbiError, Policy, textWarnings } from 'hbi-platform';
+import { Cost, HbiError, Policy, numberArg, requirePluginContext, textWarnings } from 'hbi-platform';
 
+import type { RetrievalConfig } from './config.js';
 import { RankedText, SearchFilters, SegmentHit, SegmentSearchConnection } from './retrieval.types.js';
 import type { SearchOutcome } from './search.js';
 import type { SearchTaskInput } from './tasks.js';
@@ -33,6 +34,12 @@ export function decodeCursor(cursor: string): number {
 @Resolver()
 export class RetrievalResolver {
   @Policy('read')
+  // The re-rank scores every candidate; the page is then read out.
+  @Cost(
+    (args, context) =>
+      (context ? requirePluginContext<RetrievalConfig>(context, 'retrieval').config.candidates : 100) +
+      numberArg(args, 'first', 10),
+  )
   @Query(() => SegmentSearchConnection, {
     description: 'Segments best matching a text: ANN over the segment embeddings, then HBI re-rank.',
   })
@@ -67,6 +74,7 @@ export class RetrievalResolver {
   }
 
   @Policy('read')
+  @Cost((args) => (Array.isArray(args.texts) ? Math.max(1, args.texts.length) : 1))
   @Query(() => [RankedText], {
     description:
       'The given texts ranked by their HBI interaction score against one indexed segment, best first.',

@@ -1,6 +1,6 @@
 /** The `localiseMoment` query: a text → the time span of one video that best matches it. */
 import type { GatewayContext } from 'hbi-platform';
-import { Policy, textWarnings } from 'hbi-platform';
+import { Cost, Policy, textWarnings } from 'hbi-platform';
 import { Arg, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
 
 import type { LocaliseInput } from './localise.js';
@@ -10,6 +10,8 @@ import { localiseTask } from './tasks.js';
 @Resolver()
 export class MomentResolver {
   @Policy('read')
+  // Scores every segment of the video against the text.
+  @Cost(100)
   @Query(() => MomentLocalisation, {
     description: 'The time span of a video that best matches a text, with every segment’s score.',
   })
