@@ -16,6 +16,11 @@ export const ERROR_CODES = {
   UNAUTHENTICATED: { retriable: false, httpStatus: 401 },
   /** The credentials are valid but their role (or tenant) does not allow this. */
   FORBIDDEN: { retriable: false, httpStatus: 403 },
+  /**
+   * The request conflicts with what already exists: an idempotency key reused with a different request,
+   * or a data folder another process holds. Retrying it unchanged fails again.
+   */
+  CONFLICT: { retriable: false, httpStatus: 409 },
   /** The upload URL expired or was already used: ask `createUpload` for a new one. */
   UPLOAD_EXPIRED: { retriable: false, httpStatus: 410 },
   /** The request's Origin (a web page in a browser) is not on HBI_ALLOWED_ORIGINS. */
