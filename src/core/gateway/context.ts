@@ -25,6 +25,7 @@ export interface GatewayServices {
     Config,
     'maxPageSize' | 'maxQueryDepth' | 'maxQueryComplexity' | 'maxRequestBytes' | 'introspection'
   > &
+    Partial<Pick<Config, 'maxUploadBytes' | 'uploadMinBytesPerSecond'>> &
     BrowserGuardSettings;
   logger: Logger;
   encoder: Pick<SharedEncoder, 'state' | 'modelId' | 'graphs'>;
