@@ -183,6 +183,12 @@ export const SETTINGS = {
     '30000',
     'Longest a stop (SIGTERM) takes: parts still stopping after it are abandoned, named in the log, and the process exits.',
   ),
+  jobStaleAfterMs: setting(
+    'HBI_JOB_STALE_AFTER_MS',
+    positiveInt,
+    '900000',
+    'Cluster (PostgreSQL): a QUEUED or RUNNING job unchanged this long is taken for lost (its process died) and queued again by the workers, at start and then periodically. Embedded mode re-queues every unfinished job at start.',
+  ),
   objectEventsTopic: setting(
     'HBI_KAFKA_OBJECT_EVENTS_TOPIC',
     z.string().min(1).optional(),
@@ -255,6 +261,12 @@ export const SETTINGS = {
     positiveInt,
     String(2 * 1024 ** 3),
     'Largest video file accepted, in bytes.',
+  ),
+  uploadMinBytesPerSecond: setting(
+    'HBI_UPLOAD_MIN_BYTES_PER_SECOND',
+    positiveInt,
+    String(256 * 1024),
+    "Slowest upload PUT served to the end: a request may take HBI_MAX_UPLOAD_BYTES at this rate (at least 5 minutes) before the server drops it (Node's request timeout).",
   ),
   maxVideoSeconds: setting(
     'HBI_MAX_VIDEO_SECONDS',

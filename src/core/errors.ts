@@ -16,12 +16,15 @@ export const ERROR_CODES = {
   RATE_LIMITED: { retriable: true, httpStatus: 429 },
   /** A tenant quota (stored bytes, videos, queued jobs) is reached: delete something or ask for a larger quota. */
   QUOTA_EXCEEDED: { retriable: false, httpStatus: 403 },
-  /** The same idempotency key was sent before with a different request. */
-  CONFLICT: { retriable: false, httpStatus: 409 },
   /** Missing or invalid credentials (including a tampered upload URL). */
   UNAUTHENTICATED: { retriable: false, httpStatus: 401 },
   /** The credentials are valid but their role (or tenant) does not allow this. */
   FORBIDDEN: { retriable: false, httpStatus: 403 },
+  /**
+   * The request conflicts with what already exists: an idempotency key reused with a different request,
+   * or a data folder another process holds. Retrying it unchanged fails again.
+   */
+  CONFLICT: { retriable: false, httpStatus: 409 },
   /** The upload URL expired or was already used: ask `createUpload` for a new one. */
   UPLOAD_EXPIRED: { retriable: false, httpStatus: 410 },
   /** The request's Origin (a web page in a browser) is not on HBI_ALLOWED_ORIGINS. */

@@ -44,11 +44,16 @@ export async function makeMp4(tools: FfmpegTools, dir: string): Promise<string> 
   return file;
 }
 
-/** A 1 s, 32×32, 10 fps H.264 MP4 of one solid colour (distinct bytes per colour, so distinct videos). */
-export async function makeColorMp4(tools: FfmpegTools, dir: string, color: string): Promise<string> {
+/** A 1 s (or `seconds`), 32×32, 10 fps H.264 MP4 of one solid colour (distinct bytes per colour, so distinct videos). */
+export async function makeColorMp4(
+  tools: FfmpegTools,
+  dir: string,
+  color: string,
+  seconds = 1,
+): Promise<string> {
   const file = path.join(dir, `${color}.mp4`);
   await run(tools.ffmpeg, [
-    '-v', 'error', '-y', '-f', 'lavfi', '-i', `color=c=${color}:size=32x32:rate=10`, '-t', '1',
+    '-v', 'error', '-y', '-f', 'lavfi', '-i', `color=c=${color}:size=32x32:rate=10`, '-t', String(seconds),
     '-pix_fmt', 'yuv420p', '-c:v', 'libx264', file,
   ]); // prettier-ignore
   return file;

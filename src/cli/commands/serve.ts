@@ -40,7 +40,22 @@ export const serveCommand: Command = {
       const shutdown = (signal: string) => {
         logger.info('shutting down', { signal });
         demo.abort();
-        void indexing.then(() => platform.stop()).then(resolve);
+        // Bounded by HBI_SHUTDOWN_TIMEOUT_MS (the platform's stop abandons what is still stopping then;
+        // this also bounds the demo library's wind-down); `hbi` exits soon after whatever still runs.
+        const deadline = setTimeout(() => {
+          logger.error(
+            'shutdown deadline passed; exiting with work still in hand (jobs resume at the next start)',
+            {
+              deadlineMs: config.shutdownTimeoutMs,
+            },
+          );
+          resolve();
+        }, config.shutdownTimeoutMs + 1_000);
+        deadline.unref();
+        void indexing
+          .then(() => platform.stop())
+          .finally(() => clearTimeout(deadline))
+          .then(resolve, resolve);
       };
       process.once('SIGINT', shutdown);
       process.once('SIGTERM', shutdown);

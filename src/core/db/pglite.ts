@@ -10,6 +10,8 @@ import type { Transaction } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 
 import { HbiError } from '../errors.js';
+import type { FolderLock } from './folder-lock.js';
+import { lockFolder } from './folder-lock.js';
 import type { QueryResult, Queryable } from './port.js';
 import type { RelationalDatabase } from './relational.js';
 import { TransactionGuard, lazyPrisma, pglitePrisma } from './relational.js';
@@ -24,20 +26,33 @@ export interface PgliteDatabase extends RelationalDatabase {
 
 /** Opens (creating when missing) the database in `dataDir`, or in memory when `dataDir` is undefined. */
 export async function openPgliteDatabase(dataDir?: string): Promise<PgliteDatabase> {
-  if (dataDir) await mkdir(dataDir, { recursive: true });
+  // One process per folder (folder-lock.ts): a second opener gets CONFLICT naming the holder's pid.
+  let lock: FolderLock | undefined;
+  if (dataDir) {
+    await mkdir(dataDir, { recursive: true });
+    lock = await lockFolder(dataDir);
+  }
   let client: PGlite;
+  let role: string | undefined;
   try {
     client = await PGlite.create({ ...(dataDir ? { dataDir } : {}), extensions: { vector } });
   } catch (error) {
+    await lock?.release();
     throw new HbiError('UNAVAILABLE', `Cannot open the embedded database${dataDir ? ` in ${dataDir}` : ''}`, {
       cause: error,
     });
   }
-  // The extension is bundled; enabling it here lets queries use `vector` before any migration ran.
-  await client.exec('CREATE EXTENSION IF NOT EXISTS vector');
-  // PGlite's one user is a superuser, which row-level security does not apply to: every tenant and
-  // system transaction runs as the unprivileged application role instead (row-security.ts).
-  const role = await restrictedRole(wrap(client));
+  try {
+    // The extension is bundled; enabling it here lets queries use `vector` before any migration ran.
+    await client.exec('CREATE EXTENSION IF NOT EXISTS vector');
+    // PGlite's one user is a superuser, which row-level security does not apply to: every tenant and
+    // system transaction runs as the unprivileged application role instead (row-security.ts).
+    role = await restrictedRole(wrap(client));
+  } catch (error) {
+    await client.close().catch(() => undefined);
+    await lock?.release();
+    throw error;
+  }
   const scoped = scopedClient(client, role);
   // PGlite is one connection: a statement sent around an open transaction would wait for it forever,
   // so the port and Prisma refuse one (see relational.ts).
@@ -55,8 +70,12 @@ export async function openPgliteDatabase(dataDir?: string): Promise<PgliteDataba
       return prisma.get();
     },
     close: async () => {
-      await prisma.disconnect();
-      await client.close();
+      try {
+        await prisma.disconnect();
+        await client.close();
+      } finally {
+        await lock?.release();
+      }
     },
   };
 }

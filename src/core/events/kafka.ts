@@ -200,7 +200,13 @@ export async function createKafkaEventBus(options: KafkaBusOptions): Promise<Kaf
         if (stopping) return; // left uncommitted: redelivered to the partition's next owner
         try {
           if (base.failure) throw base.failure;
-          await settings.handler({ ...base.message, attempt } as EventMessage<T>);
+          await whileHeartbeating(
+            heartbeat,
+            options.heartbeatIntervalMs ?? 3_000,
+            () => settings.handler({ ...base.message, attempt } as EventMessage<T>),
+            // A rebalance in progress: kafkajs rejoins after this message; the next beat tries again.
+            (error) => logger?.debug('heartbeat during a handler failed', { groupId, error }),
+          );
           break;
         } catch (error) {
           if (isRetriable(error) && attempt < settings.maxAttempts) {
@@ -420,5 +426,25 @@ function forwardLog(logger: Logger | undefined, entry: LogEntry): void {
     case KafkaLogLevel.NOTHING:
       logger.debug(message, record);
       return;
+  }
+}
+
+/**
+ * Runs `work` (one handler call) while calling `heartbeat` every `intervalMs`: kafkajs heartbeats only
+ * between messages, so a handler longer than the session timeout (an hour-long ingest) would get its
+ * member dropped from the group and the message delivered again elsewhere while it still ran.
+ */
+export async function whileHeartbeating<R>(
+  heartbeat: () => Promise<void>,
+  intervalMs: number,
+  work: () => Promise<R>,
+  onError: (error: unknown) => void,
+): Promise<R> {
+  const timer = setInterval(() => void heartbeat().catch(onError), intervalMs);
+  timer.unref();
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
   }
 }

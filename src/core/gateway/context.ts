@@ -32,6 +32,7 @@ export interface GatewayServices {
         'maxQueryTokens' | 'rateKeyCostPerMinute' | 'rateTenantCostPerMinute' | 'rateAnonymousCostPerMinute'
       >
     > &
+    Partial<Pick<Config, 'maxUploadBytes' | 'uploadMinBytesPerSecond'>> &
     BrowserGuardSettings;
   logger: Logger;
   encoder: Pick<SharedEncoder, 'state' | 'modelId' | 'graphs'>;

@@ -25,6 +25,7 @@ import { WebSocketServer } from 'ws';
 
 import { authorizationPlugin, authorizeOperation } from '../auth/policy.js';
 import type { Principal } from '../auth/principal.js';
+import type { Config } from '../config.js';
 import { HbiError } from '../errors.js';
 import { loadConfig } from '../config.js';
 import { bindTaskRunner } from '../tasks/port.js';
@@ -74,6 +75,19 @@ export interface Gateway {
   stop(): Promise<void>;
 }
 
+/**
+ * How long one request may take to arrive whole (Node's `requestTimeout`): the largest upload
+ * (HBI_MAX_UPLOAD_BYTES) at the slowest rate served (HBI_UPLOAD_MIN_BYTES_PER_SECOND), at least Node's
+ * own 5 minutes. Headers still have `headersTimeout`; GraphQL bodies are capped by HBI_MAX_REQUEST_BYTES.
+ */
+export function uploadRequestTimeoutMs(
+  config: Partial<Pick<Config, 'maxUploadBytes' | 'uploadMinBytesPerSecond'>>,
+): number {
+  const bytes = config.maxUploadBytes ?? 2 * 1024 ** 3;
+  const rate = config.uploadMinBytesPerSecond ?? 256 * 1024;
+  return Math.max(300_000, Math.ceil(bytes / rate) * 1000);
+}
+
 /** Starts the HTTP + WebSocket server; resolves once it listens. */
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const { schema, services } = options;
@@ -83,6 +97,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   // up to 60 s): a server closing first races a request being written and resets the connection.
   httpServer.keepAliveTimeout = 65_000;
   httpServer.headersTimeout = 66_000;
+  // Node's default (300 s for a whole request) would cut a 2 GiB upload below ~7 MB/s.
+  httpServer.requestTimeout = uploadRequestTimeoutMs(config);
   const defaults = loadConfig({});
   const limiter = new RateLimiter({
     keyCostPerMinute: config.rateKeyCostPerMinute ?? defaults.rateKeyCostPerMinute,

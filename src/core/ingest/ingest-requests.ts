@@ -4,12 +4,12 @@
  * record a QUEUED job and publish `job.queued`; the ingest worker does the work, so a gateway answers
  * at once and the job row tells the rest.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import path from 'node:path';
 
 import type { Config } from '../config.js';
 import type { RelationalDatabase } from '../db/relational.js';
-import { HbiError, isHbiError, isRetriable, toPublicError } from '../errors.js';
+import { HbiError, isHbiError, toPublicError } from '../errors.js';
 import type { EventBus } from '../events/port.js';
 import type { JobRecord, JobStore } from '../jobs/job-store.js';
 import type { Logger } from '../logger.js';
@@ -17,7 +17,8 @@ import type { ObjectBody, ObjectStore } from '../storage/port.js';
 import { isUuid } from '../util/ids.js';
 import { hasUrlSecrets, stripUrlSecrets } from '../util/redact.js';
 import type { IngestSource, JobQueuedEvent, VideoDeletedEvent } from './ingest-events.js';
-import { JOB_QUEUED, VIDEO_DELETED } from './ingest-events.js';
+import { VIDEO_DELETED } from './ingest-events.js';
+import type { JobRelay } from './job-relay.js';
 import { checkIngestUrl, ingestRoots, resolveIngestPath, urlPolicy } from './ingest-sources.js';
 import type { SourceSecrets } from './source-secrets.js';
 import type { UploadTokens } from './upload-tokens.js';
@@ -59,6 +60,8 @@ export interface IngestRequestsOptions {
    */
   secrets?: SourceSecrets;
   modelVersion: { id: string };
+  /** Publishes the `job.queued` messages that jobs are written with (the outbox): kicked after each. */
+  relay: Pick<JobRelay, 'kick'>;
   logger: Logger;
 }
 
@@ -107,36 +110,11 @@ export interface VideoDeletion {
   segments: number;
 }
 
-/** Back-off of re-sending `job.queued` while the bus is down: doubling from 1 s to 30 s. */
-const RESEND_FIRST_MS = 1_000;
-const RESEND_MAX_MS = 30_000;
-
 export class IngestRequests {
   readonly #options: IngestRequestsOptions;
-  /** Jobs recorded while the bus was down, by job id: re-sent until the bus takes them. */
-  readonly #unsent = new Map<string, JobQueuedEvent>();
-  #resendTimer: NodeJS.Timeout | undefined;
-  #resendDelay = RESEND_FIRST_MS;
-  #stopped = false;
 
   constructor(options: IngestRequestsOptions) {
     this.#options = options;
-  }
-
-  /** Jobs recorded but not yet handed to the workers (the bus was down). */
-  get unsentJobs(): number {
-    return this.#unsent.size;
-  }
-
-  /** Stops re-sending; jobs still unsent stay QUEUED in the database (logged), nothing is lost. */
-  stop(): void {
-    this.#stopped = true;
-    clearTimeout(this.#resendTimer);
-    if (this.#unsent.size > 0) {
-      this.#options.logger.warn('jobs left queued but not handed to workers; re-index or re-submit them', {
-        jobs: [...this.#unsent.keys()],
-      });
-    }
   }
 
   /** Queues an ingest of a server file or a URL; BAD_USER_INPUT / NOT_FOUND for a source it may not or cannot read. */
@@ -164,14 +142,27 @@ export class IngestRequests {
       }
       await this.#checkQuota(tenantId, { videos: 1, bytes: 0, jobs: 1 });
       const idempotencyKey = key ? `ingest:${tenantId}:${key}` : `ingest:${randomUUID()}`;
-      return this.#queue({ tenantId, kind: 'INGEST', idempotencyKey }, (jobId) => ({
+      const capturedAt = checkCapturedAt(input.capturedAt);
+      // What makes two requests the same: where the bytes come from (the URL without its secrets, so
+      // a re-signed URL is the same request) and what the video will say about itself.
+      const fingerprint = createHash('sha256')
+        .update(
+          JSON.stringify({
+            source: source.kind === 'path' ? { path: source.path } : { url: sourceUri },
+            title,
+            cameraId,
+            capturedAt,
+          }),
+        )
+        .digest('hex');
+      return this.#queue({ tenantId, kind: 'INGEST', idempotencyKey, fingerprint }, (jobId) => ({
         kind: 'ingest',
         jobId,
         tenantId,
         source,
         title,
         cameraId,
-        capturedAt: checkCapturedAt(input.capturedAt),
+        capturedAt,
         sourceUri,
       }));
     });
@@ -304,7 +295,8 @@ export class IngestRequests {
             : new HbiError('BAD_USER_INPUT', 'The upload was interrupted before all bytes arrived'),
         );
       }
-      await this.#publish({
+      // The bytes are stored: the job's message goes in its row, and the relay hands it to the workers.
+      await jobs.enqueue(job.id, {
         kind: 'ingest',
         jobId: job.id,
         tenantId: grant.tenantId,
@@ -313,15 +305,15 @@ export class IngestRequests {
         cameraId: grant.cameraId,
         capturedAt: grant.capturedAt ?? null,
         sourceUri: `upload:${grant.filename}`,
-      });
+      } satisfies JobQueuedEvent);
+      this.#options.relay.kick();
       return { job, objectKey: grant.objectKey, sizeBytes: stored.size };
     });
   }
 
   /**
    * Queues the ingest of an object another system wrote to the store (a bucket notification said so).
-   * Once per object version (`version`: its ETag): a redelivered notification finds the same job, and
-   * republishes it only while it is still QUEUED (the first publish may have been lost in a crash).
+   * Once per object version (`version`: its ETag): a redelivered notification finds the same job.
    */
   async ingestStoredObject(
     input: { key: string; version: string; title?: string | null },
@@ -338,14 +330,14 @@ export class IngestRequests {
         sourceUri: `object:${input.key}`,
       });
       await this.#checkQuota(tenantId, { videos: 1, bytes: 0, jobs: 1 });
-      const { job, created } = await this.#options.jobs.create({
-        tenantId,
-        kind: 'INGEST',
-        idempotencyKey: `object:${tenantId}:${input.key}@${input.version}`.slice(0, 500),
-        modelVersionId: this.#options.modelVersion.id,
-      });
-      if (created || job.status === 'QUEUED') await this.#publish(request(job.id));
-      return job;
+      return this.#queue(
+        {
+          tenantId,
+          kind: 'INGEST',
+          idempotencyKey: `object:${tenantId}:${input.key}@${input.version}`.slice(0, 500),
+        },
+        request,
+      );
     });
   }
 
@@ -432,73 +424,27 @@ export class IngestRequests {
     });
   }
 
-  /** Creates the job (or finds the one holding the key) and, when new, hands it to the worker. */
+  /**
+   * Creates the job with its `job.queued` message in one statement (or finds the one holding the key:
+   * CONFLICT when that one was for another request) and kicks the relay, which hands it to the workers.
+   */
   async #queue(
-    job: { tenantId: string; kind: 'INGEST' | 'REINDEX'; idempotencyKey: string; videoId?: string },
+    job: {
+      tenantId: string;
+      kind: 'INGEST' | 'REINDEX';
+      idempotencyKey: string;
+      videoId?: string;
+      fingerprint?: string;
+    },
     request: (jobId: string) => JobQueuedEvent,
   ): Promise<JobRecord> {
     const { job: record, created } = await this.#options.jobs.create({
       ...job,
       modelVersionId: this.#options.modelVersion.id,
+      request,
     });
-    if (created) await this.#publish(request(record.id));
+    if (created) this.#options.relay.kick();
     return record;
-  }
-
-  /**
-   * Hands a job to the workers. The job row is already committed, so when the bus is down (a
-   * retriable failure) the job is kept and re-sent with back-off instead of failing a request whose
-   * work is recorded: the client follows the job as usual and it runs once the bus is back.
-   */
-  async #publish(request: JobQueuedEvent): Promise<void> {
-    try {
-      await this.#send(request);
-    } catch (error) {
-      if (!isRetriable(error) || this.#stopped) throw error;
-      this.#options.logger.warn('job recorded but the event bus is down; re-sending it with back-off', {
-        jobId: request.jobId,
-        error,
-      });
-      this.#unsent.set(request.jobId, request);
-      this.#scheduleResend();
-    }
-  }
-
-  #send(request: JobQueuedEvent): Promise<void> {
-    // One video's jobs share a key (and so a partition, in order); a new upload has no video yet.
-    const key = ('videoId' in request && request.videoId) || request.jobId;
-    return this.#options.events.publish<JobQueuedEvent>(JOB_QUEUED, [{ key, value: request }]);
-  }
-
-  #scheduleResend(): void {
-    if (this.#resendTimer !== undefined || this.#stopped) return;
-    this.#resendTimer = setTimeout(() => void this.#resend(), this.#resendDelay);
-    this.#resendTimer.unref();
-  }
-
-  async #resend(): Promise<void> {
-    this.#resendTimer = undefined;
-    for (const [jobId, request] of this.#unsent) {
-      if (this.#stopped) return;
-      try {
-        await this.#send(request);
-        this.#unsent.delete(jobId);
-        this.#options.logger.info('queued job handed to workers after the bus came back', { jobId });
-      } catch (error) {
-        if (!isRetriable(error)) {
-          this.#unsent.delete(jobId);
-          this.#options.logger.error('queued job cannot be handed to workers; re-submit it', {
-            jobId,
-            error,
-          });
-          continue;
-        }
-        this.#resendDelay = Math.min(this.#resendDelay * 2, RESEND_MAX_MS);
-        this.#scheduleResend();
-        return;
-      }
-    }
-    this.#resendDelay = RESEND_FIRST_MS;
   }
 
   /** `{ sealedUrl }` when the URL carries secrets the download needs (none when it carries none). */

@@ -11,7 +11,7 @@ import type { Prisma, RelationalDatabase } from '../db/relational.js';
 import { DB_NULL, databaseNow, ensureTenant, toJson } from '../db/relational.js';
 import { inTenantScope } from '../db/scope.js';
 import type { PublicError } from '../errors.js';
-import { UnreachableCaseError } from '../errors.js';
+import { HbiError, UnreachableCaseError } from '../errors.js';
 import type { EventBus } from '../events/port.js';
 import type { Logger } from '../logger.js';
 import { isUuid } from '../util/ids.js';
@@ -58,6 +58,22 @@ export interface NewJob {
   idempotencyKey: string;
   videoId?: string | null;
   modelVersionId?: string | null;
+  /**
+   * The `job.queued` message that runs the job, given its id, when the work is known now: written in the
+   * same INSERT as the row (the outbox the relay publishes from). Left out, `enqueue` adds it later.
+   */
+  request?: (jobId: string) => object;
+  /**
+   * SHA-256 of the normalised request. With the key of an existing job whose fingerprint differs, the
+   * create is a CONFLICT instead of returning that job.
+   */
+  fingerprint?: string;
+}
+
+/** What `recoverInterrupted` did: jobs put back in the queue, and jobs failed (nothing to re-run them from). */
+export interface RecoveredJobs {
+  requeued: JobRecord[];
+  failed: JobRecord[];
 }
 
 /** How a run ended. */
@@ -109,8 +125,16 @@ export function fromJobEvent(event: JobUpdatedEvent): JobRecord {
   };
 }
 
-/** A job row as `JobRecord` needs it: all but the idempotency key (the model by id: `#records` names it). */
-const OMIT = { idempotencyKey: true } satisfies Prisma.JobOmit;
+/**
+ * A job row as `JobRecord` needs it: all but the idempotency key and the outbox columns (the model by
+ * id: `#records` names it).
+ */
+const OMIT = {
+  idempotencyKey: true,
+  request: true,
+  requestSha256: true,
+  publishedAt: true,
+} satisfies Prisma.JobOmit;
 
 type JobRow = Prisma.JobGetPayload<{ omit: typeof OMIT }>;
 
@@ -131,23 +155,30 @@ export class JobStore {
     this.#logger = logger;
   }
 
-  /** Creates a QUEUED job, or returns the one already holding `idempotencyKey` (`created: false`). */
+  /**
+   * Creates a QUEUED job (with its `job.queued` message, when given, in the same statement), or returns
+   * the one already holding `idempotencyKey` (`created: false`); CONFLICT when that one was created
+   * for a different request (another fingerprint).
+   */
   async create(job: NewJob): Promise<{ job: JobRecord; created: boolean }> {
     return inTenantScope(job.tenantId, async () => {
       const { prisma } = this.#db;
       await ensureTenant(prisma, job.tenantId);
       const now = await databaseNow(prisma);
+      const id = randomUUID();
       // INSERT … ON CONFLICT ("idempotency_key") DO NOTHING RETURNING: of two concurrent requests with
       // one key exactly one creates the job.
       const [inserted] = await prisma.job.createManyAndReturn({
         data: [
           {
-            id: randomUUID(),
+            id,
             tenantId: job.tenantId,
             kind: job.kind,
             idempotencyKey: job.idempotencyKey,
             videoId: job.videoId ?? null,
             modelVersionId: job.modelVersionId ?? null,
+            ...(job.request ? { request: toJson(job.request(id)) } : {}),
+            requestSha256: job.fingerprint ?? null,
             createdAt: now,
             updatedAt: now,
           },
@@ -160,13 +191,80 @@ export class JobStore {
         await this.#announce(record!);
         return { job: record!, created: true };
       }
-      const existing = await prisma.job.findFirstOrThrow({
+      const { requestSha256, ...existing } = await prisma.job.findFirstOrThrow({
         where: { idempotencyKey: job.idempotencyKey },
-        omit: OMIT,
+        omit: { ...OMIT, requestSha256: false },
       });
+      if (job.fingerprint !== undefined && requestSha256 !== null && requestSha256 !== job.fingerprint) {
+        throw new HbiError(
+          'CONFLICT',
+          `This idempotency key was already used for a different request (job ${existing.id}): send a ` +
+            'new key for new work, or repeat the first request unchanged to get its job',
+          { details: { jobId: existing.id } },
+        );
+      }
       const [record] = await this.#records([existing]);
       return { job: record!, created: false };
     });
+  }
+
+  /**
+   * Writes the `job.queued` message of a job created without one (an upload, once its bytes are
+   * stored), for the relay to publish; false when the job has left QUEUED or already has one.
+   */
+  async enqueue(id: string, request: object): Promise<boolean> {
+    const { count } = await this.#db.prisma.job.updateMany({
+      where: { id, status: 'QUEUED', request: { equals: DB_NULL } },
+      data: { request: toJson(request) },
+    });
+    return count > 0;
+  }
+
+  /**
+   * Puts back in the queue the jobs a stopped process left QUEUED or RUNNING (updated before
+   * `staleBefore`, or all of them without it), to be published again from their stored request; jobs
+   * without one (an upload cut off before its bytes were stored, a row from before the outbox) end
+   * FAILED, since nothing could run them. Runs in the caller's scope (the system scope at start-up).
+   */
+  async recoverInterrupted(staleBefore?: Date): Promise<RecoveredJobs> {
+    const { prisma } = this.#db;
+    const now = await databaseNow(prisma);
+    const stale: Prisma.JobWhereInput = {
+      ...ACTIVE,
+      ...(staleBefore ? { updatedAt: { lt: staleBefore } } : {}),
+    };
+    const requeued = await prisma.job.updateManyAndReturn({
+      where: { ...stale, request: { not: DB_NULL } },
+      data: {
+        status: 'QUEUED',
+        publishedAt: null,
+        error: toJson({
+          code: 'UNAVAILABLE',
+          message: 'The process running this job stopped; it was queued again',
+          retriable: true,
+        } satisfies PublicError),
+        updatedAt: now,
+      },
+      omit: OMIT,
+    });
+    const failed = await prisma.job.updateManyAndReturn({
+      where: { ...stale, request: { equals: DB_NULL } },
+      data: {
+        status: 'FAILED',
+        error: toJson({
+          code: 'UNAVAILABLE',
+          message:
+            'The process handling this job stopped before its work was recorded (an upload cut off): submit it again',
+          retriable: true,
+        } satisfies PublicError),
+        finishedAt: now,
+        updatedAt: now,
+      },
+      omit: OMIT,
+    });
+    const result = { requeued: await this.#records(requeued), failed: await this.#records(failed) };
+    for (const job of [...result.requeued, ...result.failed]) await this.#announce(job);
+    return result;
   }
 
   /** The tenant's job, or undefined (malformed ids included). */

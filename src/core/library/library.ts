@@ -11,6 +11,9 @@ import { JobWatcher } from '../jobs/job-watcher.js';
 import { CameraRegistry } from './camera-registry.js';
 import { IngestRequests } from '../ingest/ingest-requests.js';
 import { IngestWorker } from '../ingest/ingest-worker.js';
+import { JobRelay } from '../ingest/job-relay.js';
+import { inSystemScope } from '../db/scope.js';
+import type { Logger } from '../logger.js';
 import { startObjectEventIngest } from '../ingest/object-events.js';
 import { SourceSecrets } from '../ingest/source-secrets.js';
 import { UploadTokens } from '../ingest/upload-tokens.js';
@@ -23,7 +26,7 @@ export interface LibraryServices {
   jobs: Pick<JobStore, 'get' | 'list'>;
   watcher: Pick<JobWatcher, 'watch'>;
   /** Object-event ingest (`ingestStoredObject`) is a worker's business, not the API's. */
-  requests: Pick<IngestRequests, Exclude<keyof IngestRequests, 'ingestStoredObject' | 'stop' | 'unsentJobs'>>;
+  requests: Pick<IngestRequests, Exclude<keyof IngestRequests, 'ingestStoredObject'>>;
   /** Camera registration and status, for camera agents. */
   cameras: Pick<CameraRegistry, keyof CameraRegistry>;
 }
@@ -69,6 +72,13 @@ export async function startLibrary(
   // One key for the credentials of ingest URLs: HBI_UPLOAD_SECRET (shared across a cluster), else a
   // random one that only this process's worker can use; a gateway without a worker then refuses them.
   const secrets = new SourceSecrets(config.uploadSecret);
+  // Jobs a stopped process left unfinished go back in the queue before the worker joins (embedded: all
+  // of them, they died with this process's bus; cluster: those unchanged for HBI_JOB_STALE_AFTER_MS).
+  const embedded = db.kind === 'pglite';
+  const sweeper = options.worker
+    ? await startSweeper(jobs, logger, embedded ? undefined : config.jobStaleAfterMs)
+    : undefined;
+  const relay = new JobRelay({ db, events, jobs, logger });
   const worker = options.worker
     ? await IngestWorker.start({
         config,
@@ -81,10 +91,12 @@ export async function startLibrary(
         secrets,
         logger,
       }).catch(async (error: unknown) => {
+        sweeper?.stop();
         await watcher.stop();
         throw error;
       })
     : undefined;
+  relay.start();
   const requests = new IngestRequests({
     config,
     db,
@@ -95,6 +107,7 @@ export async function startLibrary(
     tokens: new UploadTokens(config.uploadSecret),
     ...(options.worker || secrets.shared ? { secrets } : {}),
     modelVersion,
+    relay,
     logger,
   });
   const objectEvents =
@@ -107,6 +120,8 @@ export async function startLibrary(
           prefix: config.objectEventsPrefix,
           logger,
         }).catch(async (error: unknown) => {
+          sweeper?.stop();
+          await relay.stop();
           await worker?.stop();
           await watcher.stop();
           throw error;
@@ -121,10 +136,47 @@ export async function startLibrary(
     cameras: new CameraRegistry(db),
     stop: () =>
       (stopped ??= (async () => {
-        requests.stop();
+        sweeper?.stop();
+        await relay.stop();
         await objectEvents?.stop();
         await worker?.stop();
         await watcher.stop();
       })()),
   };
+}
+
+/**
+ * Queues again the jobs stopped processes left unfinished: at once, then (with `staleMs`, in a cluster,
+ * where other processes' jobs may still be running) every third of `staleMs`, at most every 5 minutes,
+ * those unchanged for `staleMs`. Without `staleMs` (embedded: this process owns the database) every
+ * unfinished job, once.
+ */
+async function startSweeper(
+  jobs: JobStore,
+  logger: Logger,
+  staleMs: number | undefined,
+): Promise<{ stop(): void }> {
+  const sweep = () =>
+    inSystemScope('start-up sweep of interrupted jobs', async () => {
+      const { requeued, failed } = await jobs.recoverInterrupted(
+        staleMs === undefined ? undefined : new Date(Date.now() - staleMs),
+      );
+      if (requeued.length + failed.length > 0) {
+        logger.warn(
+          'jobs interrupted by a stopped process: re-queued, or failed when nothing could re-run them',
+          {
+            requeued: requeued.map((job) => job.id),
+            failed: failed.map((job) => job.id),
+          },
+        );
+      }
+    });
+  await sweep();
+  if (staleMs === undefined) return { stop: () => undefined };
+  const timer = setInterval(
+    () => void sweep().catch((error: unknown) => logger.warn('sweep of interrupted jobs failed', { error })),
+    Math.min(Math.max(1_000, Math.floor(staleMs / 3)), 300_000),
+  );
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
 }

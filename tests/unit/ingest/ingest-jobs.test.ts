@@ -139,6 +139,18 @@ describe('ingest jobs on the embedded platform (fixture model)', () => {
     const first = await client.graphql(INGEST, { path: pattern, title: 'p', key: 'client-retry-1' });
     const retried = await client.graphql(INGEST, { path: pattern, title: 'p', key: 'client-retry-1' });
     expect(retried.body.data.ingestVideo.id).toBe(first.body.data.ingestVideo.id);
+    // The same key with another request (another title, another source) is a conflict, not the first job.
+    for (const other of [
+      { path: pattern, title: 'q' },
+      { url: `${fileBase}/pattern.mp4`, title: 'p' },
+    ]) {
+      const reused = await client.graphql(INGEST, { ...other, key: 'client-retry-1' });
+      expect(reused.body.data).toBeNull();
+      expect(reused.body.errors[0]).toMatchObject({
+        message: expect.stringMatching(/already used for a different request/),
+        extensions: { code: 'CONFLICT', details: { jobId: first.body.data.ingestVideo.id } },
+      });
+    }
     await client.finishedJob(first.body.data.ingestVideo.id as string);
   });
 

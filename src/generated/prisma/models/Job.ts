@@ -49,6 +49,8 @@ export type JobMinAggregateOutputType = {
   doneSteps: number | null
   totalSteps: number | null
   attempts: number | null
+  requestSha256: string | null
+  publishedAt: Date | null
   createdAt: Date | null
   startedAt: Date | null
   finishedAt: Date | null
@@ -66,6 +68,8 @@ export type JobMaxAggregateOutputType = {
   doneSteps: number | null
   totalSteps: number | null
   attempts: number | null
+  requestSha256: string | null
+  publishedAt: Date | null
   createdAt: Date | null
   startedAt: Date | null
   finishedAt: Date | null
@@ -84,6 +88,9 @@ export type JobCountAggregateOutputType = {
   totalSteps: number
   attempts: number
   error: number
+  request: number
+  requestSha256: number
+  publishedAt: number
   createdAt: number
   startedAt: number
   finishedAt: number
@@ -115,6 +122,8 @@ export type JobMinAggregateInputType = {
   doneSteps?: true
   totalSteps?: true
   attempts?: true
+  requestSha256?: true
+  publishedAt?: true
   createdAt?: true
   startedAt?: true
   finishedAt?: true
@@ -132,6 +141,8 @@ export type JobMaxAggregateInputType = {
   doneSteps?: true
   totalSteps?: true
   attempts?: true
+  requestSha256?: true
+  publishedAt?: true
   createdAt?: true
   startedAt?: true
   finishedAt?: true
@@ -150,6 +161,9 @@ export type JobCountAggregateInputType = {
   totalSteps?: true
   attempts?: true
   error?: true
+  request?: true
+  requestSha256?: true
+  publishedAt?: true
   createdAt?: true
   startedAt?: true
   finishedAt?: true
@@ -255,6 +269,9 @@ export type JobGroupByOutputType = {
   totalSteps: number | null
   attempts: number
   error: runtime.JsonValue | null
+  request: runtime.JsonValue | null
+  requestSha256: string | null
+  publishedAt: Date | null
   createdAt: Date
   startedAt: Date | null
   finishedAt: Date | null
@@ -296,6 +313,9 @@ export type JobWhereInput = {
   totalSteps?: Prisma.IntNullableFilter<"Job"> | number | null
   attempts?: Prisma.IntFilter<"Job"> | number
   error?: Prisma.JsonNullableFilter<"Job">
+  request?: Prisma.JsonNullableFilter<"Job">
+  requestSha256?: Prisma.StringNullableFilter<"Job"> | string | null
+  publishedAt?: Prisma.DateTimeNullableFilter<"Job"> | Date | string | null
   createdAt?: Prisma.DateTimeFilter<"Job"> | Date | string
   startedAt?: Prisma.DateTimeNullableFilter<"Job"> | Date | string | null
   finishedAt?: Prisma.DateTimeNullableFilter<"Job"> | Date | string | null
@@ -317,6 +337,9 @@ export type JobOrderByWithRelationInput = {
   totalSteps?: Prisma.SortOrderInput | Prisma.SortOrder
   attempts?: Prisma.SortOrder
   error?: Prisma.SortOrderInput | Prisma.SortOrder
+  request?: Prisma.SortOrderInput | Prisma.SortOrder
+  requestSha256?: Prisma.SortOrderInput | Prisma.SortOrder
+  publishedAt?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   startedAt?: Prisma.SortOrderInput | Prisma.SortOrder
   finishedAt?: Prisma.SortOrderInput | Prisma.SortOrder
@@ -341,6 +364,9 @@ export type JobWhereUniqueInput = Prisma.AtLeast<{
   totalSteps?: Prisma.IntNullableFilter<"Job"> | number | null
   attempts?: Prisma.IntFilter<"Job"> | number
   error?: Prisma.JsonNullableFilter<"Job">
+  request?: Prisma.JsonNullableFilter<"Job">
+  requestSha256?: Prisma.StringNullableFilter<"Job"> | string | null
+  publishedAt?: Prisma.DateTimeNullableFilter<"Job"> | Date | string | null
   createdAt?: Prisma.DateTimeFilter<"Job"> | Date | string
   startedAt?: Prisma.DateTimeNullableFilter<"Job"> | Date | string | null
   finishedAt?: Prisma.DateTimeNullableFilter<"Job"> | Date | string | null
@@ -362,6 +388,9 @@ export type JobOrderByWithAggregationInput = {
   totalSteps?: Prisma.SortOrderInput | Prisma.SortOrder
   attempts?: Prisma.SortOrder
   error?: Prisma.SortOrderInput | Prisma.SortOrder
+  request?: Prisma.SortOrderInput | Prisma.SortOrder
+  requestSha256?: Prisma.SortOrderInput | Prisma.SortOrder
+  publishedAt?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   startedAt?: Prisma.SortOrderInput | Prisma.SortOrder
   finishedAt?: Prisma.SortOrderInput | Prisma.SortOrder
@@ -388,6 +417,9 @@ export type JobScalarWhereWithAggregatesInput = {
   totalSteps?: Prisma.IntNullableWithAggregatesFilter<"Job"> | number | null
   attempts?: Prisma.IntWithAggregatesFilter<"Job"> | number
   error?: Prisma.JsonNullableWithAggregatesFilter<"Job">
+  request?: Prisma.JsonNullableWithAggregatesFilter<"Job">
+  requestSha256?: Prisma.StringNullableWithAggregatesFilter<"Job"> | string | null
+  publishedAt?: Prisma.DateTimeNullableWithAggregatesFilter<"Job"> | Date | string | null
   createdAt?: Prisma.DateTimeWithAggregatesFilter<"Job"> | Date | string
   startedAt?: Prisma.DateTimeNullableWithAggregatesFilter<"Job"> | Date | string | null
   finishedAt?: Prisma.DateTimeNullableWithAggregatesFilter<"Job"> | Date | string | null
@@ -403,6 +435,9 @@ export type JobCreateInput = {
   totalSteps?: number | null
   attempts?: number
   error?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  request?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  requestSha256?: string | null
+  publishedAt?: Date | string | null
   createdAt?: Date | string
   startedAt?: Date | string | null
   finishedAt?: Date | string | null
@@ -424,6 +459,9 @@ export type JobUncheckedCreateInput = {
   totalSteps?: number | null
   attempts?: number
   error?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  request?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  requestSha256?: string | null
+  publishedAt?: Date | string | null
   createdAt?: Date | string
   startedAt?: Date | string | null
   finishedAt?: Date | string | null
@@ -439,6 +477,9 @@ export type JobUpdateInput = {
   totalSteps?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   attempts?: Prisma.IntFieldUpdateOperationsInput | number
   error?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  request?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  requestSha256?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  publishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -460,6 +501,9 @@ export type JobUncheckedUpdateInput = {
   totalSteps?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   attempts?: Prisma.IntFieldUpdateOperationsInput | number
   error?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  request?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  requestSha256?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  publishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -478,6 +522,9 @@ export type JobCreateManyInput = {
   totalSteps?: number | null
   attempts?: number
   error?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  request?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  requestSha256?: string | null
+  publishedAt?: Date | string | null
   createdAt?: Date | string
   startedAt?: Date | string | null
   finishedAt?: Date | string | null
@@ -493,6 +540,9 @@ export type JobUpdateManyMutationInput = {
   totalSteps?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   attempts?: Prisma.IntFieldUpdateOperationsInput | number
   error?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  request?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  requestSha256?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  publishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -511,6 +561,9 @@ export type JobUncheckedUpdateManyInput = {
   totalSteps?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   attempts?: Prisma.IntFieldUpdateOperationsInput | number
   error?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  request?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  requestSha256?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  publishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -539,6 +592,9 @@ export type JobCountOrderByAggregateInput = {
   totalSteps?: Prisma.SortOrder
   attempts?: Prisma.SortOrder
   error?: Prisma.SortOrder
+  request?: Prisma.SortOrder
+  requestSha256?: Prisma.SortOrder
+  publishedAt?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   startedAt?: Prisma.SortOrder
   finishedAt?: Prisma.SortOrder
@@ -562,6 +618,8 @@ export type JobMaxOrderByAggregateInput = {
   doneSteps?: Prisma.SortOrder
   totalSteps?: Prisma.SortOrder
   attempts?: Prisma.SortOrder
+  requestSha256?: Prisma.SortOrder
+  publishedAt?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   startedAt?: Prisma.SortOrder
   finishedAt?: Prisma.SortOrder
@@ -579,6 +637,8 @@ export type JobMinOrderByAggregateInput = {
   doneSteps?: Prisma.SortOrder
   totalSteps?: Prisma.SortOrder
   attempts?: Prisma.SortOrder
+  requestSha256?: Prisma.SortOrder
+  publishedAt?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   startedAt?: Prisma.SortOrder
   finishedAt?: Prisma.SortOrder
@@ -734,6 +794,9 @@ export type JobCreateWithoutTenantInput = {
   totalSteps?: number | null
   attempts?: number
   error?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  request?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  requestSha256?: string | null
+  publishedAt?: Date | string | null
   createdAt?: Date | string
   startedAt?: Date | string | null
   finishedAt?: Date | string | null
@@ -753,6 +816,9 @@ export type JobUncheckedCreateWithoutTenantInput = {
   totalSteps?: number | null
   attempts?: number
   error?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  request?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  requestSha256?: string | null
+  publishedAt?: Date | string | null
   createdAt?: Date | string
   startedAt?: Date | string | null
   finishedAt?: Date | string | null
@@ -800,6 +866,9 @@ export type JobScalarWhereInput = {
   totalSteps?: Prisma.IntNullableFilter<"Job"> | number | null
   attempts?: Prisma.IntFilter<"Job"> | number
   error?: Prisma.JsonNullableFilter<"Job">
+  request?: Prisma.JsonNullableFilter<"Job">
+  requestSha256?: Prisma.StringNullableFilter<"Job"> | string | null
+  publishedAt?: Prisma.DateTimeNullableFilter<"Job"> | Date | string | null
   createdAt?: Prisma.DateTimeFilter<"Job"> | Date | string
   startedAt?: Prisma.DateTimeNullableFilter<"Job"> | Date | string | null
   finishedAt?: Prisma.DateTimeNullableFilter<"Job"> | Date | string | null
@@ -815,6 +884,9 @@ export type JobCreateWithoutModelVersionInput = {
   totalSteps?: number | null
   attempts?: number
   error?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  request?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  requestSha256?: string | null
+  publishedAt?: Date | string | null
   createdAt?: Date | string
   startedAt?: Date | string | null
   finishedAt?: Date | string | null
@@ -834,6 +906,9 @@ export type JobUncheckedCreateWithoutModelVersionInput = {
   totalSteps?: number | null
   attempts?: number
   error?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  request?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  requestSha256?: string | null
+  publishedAt?: Date | string | null
   createdAt?: Date | string
   startedAt?: Date | string | null
   finishedAt?: Date | string | null
@@ -875,6 +950,9 @@ export type JobCreateWithoutVideoInput = {
   totalSteps?: number | null
   attempts?: number
   error?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  request?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  requestSha256?: string | null
+  publishedAt?: Date | string | null
   createdAt?: Date | string
   startedAt?: Date | string | null
   finishedAt?: Date | string | null
@@ -894,6 +972,9 @@ export type JobUncheckedCreateWithoutVideoInput = {
   totalSteps?: number | null
   attempts?: number
   error?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  request?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  requestSha256?: string | null
+  publishedAt?: Date | string | null
   createdAt?: Date | string
   startedAt?: Date | string | null
   finishedAt?: Date | string | null
@@ -937,6 +1018,9 @@ export type JobCreateManyTenantInput = {
   totalSteps?: number | null
   attempts?: number
   error?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  request?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  requestSha256?: string | null
+  publishedAt?: Date | string | null
   createdAt?: Date | string
   startedAt?: Date | string | null
   finishedAt?: Date | string | null
@@ -952,6 +1036,9 @@ export type JobUpdateWithoutTenantInput = {
   totalSteps?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   attempts?: Prisma.IntFieldUpdateOperationsInput | number
   error?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  request?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  requestSha256?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  publishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -971,6 +1058,9 @@ export type JobUncheckedUpdateWithoutTenantInput = {
   totalSteps?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   attempts?: Prisma.IntFieldUpdateOperationsInput | number
   error?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  request?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  requestSha256?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  publishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -988,6 +1078,9 @@ export type JobUncheckedUpdateManyWithoutTenantInput = {
   totalSteps?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   attempts?: Prisma.IntFieldUpdateOperationsInput | number
   error?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  request?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  requestSha256?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  publishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -1005,6 +1098,9 @@ export type JobCreateManyModelVersionInput = {
   totalSteps?: number | null
   attempts?: number
   error?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  request?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  requestSha256?: string | null
+  publishedAt?: Date | string | null
   createdAt?: Date | string
   startedAt?: Date | string | null
   finishedAt?: Date | string | null
@@ -1020,6 +1116,9 @@ export type JobUpdateWithoutModelVersionInput = {
   totalSteps?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   attempts?: Prisma.IntFieldUpdateOperationsInput | number
   error?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  request?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  requestSha256?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  publishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -1039,6 +1138,9 @@ export type JobUncheckedUpdateWithoutModelVersionInput = {
   totalSteps?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   attempts?: Prisma.IntFieldUpdateOperationsInput | number
   error?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  request?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  requestSha256?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  publishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -1056,6 +1158,9 @@ export type JobUncheckedUpdateManyWithoutModelVersionInput = {
   totalSteps?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   attempts?: Prisma.IntFieldUpdateOperationsInput | number
   error?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  request?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  requestSha256?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  publishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -1073,6 +1178,9 @@ export type JobCreateManyVideoInput = {
   totalSteps?: number | null
   attempts?: number
   error?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  request?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  requestSha256?: string | null
+  publishedAt?: Date | string | null
   createdAt?: Date | string
   startedAt?: Date | string | null
   finishedAt?: Date | string | null
@@ -1088,6 +1196,9 @@ export type JobUpdateWithoutVideoInput = {
   totalSteps?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   attempts?: Prisma.IntFieldUpdateOperationsInput | number
   error?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  request?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  requestSha256?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  publishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -1107,6 +1218,9 @@ export type JobUncheckedUpdateWithoutVideoInput = {
   totalSteps?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   attempts?: Prisma.IntFieldUpdateOperationsInput | number
   error?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  request?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  requestSha256?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  publishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -1124,6 +1238,9 @@ export type JobUncheckedUpdateManyWithoutVideoInput = {
   totalSteps?: Prisma.NullableIntFieldUpdateOperationsInput | number | null
   attempts?: Prisma.IntFieldUpdateOperationsInput | number
   error?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  request?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  requestSha256?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
+  publishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   startedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   finishedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
@@ -1144,6 +1261,9 @@ export type JobSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = ru
   totalSteps?: boolean
   attempts?: boolean
   error?: boolean
+  request?: boolean
+  requestSha256?: boolean
+  publishedAt?: boolean
   createdAt?: boolean
   startedAt?: boolean
   finishedAt?: boolean
@@ -1165,6 +1285,9 @@ export type JobSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Extension
   totalSteps?: boolean
   attempts?: boolean
   error?: boolean
+  request?: boolean
+  requestSha256?: boolean
+  publishedAt?: boolean
   createdAt?: boolean
   startedAt?: boolean
   finishedAt?: boolean
@@ -1186,6 +1309,9 @@ export type JobSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extension
   totalSteps?: boolean
   attempts?: boolean
   error?: boolean
+  request?: boolean
+  requestSha256?: boolean
+  publishedAt?: boolean
   createdAt?: boolean
   startedAt?: boolean
   finishedAt?: boolean
@@ -1207,13 +1333,16 @@ export type JobSelectScalar = {
   totalSteps?: boolean
   attempts?: boolean
   error?: boolean
+  request?: boolean
+  requestSha256?: boolean
+  publishedAt?: boolean
   createdAt?: boolean
   startedAt?: boolean
   finishedAt?: boolean
   updatedAt?: boolean
 }
 
-export type JobOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "tenantId" | "kind" | "status" | "idempotencyKey" | "videoId" | "modelVersionId" | "doneSteps" | "totalSteps" | "attempts" | "error" | "createdAt" | "startedAt" | "finishedAt" | "updatedAt", ExtArgs["result"]["job"]>
+export type JobOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "tenantId" | "kind" | "status" | "idempotencyKey" | "videoId" | "modelVersionId" | "doneSteps" | "totalSteps" | "attempts" | "error" | "request" | "requestSha256" | "publishedAt" | "createdAt" | "startedAt" | "finishedAt" | "updatedAt", ExtArgs["result"]["job"]>
 export type JobInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   tenant?: boolean | Prisma.TenantDefaultArgs<ExtArgs>
   video?: boolean | Prisma.Job$videoArgs<ExtArgs>
@@ -1249,6 +1378,20 @@ export type $JobPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs = 
     totalSteps: number | null
     attempts: number
     error: runtime.JsonValue | null
+    /**
+     * The `job.queued` message that runs the job, written with the row (a transactional outbox): the
+     * relay hands it to the bus, and a restart re-queues the job from it. Null until the work is known
+     * (an upload's bytes have arrived).
+     */
+    request: runtime.JsonValue | null
+    /**
+     * SHA-256 of the normalised request: the same idempotency key with another request is a CONFLICT.
+     */
+    requestSha256: string | null
+    /**
+     * When the relay handed `request` to the bus; null while it waits in the outbox.
+     */
+    publishedAt: Date | null
     createdAt: Date
     startedAt: Date | null
     finishedAt: Date | null
@@ -1690,6 +1833,9 @@ export interface JobFieldRefs {
   readonly totalSteps: Prisma.FieldRef<"Job", 'Int'>
   readonly attempts: Prisma.FieldRef<"Job", 'Int'>
   readonly error: Prisma.FieldRef<"Job", 'Json'>
+  readonly request: Prisma.FieldRef<"Job", 'Json'>
+  readonly requestSha256: Prisma.FieldRef<"Job", 'String'>
+  readonly publishedAt: Prisma.FieldRef<"Job", 'DateTime'>
   readonly createdAt: Prisma.FieldRef<"Job", 'DateTime'>
   readonly startedAt: Prisma.FieldRef<"Job", 'DateTime'>
   readonly finishedAt: Prisma.FieldRef<"Job", 'DateTime'>
