@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { HbiError } from './errors.js';
 import { LOG_LEVELS } from './logger.js';
 import { deepFreeze } from './util/deep-freeze.js';
+import { DEFAULT_CONTAINERS } from './video/input-guard.js';
 
 const GRAPH_NAMES = ['video', 'text', 'interaction', 'qa', 'caption'] as const;
 
@@ -279,8 +280,8 @@ export const SETTINGS = {
   allowedContainers: setting(
     'HBI_ALLOWED_CONTAINERS',
     list,
-    'mov,mp4,matroska,webm,avi,mpegts',
-    'Accepted container formats (ffmpeg demuxer names).',
+    DEFAULT_CONTAINERS.join(','),
+    'Accepted container formats (ffmpeg demuxer names); ffprobe and ffmpeg may open no other demuxer, and never a playlist or list (hls, concat, image2, sdp, dash …).',
   ),
   allowedCodecs: setting(
     'HBI_ALLOWED_CODECS',
@@ -393,7 +394,7 @@ export const SETTINGS = {
     'HBI_INGEST_URL_PRIVATE',
     z.enum(['true', 'false']).transform((value) => value === 'true'),
     'false',
-    'Whether ingestVideo(url) may reach loopback, private, link-local or other non-public addresses (a LAN camera store); off so clients cannot make the server fetch internal services.',
+    'Whether ingestVideo(url) may reach loopback, private, link-local or other non-public addresses (a LAN camera store, a test server on loopback); off so clients cannot make the server fetch internal services.',
   ),
   downloadTimeoutMs: setting(
     'HBI_DOWNLOAD_TIMEOUT_MS',

@@ -182,7 +182,9 @@ async function probeAndDecode(
 ): Promise<Uint8Array[]> {
   const { config, ffmpeg } = kernel;
   const { dims } = kernel.modelPackage.manifest;
-  const probe = await watches.probe.time(() => probeVideo(clip.file, ffmpeg, config.decodeTimeoutMs));
+  const probe = await watches.probe.time(() =>
+    probeVideo(clip.file, ffmpeg, config.decodeTimeoutMs, config.allowedContainers),
+  );
   const { durationMs } = validateVideo(probe, config);
   const spans = planSegments(durationMs, config.segmentWindowMs, config.segmentOverlapMs);
   const frames: Uint8Array[] = [];
@@ -194,6 +196,7 @@ async function probeAndDecode(
         width: dims.width,
         height: dims.height,
         timeoutMs: config.decodeTimeoutMs,
+        containers: config.allowedContainers,
         // A single-segment video is decoded whole, as ingest does.
         ...(spans.length === 1 ? {} : { startMs: span.startMs, durationMs: span.endMs - span.startMs }),
       }),

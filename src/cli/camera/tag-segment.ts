@@ -4,6 +4,7 @@
  * platform stores the same bytes once, and a looping or still scene can repeat a segment exactly.
  */
 import { HbiError } from '../../core/errors.js';
+import { confinedInputArgs } from '../../core/video/input-guard.js';
 import { failureReason, runProcess } from '../../core/video/run-process.js';
 import type { SegmentFacts } from './spool.js';
 
@@ -20,7 +21,8 @@ export async function tagSegment(
   const result = await runProcess(
     ffmpeg,
     [
-      '-hide_banner', '-loglevel', 'error', '-nostdin', '-y', '-i', input,
+      // The recorder's own MP4: nothing but that local file, read as MP4, may be opened.
+      '-hide_banner', '-loglevel', 'error', '-nostdin', '-y', ...confinedInputArgs(['mov']), '-i', input,
       '-map', '0', '-c', 'copy',
       '-metadata', `creation_time=${facts.capturedAt}`,
       '-metadata', `comment=hbi-camera ${facts.cameraId} segment ${facts.index} captured ${facts.capturedAt}`,

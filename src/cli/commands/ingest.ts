@@ -159,6 +159,7 @@ async function ingestUrl(
     maxBytes: kernel.config.maxUploadBytes,
     timeoutMs: kernel.config.downloadTimeoutMs,
     policy,
+    detailedErrors: true,
   });
   return ingestor.ingestObject(
     { key, sourceUri: stripUrlSecrets(given), title: path.basename(url.pathname) || url.host },

@@ -1,19 +1,27 @@
 /**
  * Where `ingestVideo` may take bytes from. A server path must resolve (symlinks followed) to a regular
  * file inside one of the configured ingest folders, so a client can never read the rest of the disk; a
- * URL must be http(s) and is downloaded with the upload size limit and a deadline. Errors never echo
- * server paths or the configured folders.
+ * URL must be http(s) and is downloaded with the upload size limit and a deadline, connecting only to
+ * public addresses (download-dispatcher.ts). Errors never echo server paths or the configured folders,
+ * and a failed download tells a client nothing about the hosts behind the server.
  */
-import { lookup } from 'node:dns/promises';
 import { realpath, stat } from 'node:fs/promises';
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { ReadableStream } from 'node:stream/web';
 
+import { fetch } from 'undici';
+import type { Dispatcher, Response } from 'undici';
+
 import type { Config } from '../config.js';
-import { HbiError, isHbiError } from '../errors.js';
+import { HbiError, isHbiError, toHbiError } from '../errors.js';
 import type { ObjectInfo, ObjectStore } from '../storage/port.js';
+import type { Resolver } from './download-dispatcher.js';
+import { guardedDispatcher } from './download-dispatcher.js';
+import { isNonPublicAddress } from './public-address.js';
+
+export { isNonPublicAddress };
 
 /** The folders `ingestVideo(path)` reads from: HBI_INGEST_ROOTS, else `<data dir>/ingest` and the demo library's folder. */
 export function ingestRoots(config: Pick<Config, 'ingestRoots' | 'dataDir' | 'demoLibrary'>): string[] {
@@ -70,47 +78,6 @@ export function urlPolicy(config: Pick<Config, 'ingestUrlHosts' | 'ingestUrlPriv
   };
 }
 
-/** Addresses a client must not make the server reach unless HBI_INGEST_URL_PRIVATE allows it. */
-const NON_PUBLIC = (() => {
-  const list = new BlockList();
-  for (const [network, prefix] of [
-    ['0.0.0.0', 8], // "this" network
-    ['10.0.0.0', 8],
-    ['100.64.0.0', 10], // carrier-grade NAT
-    ['127.0.0.0', 8],
-    ['169.254.0.0', 16], // link-local, cloud metadata services
-    ['172.16.0.0', 12],
-    ['192.0.0.0', 24],
-    ['192.168.0.0', 16],
-    ['198.18.0.0', 15], // benchmarking
-    ['224.0.0.0', 4], // multicast
-    ['240.0.0.0', 4], // reserved, broadcast
-  ] as const) {
-    list.addSubnet(network, prefix, 'ipv4');
-  }
-  for (const [network, prefix] of [
-    ['::', 128],
-    ['::1', 128],
-    ['fc00::', 7], // unique local
-    ['fe80::', 10], // link-local
-    ['ff00::', 8], // multicast
-  ] as const) {
-    list.addSubnet(network, prefix, 'ipv6');
-  }
-  return list;
-})();
-
-/** True for loopback, private, link-local, multicast and other addresses that are not on the public internet. */
-export function isNonPublicAddress(address: string): boolean {
-  const family = isIP(address);
-  if (family === 4) return NON_PUBLIC.check(address, 'ipv4');
-  if (family !== 6) return true;
-  // An IPv4 address mapped into IPv6 (::ffff:10.0.0.1) is judged as the IPv4 address.
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped) return NON_PUBLIC.check(mapped[1]!, 'ipv4');
-  return NON_PUBLIC.check(address, 'ipv6');
-}
-
 function hostAllowed(host: string, hosts: readonly string[]): boolean {
   if (hosts.length === 0) return true;
   return hosts.some((allowed) =>
@@ -163,36 +130,44 @@ function privateAddress(host: string): HbiError {
   );
 }
 
-/** Resolves the URL's host and refuses it when any of its addresses is not public (unless allowed). */
-async function checkResolvedHost(url: URL, policy: UrlPolicy): Promise<void> {
-  if (policy.allowPrivate) return;
-  const host = bareHost(url);
-  if (isIP(host) !== 0) return; // checked by checkIngestUrl
-  let addresses: { address: string }[];
-  try {
-    addresses = await lookup(host, { all: true });
-  } catch (error) {
-    throw new HbiError('UNAVAILABLE', `Cannot resolve the host ${host}`, { cause: error });
-  }
-  const blocked = addresses.find((entry) => isNonPublicAddress(entry.address));
-  if (blocked) throw privateAddress(`${host} = ${blocked.address}`);
-}
-
-/** Redirects followed (each hop checked against the policy) before BAD_USER_INPUT. */
+/** Redirects followed (each hop checked against the policy, and connected through the guard) at most. */
 const MAX_REDIRECTS = 5;
+
+/**
+ * What a client is told about any download that did not produce the video: refused (a host or address
+ * the policy does not allow, also on a redirect), unresolvable, unreachable, too slow, or answered with
+ * an error. One code and one message for all of them, so a client cannot use `ingestVideo(url)` to
+ * learn which internal hosts exist or answer; the reason is in the server's log (the error's cause).
+ */
+export const DOWNLOAD_FAILED_MESSAGE =
+  'The video could not be downloaded from the URL (refused, unreachable or answered with an error): use a public http(s) URL that serves the video (hosts on the local network need HBI_INGEST_URL_PRIVATE=true on the server) and try again';
+
+/** The generic client-facing download failure, with the real reason kept as its cause (logs only). */
+export function downloadFailed(cause: unknown): HbiError {
+  return new HbiError('UNAVAILABLE', DOWNLOAD_FAILED_MESSAGE, { cause, retriable: true });
+}
 
 export interface DownloadOptions {
   /** LIMIT_EXCEEDED (nothing stored) past this many bytes. */
   maxBytes: number;
   /** Hosts and addresses the download (and every redirect) may reach. Default: public hosts only. */
   policy?: UrlPolicy;
-  /** TIMEOUT when the whole download takes longer. */
+  /** The whole download (every hop and the body) must end within this. */
   timeoutMs: number;
+  /** Resolves host names for the connections (default: the system resolver); tests pass a fake one. */
+  resolve?: Resolver;
+  /**
+   * Report the real reason of a failure (TIMEOUT, NOT_FOUND, refused address …) instead of the generic
+   * one: for the operator's own `hbi ingest <url>`, never for clients.
+   */
+  detailedErrors?: boolean;
 }
 
 /**
- * Downloads `url` into the store at `key`. Typed failures: TIMEOUT, LIMIT_EXCEEDED, NOT_FOUND (404/410),
- * UNAVAILABLE (unreachable, 5xx, 429, broken off; retriable), BAD_USER_INPUT (any other status).
+ * Downloads `url` into the store at `key` through a dispatcher that connects only to addresses the
+ * policy allows (see download-dispatcher.ts). Fails with LIMIT_EXCEEDED (nothing stored) past
+ * `maxBytes`, and with the one generic UNAVAILABLE error of `downloadFailed` for anything else (the
+ * real reason as its cause), unless `detailedErrors`.
  */
 export async function downloadToStore(
   storage: ObjectStore,
@@ -200,28 +175,63 @@ export async function downloadToStore(
   url: URL,
   options: DownloadOptions,
 ): Promise<ObjectInfo> {
+  const policy = options.policy ?? PUBLIC_ONLY;
+  const agent = guardedDispatcher({
+    allowPrivate: policy.allowPrivate,
+    ...(options.resolve ? { resolve: options.resolve } : {}),
+    connectTimeoutMs: Math.min(options.timeoutMs, 30_000),
+  });
+  try {
+    return await download(storage, key, url, options, policy, agent);
+  } catch (error) {
+    const failure = toHbiError(error, 'UNAVAILABLE');
+    if (failure.code === 'LIMIT_EXCEEDED' || options.detailedErrors) throw failure;
+    throw downloadFailed(failure);
+  } finally {
+    await agent.destroy().catch(() => undefined);
+  }
+}
+
+/** The HbiError somewhere in an error's chain of causes (fetch wraps what the connector raised). */
+function refusal(error: unknown): HbiError | undefined {
+  for (let cause = error, depth = 0; cause !== undefined && depth < 5; depth += 1) {
+    if (isHbiError(cause)) return cause;
+    cause = cause instanceof Error ? cause.cause : undefined;
+  }
+  return undefined;
+}
+
+/** The download itself; its typed errors say exactly what went wrong (for the log). */
+async function download(
+  storage: ObjectStore,
+  key: string,
+  url: URL,
+  options: DownloadOptions,
+  policy: UrlPolicy,
+  dispatcher: Dispatcher,
+): Promise<ObjectInfo> {
   const signal = AbortSignal.timeout(options.timeoutMs);
   const timedOut = () =>
     new HbiError('TIMEOUT', `The download took longer than ${options.timeoutMs} ms`, {
       details: { timeoutMs: options.timeoutMs },
     });
-  const policy = options.policy ?? PUBLIC_ONLY;
   // fetch refuses `user:pass@` in a URL (and would name them in its error): they go as Basic
   // authorization, to the URL's own origin only (a redirect elsewhere does not get them).
   const { url: start, authorization } = splitCredentials(url);
   let response: Response;
   let target = start;
   for (let hop = 0; ; hop += 1) {
-    // Every hop is checked: a public URL must not redirect the server into the local network.
+    // Every hop is checked: a public URL must not redirect the server into the local network. The
+    // host's addresses are checked by the dispatcher, on the very lookup the connection uses.
     checkIngestUrl(target.href, policy);
-    await checkResolvedHost(target, policy);
     const headers: Record<string, string> =
       authorization && target.origin === start.origin ? { authorization } : {};
     try {
-      response = await fetch(target, { signal, redirect: 'manual', headers });
+      response = await fetch(target, { signal, redirect: 'manual', headers, dispatcher });
     } catch (error) {
       if (signal.aborted) throw timedOut();
-      throw new HbiError('UNAVAILABLE', 'Cannot reach the URL', { cause: error });
+      // A refused address is an HbiError the dispatcher raised (wrapped by fetch): it is the reason.
+      throw refusal(error) ?? new HbiError('UNAVAILABLE', 'Cannot reach the URL', { cause: error });
     }
     const location = response.headers.get('location');
     if (response.status < 300 || response.status >= 400 || !location) break;

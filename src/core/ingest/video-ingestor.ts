@@ -333,7 +333,10 @@ export class VideoIngestor {
 
   async #index(videoId: string, file: string, progress: IngestProgress): Promise<IndexedSegment[]> {
     const { db, config, ffmpeg, encoder, model, vectors } = this.#options;
-    const probe: ValidVideo = validateVideo(await probeVideo(file, ffmpeg, config.decodeTimeoutMs), config);
+    const probe: ValidVideo = validateVideo(
+      await probeVideo(file, ffmpeg, config.decodeTimeoutMs, config.allowedContainers),
+      config,
+    );
     await db.prisma.video.updateMany({
       where: { id: videoId },
       data: {
@@ -363,6 +366,7 @@ export class VideoIngestor {
           width: model.dims.width,
           height: model.dims.height,
           timeoutMs: config.decodeTimeoutMs,
+          containers: config.allowedContainers,
           ...(whole ? {} : { startMs: span.startMs, durationMs: span.endMs - span.startMs }),
         });
         const encoded = await encoder.encodeVideo(clip.frames);

@@ -3,11 +3,14 @@
  * `decode` entry and model/hbi/data/recipe.py): ffmpeg scales every frame of the range to W×H with
  * bilinear filtering and writes raw rgb24 to stdout; of the N frames it produced, frame
  * floor((i + 0.5) · N / T) is taken for i = 0 … T-1. Training and serving must not differ here:
- * a parity test compares both sides on the same clip.
+ * a parity test compares both sides on the same clip. The input options in front of `-i` only confine
+ * what ffmpeg may open (input-guard.ts: that one local file, in an accepted container); they do not
+ * change a single decoded frame.
  */
 import { HbiError } from '../errors.js';
 import { DECODE_FILTER_TEMPLATE } from '../model/contract.js';
 import type { FfmpegTools } from './ffmpeg-tools.js';
+import { confinedInputArgs, refuseIndirectInput } from './input-guard.js';
 import { failureReason, runProcess } from './run-process.js';
 
 export interface DecodeRequest {
@@ -22,6 +25,8 @@ export interface DecodeRequest {
   timeoutMs: number;
   /** Refuse (VIDEO_TOO_LARGE) a range that decodes to more frames than this. Default 100 000. */
   maxFrames?: number;
+  /** Containers (ffmpeg demuxers) the file may be: HBI_ALLOWED_CONTAINERS; default, the platform's default list. */
+  containers?: readonly string[];
 }
 
 export interface DecodedClip {
@@ -33,14 +38,15 @@ export interface DecodedClip {
   picked: number[];
 }
 
-/** The exact ffmpeg argument list of the recipe (without the binary). */
+/** The exact ffmpeg argument list of the recipe (without the binary), confined to the one input file. */
 export function frameDecodeArgs(
-  request: Pick<DecodeRequest, 'file' | 'width' | 'height' | 'startMs' | 'durationMs'>,
+  request: Pick<DecodeRequest, 'file' | 'width' | 'height' | 'startMs' | 'durationMs' | 'containers'>,
 ): string[] {
   return [
     '-v', 'error', '-nostdin',
     ...(request.startMs === undefined ? [] : ['-ss', seconds(request.startMs)]),
     ...(request.durationMs === undefined ? [] : ['-t', seconds(request.durationMs)]),
+    ...confinedInputArgs(request.containers),
     '-i', request.file,
     '-vf', DECODE_FILTER_TEMPLATE.replace('{W}', String(request.width)).replace('{H}', String(request.height)),
     '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1',
@@ -56,6 +62,7 @@ export function sampleIndices(decoded: number, frames: number): number[] {
 export async function decodeFrames(tools: FfmpegTools, request: DecodeRequest): Promise<DecodedClip> {
   const frameBytes = request.width * request.height * 3;
   const maxFrames = request.maxFrames ?? 100_000;
+  await refuseIndirectInput(request.file);
   const frames: Buffer[] = [];
   let pending: Buffer = Buffer.alloc(0);
   let tooMany = false;

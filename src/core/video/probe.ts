@@ -1,12 +1,15 @@
 /**
  * Probes a video file: container, duration, first video stream's codec, size and frame rate. Uses
- * ffprobe's JSON when ffprobe exists, else parses the header ffmpeg prints for `ffmpeg -i FILE` (the
- * npm-shipped ffmpeg has no ffprobe). Either way the result has the same shape.
+ * ffprobe's JSON when ffprobe exists, else parses the header ffmpeg prints for `ffmpeg -i FILE` (an
+ * HBI_FFMPEG_PATH without ffprobe). Either way the result has the same shape. The file is checked
+ * before any ffmpeg process opens it (no playlists, lists or other text: input-guard.ts), and the
+ * process may open that one local file only, with a demuxer from the accepted containers.
  */
 import { stat } from 'node:fs/promises';
 
 import { HbiError } from '../errors.js';
 import type { FfmpegTools } from './ffmpeg-tools.js';
+import { DEFAULT_CONTAINERS, allowedFormats, confinedInputArgs, refuseIndirectInput } from './input-guard.js';
 import { failureReason, runProcess } from './run-process.js';
 
 export interface VideoProbe {
@@ -20,13 +23,23 @@ export interface VideoProbe {
   hasAudio: boolean;
 }
 
-/** Probes `file`; throws VIDEO_UNREADABLE (with ffmpeg's reason) when it cannot be read as media. */
-export async function probeVideo(file: string, tools: FfmpegTools, timeoutMs: number): Promise<VideoProbe> {
+/**
+ * Probes `file`, a file of one of `containers` (HBI_ALLOWED_CONTAINERS); throws VIDEO_FORMAT_UNSUPPORTED
+ * for a playlist, list or other container (before or instead of reading it), VIDEO_UNREADABLE (with
+ * ffmpeg's reason) when it cannot be read as media.
+ */
+export async function probeVideo(
+  file: string,
+  tools: FfmpegTools,
+  timeoutMs: number,
+  containers: readonly string[] = DEFAULT_CONTAINERS,
+): Promise<VideoProbe> {
   const sizeBytes = (await stat(file)).size;
   if (sizeBytes === 0) throw new HbiError('VIDEO_UNREADABLE', 'The video file is empty (0 bytes)');
+  await refuseIndirectInput(file);
   const probe = tools.ffprobe
-    ? await probeWithFfprobe(file, tools.ffprobe, timeoutMs)
-    : await probeWithFfmpeg(file, tools.ffmpeg, timeoutMs);
+    ? await probeWithFfprobe(file, tools.ffprobe, timeoutMs, containers)
+    : await probeWithFfmpeg(file, tools.ffmpeg, timeoutMs, containers);
   return { ...probe, sizeBytes };
 }
 
@@ -34,13 +47,18 @@ async function probeWithFfprobe(
   file: string,
   ffprobe: string,
   timeoutMs: number,
+  containers: readonly string[],
 ): Promise<Omit<VideoProbe, 'sizeBytes'>> {
   const result = await runProcess(
     ffprobe,
-    ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', file],
+    [
+      '-v', 'error', ...confinedInputArgs(containers),
+      '-print_format', 'json', '-show_format', '-show_streams', file,
+    ], // prettier-ignore
     { timeoutMs },
   );
   if (result.timedOut) throw new HbiError('TIMEOUT', `Probing the video took longer than ${timeoutMs} ms`);
+  refuseOffList(result.stderr, containers);
   if (result.code !== 0) throw unreadable(failureReason(result.stderr, file));
   const json = JSON.parse(result.stdout.toString('utf8')) as {
     format?: { format_name?: string; duration?: string };
@@ -75,14 +93,32 @@ async function probeWithFfmpeg(
   file: string,
   ffmpeg: string,
   timeoutMs: number,
+  containers: readonly string[],
 ): Promise<Omit<VideoProbe, 'sizeBytes'>> {
   // Without an output ffmpeg prints the input header and exits 1 ("At least one output file must be specified").
-  const result = await runProcess(ffmpeg, ['-hide_banner', '-nostdin', '-i', file], {
-    timeoutMs,
-    maxStderr: 64_000,
-  });
+  const result = await runProcess(
+    ffmpeg,
+    ['-hide_banner', '-nostdin', ...confinedInputArgs(containers), '-i', file],
+    { timeoutMs, maxStderr: 64_000 },
+  );
   if (result.timedOut) throw new HbiError('TIMEOUT', `Probing the video took longer than ${timeoutMs} ms`);
+  refuseOffList(result.stderr, containers);
   return parseFfmpegHeader(result.stderr, file);
+}
+
+/**
+ * VIDEO_FORMAT_UNSUPPORTED when ffmpeg detected a demuxer outside `-format_whitelist` (it stops before
+ * that demuxer reads anything): the same answer `validateVideo` gives a container off the list.
+ */
+export function refuseOffList(stderr: string, containers: readonly string[]): void {
+  const detected = /\[([\w,]+) @ [^\]]*\] Format not on whitelist/.exec(stderr)?.[1];
+  if (detected === undefined) return;
+  const allowed = allowedFormats(containers);
+  throw new HbiError(
+    'VIDEO_FORMAT_UNSUPPORTED',
+    `Container ${detected} is not accepted (allowed: ${allowed.join(', ')})`,
+    { details: { container: detected.split(','), allowed } },
+  );
 }
 
 /** Parses the `Input #0 …` header ffmpeg prints to stderr; exported for tests. */

@@ -6,7 +6,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { loadConfig } from '../../../src/core/config.js';
+import type { HbiError } from '../../../src/core/errors.js';
 import {
+  DOWNLOAD_FAILED_MESSAGE,
   checkIngestUrl,
   downloadToStore,
   ingestRoots,
@@ -169,6 +171,7 @@ describe('ingest sources', () => {
         return void setTimeout(() => response.end(), 2_000).unref();
       }
       if (route === '/broken') response.statusCode = 503;
+      else if (route === '/forbidden') response.statusCode = 403;
       else response.statusCode = 404;
       response.end();
     });
@@ -189,15 +192,22 @@ describe('ingest sources', () => {
       expect(await download('/ok.mp4')).toMatchObject({ key: 'downloads/ok.mp4', size: 100 });
     });
 
-    it('refuses loopback by default, also behind a host name, and stores nothing', async () => {
+    /** The one error a client sees for a failed download; returns the real reason (its cause, for logs). */
+    const genericFailure = async (promise: Promise<unknown>): Promise<HbiError> => {
+      const error = (await promise.catch((failure: unknown) => failure)) as HbiError;
+      expect(error).toMatchObject({ code: 'UNAVAILABLE', message: DOWNLOAD_FAILED_MESSAGE, retriable: true });
+      expect(error.details).toEqual({});
+      return error.cause as HbiError;
+    };
+
+    it('refuses loopback by default, also behind a host name, with the generic error, and stores nothing', async () => {
       const port = (server.address() as AddressInfo).port;
       for (const url of [`${base}/ok.mp4`, `http://localhost:${port}/ok.mp4`]) {
-        await expect(
+        const reason = await genericFailure(
           downloadToStore(store, 'downloads/private.mp4', new URL(url), { maxBytes: 1000, timeoutMs: 500 }),
-        ).rejects.toMatchObject({
-          code: 'BAD_USER_INPUT',
-          message: expect.stringContaining('HBI_INGEST_URL_PRIVATE'),
-        });
+        );
+        // The log (the cause) says why; the client does not learn it.
+        expect(reason, url).toMatchObject({ message: expect.stringContaining('HBI_INGEST_URL_PRIVATE') });
       }
       expect(await store.head('downloads/private.mp4')).toBeNull();
     });
@@ -206,27 +216,66 @@ describe('ingest sources', () => {
       expect(await download('/redirect-ok', 'downloads/redirected.mp4')).toMatchObject({ size: 100 });
       // 127.0.0.1 is allowed, the redirect's "localhost" is not: refused although it is the same server.
       const onlyThisHost: UrlPolicy = { hosts: ['127.0.0.1'], allowPrivate: true };
-      await expect(
-        download('/redirect-elsewhere', 'downloads/elsewhere.mp4', onlyThisHost),
-      ).rejects.toMatchObject({
-        code: 'BAD_USER_INPUT',
-        message: expect.stringContaining('HBI_INGEST_URL_HOSTS'),
-      });
+      expect(
+        await genericFailure(download('/redirect-elsewhere', 'downloads/elsewhere.mp4', onlyThisHost)),
+      ).toMatchObject({ code: 'BAD_USER_INPUT', message: expect.stringContaining('HBI_INGEST_URL_HOSTS') });
       expect(await store.head('downloads/elsewhere.mp4')).toBeNull();
-      await expect(download('/loop')).rejects.toMatchObject({
-        code: 'BAD_USER_INPUT',
+      expect(await genericFailure(download('/loop'))).toMatchObject({
         message: expect.stringContaining('redirected more than'),
       });
     });
 
-    it('gives typed errors and stores nothing past the size limit or the deadline', async () => {
+    it('stores nothing past the size limit (LIMIT_EXCEEDED) or the deadline', async () => {
       await expect(download('/big-declared.mp4')).rejects.toMatchObject({ code: 'LIMIT_EXCEEDED' });
       await expect(download('/big-chunked.mp4')).rejects.toMatchObject({ code: 'LIMIT_EXCEEDED' });
-      await expect(download('/slow.mp4')).rejects.toMatchObject({ code: 'TIMEOUT' });
-      await expect(download('/missing.mp4')).rejects.toMatchObject({ code: 'NOT_FOUND' });
-      await expect(download('/broken')).rejects.toMatchObject({ code: 'UNAVAILABLE', retriable: true });
+      expect(await genericFailure(download('/slow.mp4'))).toMatchObject({ code: 'TIMEOUT' });
       for (const key of ['downloads/big-declared.mp4', 'downloads/big-chunked.mp4', 'downloads/slow.mp4'])
         expect(await store.head(key)).toBeNull();
+    });
+
+    it('answers a refused, unreachable or failing URL with one error; the reason is only in its cause', async () => {
+      const closed = createServer();
+      await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+      const closedPort = (closed.address() as AddressInfo).port;
+      await new Promise((resolve) => closed.close(resolve));
+      const reasons = [
+        await genericFailure(download('/missing.mp4')),
+        await genericFailure(download('/broken')),
+        await genericFailure(download('/forbidden')),
+        await genericFailure(
+          downloadToStore(store, 'downloads/x.mp4', new URL(`http://127.0.0.1:${closedPort}/a.mp4`), {
+            maxBytes: 1000,
+            timeoutMs: 500,
+            policy: LOCAL,
+          }),
+        ),
+        await genericFailure(
+          downloadToStore(store, 'downloads/x.mp4', new URL('http://169.254.169.254/latest/meta-data'), {
+            maxBytes: 1000,
+            timeoutMs: 500,
+          }),
+        ),
+      ];
+      expect(reasons.map((reason) => reason.code)).toEqual([
+        'NOT_FOUND',
+        'UNAVAILABLE',
+        'BAD_USER_INPUT',
+        'UNAVAILABLE',
+        'BAD_USER_INPUT',
+      ]);
+      expect(reasons[1]!.message).toContain('HTTP 503');
+      expect(reasons[2]!.message).toContain('HTTP 403');
+    });
+
+    it('gives the operator the real reason when asked (hbi ingest <url>)', async () => {
+      await expect(
+        downloadToStore(store, 'downloads/m.mp4', new URL(`${base}/missing.mp4`), {
+          maxBytes: 1000,
+          timeoutMs: 500,
+          policy: LOCAL,
+          detailedErrors: true,
+        }),
+      ).rejects.toMatchObject({ code: 'NOT_FOUND', message: 'The URL answered HTTP 404' });
     });
   });
 });

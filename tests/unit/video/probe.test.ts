@@ -12,26 +12,35 @@ import { makeMp4, systemFfmpeg } from '../../helpers/videos.js';
 
 let temp: { dir: string; cleanup: () => Promise<void> };
 let system: FfmpegTools;
-let npm: FfmpegTools;
+/** The system ffmpeg without ffprobe: probing parses `ffmpeg -i` (an HBI_FFMPEG_PATH without ffprobe). */
+let ffmpegOnly: FfmpegTools;
 let mp4: string;
 
 beforeAll(async () => {
   temp = await tempDir('hbi-probe-');
   system = await systemFfmpeg();
-  npm = await locateFfmpeg({ useSystem: false });
+  ffmpegOnly = { ...system, ffprobe: null };
   mp4 = await makeMp4(system, temp.dir);
 });
 afterAll(() => temp.cleanup());
 
 describe('locateFfmpeg', () => {
-  it('falls back to the npm-shipped ffmpeg, which has no ffprobe', () => {
-    expect(npm.source).toBe('npm');
-    expect(npm.ffprobe).toBeNull();
+  it('finds the system ffmpeg and ffprobe', async () => {
+    expect(await locateFfmpeg()).toEqual({ ffmpeg: 'ffmpeg', ffprobe: 'ffprobe', source: 'system' });
   });
 
-  it('refuses a configured path that does not run', async () => {
+  it('has no bundled fallback: without a system ffmpeg it refuses, naming the install command', async () => {
+    const missing = { ffmpeg: 'hbi-no-such-ffmpeg', ffprobe: 'hbi-no-such-ffprobe' };
+    await expect(locateFfmpeg({ systemNames: missing })).rejects.toMatchObject({
+      code: 'UNAVAILABLE',
+      message: expect.stringContaining('bash infra/system-packages.sh install'),
+    });
+  });
+
+  it('refuses a configured path that does not run, naming the fix', async () => {
     await expect(locateFfmpeg({ ffmpegPath: '/nonexistent/ffmpeg' })).rejects.toMatchObject({
       code: 'UNAVAILABLE',
+      message: expect.stringContaining('bash infra/system-packages.sh install'),
     });
   });
 });
@@ -44,11 +53,11 @@ describe('probeVideo', () => {
       video: { codec: 'h264', width: 64, height: 48, fps: 10 },
       hasAudio: false,
     };
-    const viaNpm = await probeVideo(mp4, npm, 20_000);
-    expect(viaNpm).toMatchObject(expected);
-    // The system tools (ffprobe's JSON) and the npm fallback (parsing `ffmpeg -i`) agree.
+    const viaFfmpeg = await probeVideo(mp4, ffmpegOnly, 20_000);
+    expect(viaFfmpeg).toMatchObject(expected);
+    // ffprobe's JSON and parsing `ffmpeg -i` agree.
     expect(system.ffprobe).not.toBeNull();
-    expect(await probeVideo(mp4, system, 20_000)).toEqual(viaNpm);
+    expect(await probeVideo(mp4, system, 20_000)).toEqual(viaFfmpeg);
   });
 
   it.each([
@@ -57,7 +66,7 @@ describe('probeVideo', () => {
   ])('refuses %s with VIDEO_UNREADABLE, with either tool', async (_label, content, message) => {
     const file = path.join(temp.dir, `bad-${content.length}.mp4`);
     await writeFile(file, content);
-    for (const tools of [system, npm]) {
+    for (const tools of [system, ffmpegOnly]) {
       const error = (await probeVideo(file, tools, 20_000).catch((e: unknown) => e)) as HbiError;
       expect(error.code).toBe('VIDEO_UNREADABLE');
       expect(error.message).toMatch(message);
@@ -70,7 +79,7 @@ describe('probeVideo', () => {
     const bytes = await readFile(mp4);
     const file = path.join(temp.dir, 'truncated.mp4');
     await writeFile(file, bytes.subarray(0, Math.floor(bytes.length / 3)));
-    for (const tools of [system, npm]) {
+    for (const tools of [system, ffmpegOnly]) {
       const error = (await probeVideo(file, tools, 20_000).catch((e: unknown) => e)) as HbiError;
       expect(error.code).toBe('VIDEO_UNREADABLE');
       expect(error.message).toContain('truncated.mp4');
