@@ -94,11 +94,15 @@ export async function bootKernel(
     migrateDatabase(db, MIGRATIONS_DIR, logger.child({ component: 'migrate' })),
   );
   const modelVersion = await life.add('model version', () => registerModelVersion(db, modelPackage));
-  const vectors = await life.add('vector index', async () => {
-    const store = new VectorStore(db, modelVersion);
-    await store.ensureIndex();
-    return store;
-  });
+  const vectors = await life.add(
+    'vector index',
+    async () => {
+      const store = new VectorStore(db, modelVersion, { logger: logger.child({ component: 'statistics' }) });
+      await store.ensureIndex();
+      return store;
+    },
+    (store) => store.close(),
+  );
   const storage = await life.add(
     'object store',
     () => openObjectStore(config, logger),

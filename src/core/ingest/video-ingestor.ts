@@ -37,7 +37,7 @@ export type { VideoIndexedEvent } from './ingest-events.js';
 
 import { DEFAULT_TENANT_ID } from '../tenancy.js';
 import { hashFile } from '../util/hash-file.js';
-import { inOwnerScope, inSystemScope, inTenantScope } from '../db/scope.js';
+import { inSystemScope, inTenantScope } from '../db/scope.js';
 
 export { DEFAULT_TENANT_ID };
 
@@ -115,32 +115,11 @@ interface IndexedSegment {
   createdAt: Date;
 }
 
-/**
- * PGlite has no autovacuum, so without ANALYZE its planner never learns the tables grew and keeps
- * scanning instead of using the HNSW index. Statistics are refreshed when this process has indexed
- * 16, 32, 64, … videos: O(log n) ANALYZEs over any ingest. PostgreSQL's autovacuum does this itself.
- */
-const FIRST_ANALYZE_AT = 16;
-
 export class VideoIngestor {
   readonly #options: VideoIngestorOptions;
-  #indexed = 0;
 
   constructor(options: VideoIngestorOptions) {
     this.#options = options;
-  }
-
-  async #refreshStatistics(): Promise<void> {
-    const { db, logger } = this.#options;
-    this.#indexed += 1;
-    const n = this.#indexed;
-    if (db.kind !== 'pglite' || n < FIRST_ANALYZE_AT || (n & (n - 1)) !== 0) return;
-    try {
-      await inOwnerScope('statistics', () => db.exec('ANALYZE "videos", "segments", "segment_embeddings"'));
-      logger.debug('table statistics refreshed', { indexedVideos: n });
-    } catch (error) {
-      logger.warn('ANALYZE failed; search may scan instead of using the vector index', { error });
-    }
   }
 
   /** Ingests one local file; throws its typed error (and records it on the video row) when the file is bad. */
@@ -309,7 +288,6 @@ export class VideoIngestor {
       })),
     );
     logger.info('video indexed', { videoId: video.id, segments: segments.length, source });
-    await this.#refreshStatistics();
     return { videoId: video.id, segments: segments.length, alreadyIndexed: false };
   }
 

@@ -15,6 +15,8 @@ import type { Database, Queryable } from '../db/port.js';
 import { HbiError } from '../errors.js';
 import { inOwnerScope, inTenantScope } from '../db/scope.js';
 import { isUuid } from '../util/ids.js';
+import type { Logger } from '../logger.js';
+import { TableStatistics } from './table-statistics.js';
 
 /** One indexed segment with its stored frame tensors: [T,D], [T], [T]. */
 export interface SegmentFrames {
@@ -141,12 +143,24 @@ interface CandidateRow extends FrameRow {
 export class VectorStore {
   readonly #db: Database;
   readonly #model: VectorModel;
+  readonly #statistics: TableStatistics;
 
-  constructor(db: Database, model: VectorModel) {
+  constructor(db: Database, model: VectorModel, options: { logger?: Logger } = {}) {
     vectorIndexName(model.id);
     vectorExpression(model.embedDim);
     this.#db = db;
     this.#model = model;
+    this.#statistics = new TableStatistics(db, options.logger);
+  }
+
+  /** Resolves once no statistics refresh is running or scheduled (tests, shutdown). */
+  statisticsSettled(): Promise<void> {
+    return this.#statistics.settled();
+  }
+
+  /** Stops the statistics timer (the kernel's shutdown). */
+  close(): Promise<void> {
+    return this.#statistics.close();
   }
 
   /** The reads a plugin may make, bound to `tenantId`. */
@@ -162,6 +176,8 @@ export class VectorStore {
   /** Creates this model version's HNSW index when missing; safe to call at every start. */
   async ensureIndex(db: Queryable = this.#db): Promise<void> {
     await ensureVectorIndex(db, this.#model.id, this.#model.embedDim);
+    // Tables loaded by an earlier process (or restored from a backup) may never have been analysed.
+    if (db === this.#db) this.#statistics.refreshSoon();
   }
 
   /**
@@ -186,7 +202,9 @@ export class VectorStore {
       );
       return { id, createdAt: rows[0]!.created_at };
     };
-    return tx ? run(tx) : this.#db.transaction(run);
+    const written = await (tx ? run(tx) : this.#db.transaction(run));
+    this.#statistics.wrote(1);
+    return written;
   }
 
   /** Inserts many new segments and their vectors in multi-row statements (benchmarks, bulk loads). */
@@ -203,6 +221,7 @@ export class VectorStore {
       segments.map((s) => [s.segmentId, this.#model.id, ...vectorParams(s.vectors)]),
       (p) => `(${p[0]}, ${p[1]}, ${p[2]}::vector, ${p[3]}, ${p[4]}, ${p[5]})`,
     );
+    this.#statistics.wrote(segments.length);
   }
 
   /**
@@ -237,6 +256,32 @@ export class VectorStore {
   }
 
   async #nearest(tenantId: string, query: NearestQuery): Promise<SegmentCandidate[]> {
+    const { sql, params, efSearch } = this.#nearestSql(tenantId, query);
+    const rows = await this.#db.transaction(async (tx) => {
+      await tx.exec(`SET LOCAL hnsw.ef_search = ${efSearch}`);
+      return (await tx.query<CandidateRow>(sql, params)).rows;
+    });
+    return rows.map((row) => ({
+      ...toFrames(row, this.#model),
+      videoTitle: row.title,
+      sourceUri: row.source_uri,
+      similarity: Number(row.similarity),
+    }));
+  }
+
+  /** The plan the database would run `query` with, for `tenantId` (diagnostics and tests). */
+  explainNearest(tenantId: string, query: NearestQuery): Promise<string> {
+    return inTenantScope(tenantId, async () => {
+      const { sql, params, efSearch } = this.#nearestSql(tenantId, query);
+      const { rows } = await this.#db.transaction(async (tx) => {
+        await tx.exec(`SET LOCAL hnsw.ef_search = ${efSearch}`);
+        return tx.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${sql}`, params);
+      });
+      return rows.map((row) => row['QUERY PLAN']).join('\n');
+    });
+  }
+
+  #nearestSql(tenantId: string, query: NearestQuery): { sql: string; params: unknown[]; efSearch: number } {
     const filters = query.filters ?? {};
     for (const id of [...(filters.videoIds ?? []), ...(filters.cameraIds ?? [])]) {
       if (!isUuid(id))
@@ -272,26 +317,14 @@ export class VectorStore {
     if (!Number.isInteger(efSearch) || efSearch < 1 || efSearch > 10_000) {
       throw new HbiError('BAD_USER_INPUT', `Unsupported candidate count ${efSearch}`);
     }
-    const rows = await this.#db.transaction(async (tx) => {
-      await tx.exec(`SET LOCAL hnsw.ef_search = ${efSearch}`);
-      const result = await tx.query<CandidateRow>(
-        `SELECT ${FRAME_COLUMNS}, v."title", v."source_uri", 1 - (${distance}) AS "similarity"
-         FROM "segment_embeddings" e
-         JOIN "segments" s ON s."id" = e."segment_id"
-         JOIN "videos" v ON v."id" = s."video_id"
-         WHERE ${where.join(' AND ')}
-         ORDER BY ${distance}
-         LIMIT $2`,
-        params,
-      );
-      return result.rows;
-    });
-    return rows.map((row) => ({
-      ...toFrames(row, this.#model),
-      videoTitle: row.title,
-      sourceUri: row.source_uri,
-      similarity: Number(row.similarity),
-    }));
+    const sql = `SELECT ${FRAME_COLUMNS}, v."title", v."source_uri", 1 - (${distance}) AS "similarity"
+       FROM "segment_embeddings" e
+       JOIN "segments" s ON s."id" = e."segment_id"
+       JOIN "videos" v ON v."id" = s."video_id"
+       WHERE ${where.join(' AND ')}
+       ORDER BY ${distance}
+       LIMIT $2`;
+    return { sql, params, efSearch };
   }
 
   async #frames(tenantId: string, scope: SegmentScope): Promise<SegmentFrames[]> {
