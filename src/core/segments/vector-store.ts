@@ -61,6 +61,8 @@ export interface NearestQuery {
 
 /** A nearest-neighbour candidate: the segment, its frame tensors, its video's title and source. */
 export interface SegmentCandidate extends SegmentFrames {
+  /** The camera that recorded the segment's video, if any. */
+  cameraId: string | null;
   videoTitle: string | null;
   sourceUri: string | null;
   /** Cosine similarity of the embeddings. */
@@ -134,6 +136,7 @@ interface FrameRow {
 }
 
 interface CandidateRow extends FrameRow {
+  camera_id: string | null;
   title: string | null;
   source_uri: string | null;
   similarity: number;
@@ -263,6 +266,7 @@ export class VectorStore {
     });
     return rows.map((row) => ({
       ...toFrames(row, this.#model),
+      cameraId: row.camera_id,
       videoTitle: row.title,
       sourceUri: row.source_uri,
       similarity: Number(row.similarity),
@@ -317,7 +321,7 @@ export class VectorStore {
     if (!Number.isInteger(efSearch) || efSearch < 1 || efSearch > 10_000) {
       throw new HbiError('BAD_USER_INPUT', `Unsupported candidate count ${efSearch}`);
     }
-    const sql = `SELECT ${FRAME_COLUMNS}, v."title", v."source_uri", 1 - (${distance}) AS "similarity"
+    const sql = `SELECT ${FRAME_COLUMNS}, v."camera_id", v."title", v."source_uri", 1 - (${distance}) AS "similarity"
        FROM "segment_embeddings" e
        JOIN "segments" s ON s."id" = e."segment_id"
        JOIN "videos" v ON v."id" = s."video_id"

@@ -9,8 +9,14 @@ import type { GatewayContext } from 'hbi-platform';
 import { Cost, HbiError, Policy, numberArg, requirePluginContext, textWarnings } from 'hbi-platform';
 
 import type { RetrievalConfig } from './config.js';
-import { RankedText, SearchFilters, SegmentHit, SegmentSearchConnection } from './retrieval.types.js';
-import type { SearchOutcome } from './search.js';
+import {
+  RankedText,
+  SearchFilters,
+  SearchGrouping,
+  SegmentHit,
+  SegmentSearchConnection,
+} from './retrieval.types.js';
+import type { RankedSegment, SearchOutcome } from './search.js';
 import type { SearchTaskInput } from './tasks.js';
 import { rankTextsTask, searchTask } from './tasks.js';
 
@@ -53,6 +59,12 @@ export class RetrievalResolver {
     })
     after: string | null | undefined,
     @Arg('filters', () => SearchFilters, { nullable: true }) filters: SearchFilters | null | undefined,
+    @Arg('groupBy', () => SearchGrouping, {
+      defaultValue: SearchGrouping.SEGMENT,
+      description:
+        'SEGMENT: every hit; VIDEO / CAMERA: the best segment of each, with how many more matched.',
+    })
+    groupBy: SearchGrouping,
     @Ctx() context: GatewayContext,
   ): Promise<SegmentSearchConnection> {
     const maxPageSize = context.services.config.maxPageSize;
@@ -70,7 +82,7 @@ export class RetrievalResolver {
       recordedBefore: filters?.recordedBefore?.toISOString() ?? null,
     };
     const outcome = await context.tasks.run(searchTask, input);
-    return toConnection(outcome, start, first, context.services.encoder.modelId);
+    return toConnection(grouped(outcome, groupBy), start, first, context.services.encoder.modelId);
   }
 
   @Policy('read')
@@ -98,8 +110,27 @@ export class RetrievalResolver {
   }
 }
 
+/**
+ * The hits with only the best of each video (or camera; videos without one by video), in rank order,
+ * each carrying how many other hits its group had. The ranking is unchanged, so cursors still line up.
+ */
+function grouped(outcome: SearchOutcome, groupBy: SearchGrouping): SearchOutcome & { more?: number[] } {
+  if (groupBy === SearchGrouping.SEGMENT) return outcome;
+  const keyOf = (hit: RankedSegment) =>
+    groupBy === SearchGrouping.CAMERA && hit.cameraId ? `camera:${hit.cameraId}` : `video:${hit.videoId}`;
+  const best = new Map<string, { hit: RankedSegment; more: number }>();
+  for (const hit of outcome.ranked) {
+    const key = keyOf(hit);
+    const group = best.get(key);
+    if (group) group.more += 1;
+    else best.set(key, { hit, more: 0 });
+  }
+  const groups = [...best.values()];
+  return { ...outcome, ranked: groups.map((group) => group.hit), more: groups.map((group) => group.more) };
+}
+
 function toConnection(
-  outcome: SearchOutcome,
+  outcome: SearchOutcome & { more?: number[] },
   start: number,
   first: number,
   model: string,
@@ -107,7 +138,11 @@ function toConnection(
   const page = outcome.ranked.slice(start, start + first);
   const edges = page.map((hit, i) => ({
     cursor: encodeCursor(start + i),
-    node: Object.assign(new SegmentHit(), { ...hit, rank: start + i + 1 }),
+    node: Object.assign(new SegmentHit(), {
+      ...hit,
+      rank: start + i + 1,
+      moreMatches: outcome.more?.[start + i] ?? 0,
+    }),
   }));
   return Object.assign(new SegmentSearchConnection(), {
     edges,

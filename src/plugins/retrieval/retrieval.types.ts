@@ -1,10 +1,29 @@
 /** GraphQL types of the `retrieval` plugin: search filters, hits, the Relay connection around them, ranked texts. */
 import { GraphQLDateTime } from 'graphql-scalars';
-import { Field, Float, ID, InputType, Int, ObjectType } from 'type-graphql';
+import { Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 
 import { PageInfo, QueryWarning } from 'hbi-platform';
 
 export { PageInfo, QueryWarning, QueryWarningCode } from 'hbi-platform';
+
+/** How search hits are grouped for people: ten hits of one static scene help no one. */
+export enum SearchGrouping {
+  SEGMENT = 'SEGMENT',
+  VIDEO = 'VIDEO',
+  CAMERA = 'CAMERA',
+}
+registerEnumType(SearchGrouping, {
+  name: 'SearchGrouping',
+  description: 'Every matching segment, or the best segment of each video or camera.',
+  valuesConfig: {
+    SEGMENT: { description: 'Every matching segment (the default).' },
+    VIDEO: { description: 'Each video once, with its best segment; moreMatches counts its other matches.' },
+    CAMERA: {
+      description:
+        'Each camera once, with its best segment; moreMatches counts its other matches. Videos without a camera are grouped by video.',
+    },
+  },
+});
 
 @InputType({ description: 'Restricts a search; every given filter must match.' })
 export class SearchFilters {
@@ -55,6 +74,15 @@ export class SegmentHit {
 
   @Field(() => Int, { description: '1-based rank in the whole result.' })
   rank!: number;
+
+  @Field(() => ID, { nullable: true, description: "The camera that recorded the segment's video." })
+  cameraId!: string | null;
+
+  @Field(() => Int, {
+    description:
+      'Other matching segments of the same video or camera (with groupBy), not listed; 0 otherwise.',
+  })
+  moreMatches!: number;
 }
 
 @ObjectType()
@@ -74,7 +102,9 @@ export class SegmentSearchConnection {
   @Field(() => PageInfo)
   pageInfo!: PageInfo;
 
-  @Field(() => Int, { description: 'Hits in the whole result (at most the configured candidate count).' })
+  @Field(() => Int, {
+    description: 'Hits (groups, with groupBy) in the whole result (at most the configured candidate count).',
+  })
   totalCount!: number;
 
   @Field(() => [QueryWarning])

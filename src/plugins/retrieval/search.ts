@@ -12,6 +12,7 @@ import type { RetrievalConfig } from './config.js';
 export interface RankedSegment {
   segmentId: string;
   videoId: string;
+  cameraId: string | null;
   index: number;
   startMs: number;
   endMs: number;
@@ -49,6 +50,7 @@ export async function searchSegments(
     .map((candidate, i): RankedSegment => ({
       segmentId: candidate.segmentId,
       videoId: candidate.videoId,
+      cameraId: candidate.cameraId,
       index: candidate.index,
       startMs: candidate.startMs,
       endMs: candidate.endMs,
