@@ -430,6 +430,10 @@ async function driveLoad(
   let completed = 0;
   let rateLimited = 0;
   let failed = 0;
+  const otherCodes = () =>
+    [...new Set(OPERATION_KINDS.flatMap((kind) => [...kinds[kind].errors.keys()]))]
+      .filter((code) => !ACCEPTED_ERRORS.has(code))
+      .join(', ');
   const ticker = setInterval(() => {
     void (async () => {
       const memory = pid === undefined ? undefined : await processMemory(pid).catch(() => undefined);
@@ -439,7 +443,7 @@ async function driveLoad(
         Math.min(elapsed, settings.durationSeconds),
         settings.durationSeconds,
         `s: ${completed} ops (${Math.round(completed / Math.max(elapsed, 0.001))}/s), 429: ${rateLimited}, ` +
-          `other errors: ${failed}${memory ? `, server RSS ${Math.round(memory.rssMiB)} MiB` : ''}`,
+          `other errors: ${failed}${failed > 0 ? ` (${otherCodes()})` : ''}${memory ? `, server RSS ${Math.round(memory.rssMiB)} MiB` : ''}`,
       );
     })();
   }, 1000);
