@@ -72,10 +72,7 @@ export async function timedOutcome(
   const ms = performance.now() - start;
   // answer and caption say whether they came from the cache: the report counts how many did.
   const field = result.data && Object.values(result.data)[0];
-  const cached =
-    field && typeof field === 'object' && 'cached' in field
-      ? (field).cached
-      : undefined;
+  const cached = field && typeof field === 'object' && 'cached' in field ? field.cached : undefined;
   return {
     ok: true,
     ms,
