@@ -1,6 +1,7 @@
 /**
  * Every `hbi bench` command runs to the end and writes its report, at toy sizes on the fixture model
  * (the numbers mean nothing here; docs/benchmarks.md records real runs). Keeps the benchmarks from rotting.
+ * `bench load` spawns `hbi serve` from dist/: build first (npx tsc -p tsconfig.build.json; npm test does).
  */
 import 'reflect-metadata';
 
@@ -22,12 +23,20 @@ describe('hbi bench at toy sizes', () => {
   afterAll(async () => temp?.cleanup());
 
   const bench = async (name: string, ...flags: string[]): Promise<BenchReport> => {
+    const { code, report } = await benchRun(name, ...flags);
+    expect(code).toBe(0);
+    return report;
+  };
+  const benchRun = async (
+    name: string,
+    ...flags: string[]
+  ): Promise<{ code: number; report: BenchReport }> => {
     const captured = captureIo({ HBI_MODEL_DIR: TINY_PACKAGE, HBI_DATA_DIR: path.join(temp.dir, 'data') });
     const code = await runCli(['bench', name, ...flags, '--out', temp.dir], captured.io);
     expect(captured.stderr()).toContain(`written: ${path.join(temp.dir, `${name}.json`)}`);
-    expect(code).toBe(0);
     expect(captured.stdout()).toContain(`### hbi bench ${name}`);
-    return JSON.parse(await readFile(path.join(temp.dir, `${name}.json`), 'utf8')) as BenchReport;
+    const report = JSON.parse(await readFile(path.join(temp.dir, `${name}.json`), 'utf8')) as BenchReport;
+    return { code, report };
   };
 
   it('encoder: shared encoder vs bare session, batching on vs off', async () => {
@@ -75,5 +84,45 @@ describe('hbi bench at toy sizes', () => {
     // (up to near-ties at rank 10), with or without the index.
     expect(recalls).toHaveLength(2);
     for (const recall of recalls) expect(recall.value).toBeGreaterThanOrEqual(0.9);
+  });
+
+  it('load: every operation runs against a spawned hbi serve, only RATE_LIMITED errors, Retry-After honoured', async () => {
+    // A low rate limit (6000 cost units a minute per key and tenant) so the 429 path is exercised too:
+    // the first round of 8 clients (each starting with a different kind) fits the full buckets, then
+    // the clients outrun the refill.
+    const { code, report } = await benchRun(
+      'load',
+      '--clients',
+      '8',
+      '--duration',
+      '5s',
+      '--videos',
+      '2',
+      '--rate-limit',
+      '6000',
+    );
+    const value = (name: string) => report.measurements.find((m) => m.name === name)?.value;
+    for (const kind of ['search', 'answer', 'caption', 'upload', 'subscribe']) {
+      expect(value(`${kind}: operations completed`), kind).toBeGreaterThan(0);
+      for (const q of ['p50', 'p95', 'p99'])
+        expect(value(`${kind}: ${q}`), `${kind} ${q}`).toBeGreaterThan(0);
+    }
+    expect(value('throughput')).toBeGreaterThan(0);
+    expect(value('server peak RSS')).toBeGreaterThan(50);
+    const errors = report.measurements.filter((m) => m.name.startsWith('errors: ')).map((m) => m.name);
+    expect(errors).toEqual(['errors: RATE_LIMITED']);
+    expect(value('errors: RATE_LIMITED')).toBeGreaterThan(0);
+    expect(value('rate-limited share of requests')).toBeGreaterThan(0);
+    expect(code).toBe(0);
+  });
+
+  it('load: refuses a server that is not on loopback unless --allow-remote', async () => {
+    const captured = captureIo({ HBI_MODEL_DIR: TINY_PACKAGE });
+    const code = await runCli(
+      ['bench', 'load', '--url', 'http://192.0.2.10:4000/graphql', '--key', 'k', '--duration', '5s'],
+      captured.io,
+    );
+    expect(code).toBe(2);
+    expect(captured.stderr()).toContain('is not a loopback address');
   });
 });

@@ -1,5 +1,5 @@
 /**
- * `hbi bench encoder|search|ingest`: each measures the platform against a baseline in the same run,
+ * `hbi bench encoder|search|ingest` (and `cluster`, `load`: own command shapes, cluster-bench.ts and load-bench.ts): each measures the platform against a baseline in the same run,
  * shows a progress line on stderr, prints a markdown table (or JSON with --json) and writes both to
  * `--out`. Sizes are flags, so a run fits a few minutes on a laptop; docs/benchmarks.md records runs.
  * They run on the embedded adapters in temporary folders whatever the cluster settings say.
@@ -20,6 +20,7 @@ import { createProgress } from '../progress.js';
 import { clusterBenchCommand } from './cluster-bench.js';
 import { runEncoderBench } from './encoder-bench.js';
 import { runIngestBench } from './ingest-bench.js';
+import { loadBenchCommand } from './load-bench.js';
 import { renderMarkdown, startReport, writeReport } from './report.js';
 import { runSearchBench } from './search-bench.js';
 
@@ -163,6 +164,7 @@ export const BENCH_COMMANDS: readonly Command[] = [
   }),
   // On the real services rather than the embedded adapters, so it brings its own command shape.
   clusterBenchCommand,
+  loadBenchCommand,
 ];
 
 function noiseOption(args: ParsedArgs): number {
