@@ -64,7 +64,7 @@ export type { ModelManifest } from './core/model/manifest.js';
 export type { Policy as PolicyName, Principal, Role } from './core/auth/principal.js';
 export { Policy } from './core/auth/policy.js';
 export type { CostFunction } from './core/gateway/cost.js';
-export { Cost, numberArg } from './core/gateway/cost.js';
+export { Cost, numberArg, pluginSettings } from './core/gateway/cost.js';
 export { isUuid } from './core/util/ids.js';
 export { checkText } from './core/util/text-input.js';
 export { mapConcurrent } from './core/util/map-concurrent.js';

@@ -47,3 +47,12 @@ export function numberArg(args: Readonly<Record<string, unknown>>, name: string,
   const value = args[name];
   return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : fallback;
 }
+
+/**
+ * A plugin's settings for a cost function: its configuration where this process runs the plugin,
+ * else nothing (a cluster gateway hands tasks to workers and starts no plugin: the cost function then
+ * falls back to the plugin's defaults).
+ */
+export function pluginSettings<T>(context: GatewayContext | undefined, plugin: string): Partial<T> {
+  return (context?.services.pluginContext(plugin)?.config as Partial<T> | undefined) ?? {};
+}

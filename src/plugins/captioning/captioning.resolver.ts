@@ -2,7 +2,7 @@
 import { Arg, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
 
 import type { GatewayContext } from 'hbi-platform';
-import { Cost, Policy, numberArg, requirePluginContext } from 'hbi-platform';
+import { Cost, Policy, numberArg, pluginSettings } from 'hbi-platform';
 
 import type { CaptioningConfig } from './config.js';
 import { Caption, Decoding, SegmentCaption } from './captioning.types.js';
@@ -15,11 +15,8 @@ export class CaptioningResolver {
   // Segments decoded (a whole video: up to maxVideoSegments) times the beam's width.
   @Cost(
     (args, context) =>
-      (args.videoId
-        ? context
-          ? requirePluginContext<CaptioningConfig>(context, 'captioning').config.maxVideoSegments
-          : 200
-        : 1) * (String(args.decoding).toUpperCase() === 'BEAM' ? numberArg(args, 'beamSize', 3) : 1),
+      (args.videoId ? (pluginSettings<CaptioningConfig>(context, 'captioning').maxVideoSegments ?? 200) : 1) *
+      (String(args.decoding).toUpperCase() === 'BEAM' ? numberArg(args, 'beamSize', 3) : 1),
   )
   @Query(() => Caption, {
     description:

@@ -2,7 +2,7 @@
 import { Arg, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
 
 import type { GatewayContext } from 'hbi-platform';
-import { Cost, Policy, requirePluginContext, textWarnings } from 'hbi-platform';
+import { Cost, Policy, pluginSettings, textWarnings } from 'hbi-platform';
 
 import type { QaConfig } from './config.js';
 import { Answer, AnswerAlternative, AnswerScope, SegmentAnswer } from './qa.types.js';
@@ -14,11 +14,7 @@ export class QaResolver {
   @Policy('read')
   // A whole video is answered segment by segment, up to the plugin's maxVideoSegments.
   @Cost((args, context) =>
-    args.videoId
-      ? context
-        ? requirePluginContext<QaConfig>(context, 'qa').config.maxVideoSegments
-        : 1000
-      : 1,
+    args.videoId ? (pluginSettings<QaConfig>(context, 'qa').maxVideoSegments ?? 1000) : 1,
   )
   @Query(() => Answer, {
     description:

@@ -6,7 +6,7 @@
 import { Arg, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
 
 import type { GatewayContext } from 'hbi-platform';
-import { Cost, HbiError, Policy, numberArg, requirePluginContext, textWarnings } from 'hbi-platform';
+import { Cost, HbiError, Policy, numberArg, pluginSettings, textWarnings } from 'hbi-platform';
 
 import type { RetrievalConfig } from './config.js';
 import {
@@ -43,7 +43,7 @@ export class RetrievalResolver {
   // The re-rank scores every candidate; the page is then read out.
   @Cost(
     (args, context) =>
-      (context ? requirePluginContext<RetrievalConfig>(context, 'retrieval').config.candidates : 100) +
+      (pluginSettings<RetrievalConfig>(context, 'retrieval').candidates ?? 100) +
       numberArg(args, 'first', 10),
   )
   @Query(() => SegmentSearchConnection, {

@@ -18,6 +18,7 @@ import { ApiKeyStore } from '../../../src/core/auth/api-keys.js';
 import type { Principal } from '../../../src/core/auth/principal.js';
 import { loadConfig } from '../../../src/core/config.js';
 import type { HbiError } from '../../../src/core/errors.js';
+import type { GatewayContext } from '../../../src/core/gateway/context.js';
 import { assertWithinLimits, measureOperation } from '../../../src/core/gateway/limits.js';
 import { RateLimiter } from '../../../src/core/gateway/rate-limits.js';
 import { buildGatewaySchema } from '../../../src/core/gateway/schema.js';
@@ -58,6 +59,21 @@ describe('field costs from the plugins', () => {
     expect(cost(`mutation { reindexAll { id } }`)).toBe(100 + 1);
     // Fields without a declared cost still cost 1 each.
     expect(cost('{ health { ready } }')).toBe(2);
+  });
+
+  it("prices with the plugin's defaults where the gateway runs no plugin (a cluster gateway), with its settings where it does", () => {
+    const context = (config: unknown) =>
+      ({
+        services: { pluginContext: () => (config === undefined ? undefined : { config }) },
+      }) as unknown as GatewayContext;
+    const query = parse('{ search(text: "x", first: 5) { totalCount } }');
+    expect(
+      measureOperation(query, undefined, {}, 100, { schema, context: context(undefined) }).complexity,
+    ).toBe(110);
+    expect(
+      measureOperation(query, undefined, {}, 100, { schema, context: context({ candidates: 300 }) })
+        .complexity,
+    ).toBe(310);
   });
 
   it('refuses 900 aliased answers over a whole video before anything runs', () => {
