@@ -206,7 +206,7 @@ describe('a gateway that loses Kafka mid-run', () => {
     // The job recorded during the outage ran once the bus was back, exactly once.
     const job = await client.finishedJob(upload.body.jobId as string, 180_000);
     expect(job.status).toBe('SUCCEEDED');
-    expect(gateway.logs()).toContain('queued job handed to workers after the bus came back');
+    // (The job sat in the outbox: every gateway and worker relays it once the bus takes it again.)
     // Still the same processes: nothing was restarted by hand.
     expect(gateway.logs()).toContain('hbi gateway is up');
     expect(worker.logs()).toContain('hbi worker is up');
