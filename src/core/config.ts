@@ -339,6 +339,24 @@ export const SETTINGS = {
     '600',
     'Query cost one client address without credentials may spend a minute; 0 = no limit.',
   ),
+  maxInFlightTasks: setting(
+    'HBI_MAX_INFLIGHT_TASKS',
+    positiveInt,
+    '32',
+    'Plugin tasks (search, answer, caption, …) one gateway runs for requests at once.',
+  ),
+  maxWaitingTasks: setting(
+    'HBI_MAX_WAITING_TASKS',
+    nonNegativeInt,
+    '64',
+    'Tasks that may wait for a place past HBI_MAX_INFLIGHT_TASKS; more are refused at once (429 RATE_LIMITED, retry after 1 s).',
+  ),
+  maxTaskWaitMs: setting(
+    'HBI_MAX_TASK_WAIT_MS',
+    nonNegativeInt,
+    '2000',
+    'Longest a task waits for a place before it is refused (429 RATE_LIMITED).',
+  ),
   tenantMaxVideos: setting(
     'HBI_TENANT_MAX_VIDEOS',
     nonNegativeInt,

@@ -29,7 +29,13 @@ export interface GatewayServices {
     Partial<
       Pick<
         Config,
-        'maxQueryTokens' | 'rateKeyCostPerMinute' | 'rateTenantCostPerMinute' | 'rateAnonymousCostPerMinute'
+        | 'maxQueryTokens'
+        | 'rateKeyCostPerMinute'
+        | 'rateTenantCostPerMinute'
+        | 'rateAnonymousCostPerMinute'
+        | 'maxInFlightTasks'
+        | 'maxWaitingTasks'
+        | 'maxTaskWaitMs'
       >
     > &
     Partial<Pick<Config, 'maxUploadBytes' | 'uploadMinBytesPerSecond'>> &

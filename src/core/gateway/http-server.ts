@@ -46,6 +46,7 @@ import {
 import { readiness } from './context.js';
 import type { GatewayContext, GatewayServices } from './context.js';
 import { assertWithinLimits, measureOperation, operationLimitsPlugins } from './limits.js';
+import { TaskAdmission } from '../tasks/admission.js';
 import { RateLimiter } from './rate-limits.js';
 import { hideSuggestion, hideSuggestions, validateOperation } from './schema-exposure.js';
 import { UPLOAD_PATH, handleUpload } from './upload-route.js';
@@ -106,6 +107,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     anonymousCostPerMinute: config.rateAnonymousCostPerMinute ?? defaults.rateAnonymousCostPerMinute,
   });
   const maxQueryTokens = config.maxQueryTokens ?? defaults.maxQueryTokens;
+  // Past its capacity the node refuses tasks at once (429) instead of queueing them into timeouts.
+  const admitted = new TaskAdmission({
+    maxInFlight: config.maxInFlightTasks ?? defaults.maxInFlightTasks,
+    maxWaiting: config.maxWaitingTasks ?? defaults.maxWaitingTasks,
+    maxWaitMs: config.maxTaskWaitMs ?? defaults.maxTaskWaitMs,
+  }).wrap(services.tasks);
   const charge = (context: GatewayContext, cost: number) =>
     limiter.charge(context.principal, context.client ?? 'unknown', cost);
   const limitPlugins = operationLimitsPlugins(config, schema, charge);
@@ -152,7 +159,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       services,
       principal,
       tenantId,
-      tasks: bindTaskRunner(services.tasks, tenantId),
+      tasks: bindTaskRunner(admitted, tenantId),
       requestId: randomUUID(),
       ...(request
         ? { source: clientSource(request), client: request.socket.remoteAddress ?? 'unknown' }
