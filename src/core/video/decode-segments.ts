@@ -172,6 +172,8 @@ export async function decodeSegments(
   let maxQueued = 0;
   let pauses = 0;
   let paused = false;
+  let exited = false;
+  let onResume: (() => void) | null = null;
   let settleAll: () => void = () => {};
   const allSettled = new Promise<void>((resolve) => (settleAll = resolve));
 
@@ -208,8 +210,13 @@ export async function decodeSegments(
     const backlog = queue.length + running;
     if (paused && backlog < readAhead && !finished) {
       paused = false;
-      child.stdout.resume();
-      armTimer();
+      if (!exited) {
+        child.stdout.resume();
+        armTimer();
+      }
+      onResume?.();
+      onResume = null;
+      matchFrames();
     }
     checkDone();
   };
@@ -291,11 +298,14 @@ export async function decodeSegments(
       child.kill('SIGKILL');
     }
   };
-  const matchFrames = () => {
-    while (unstamped.length > 0 && timestamps.length > 0 && failure === null && !finished) {
-      deal(unstamped.shift()!, timestamps.shift()!);
+  /** Deals the frames read so far, while the consumer keeps up (frames wait while paused). */
+  function matchFrames(): void {
+    while (!paused && failure === null && !finished && unstamped.length > 0) {
+      if (whole) deal(unstamped.shift()!, null);
+      else if (timestamps.length > 0) deal(unstamped.shift()!, timestamps.shift()!);
+      else break;
     }
-  };
+  }
 
   child.stdout.on('data', (chunk: Buffer) => {
     if (failure !== null || finished) return;
@@ -306,18 +316,17 @@ export async function decodeSegments(
       // A copy: the chunk is far larger than one frame and would otherwise stay alive with it.
       const frame = Buffer.from(pending.subarray(offset, offset + frameBytes));
       offset += frameBytes;
-      if (whole) deal(frame, null);
-      else unstamped.push(frame);
+      unstamped.push(frame);
     }
     pending = pending.subarray(offset);
-    if (!whole) matchFrames();
+    matchFrames();
   });
   child.stderr.on('data', (chunk: Buffer) => {
     const text = stderrLine + chunk.toString('utf8');
     const lines = text.split('\n');
     stderrLine = lines.pop() ?? '';
     for (const line of lines) readStderrLine(line);
-    if (!whole) matchFrames();
+    matchFrames();
   });
   const readStderrLine = (line: string) => {
     if (whole) {
@@ -358,9 +367,16 @@ export async function decodeSegments(
       child.on('error', reject);
       child.on('close', (code, signal) => resolve({ code, signal }));
     },
-  ).finally(() => clearTimeout(timer));
+  ).finally(() => {
+    exited = true;
+    clearTimeout(timer);
+  });
   if (stderrLine) readStderrLine(stderrLine);
-  if (!whole) matchFrames();
+  // The frames still read but not dealt (the consumer was behind) are dealt as it catches up.
+  matchFrames();
+  while (paused && failure === null && !finished && unstamped.length > 0) {
+    await new Promise<void>((resolve) => (onResume = resolve));
+  }
 
   if (failure === null && !finished) {
     if (timedOut) {
@@ -379,14 +395,17 @@ export async function decodeSegments(
         'VIDEO_UNREADABLE',
         `ffmpeg ended inside a frame (${pending.length} stray bytes)`,
       );
-    } else if (!whole && unstamped.length > 0) {
+    } else if (unstamped.length > 0) {
       failure = new HbiError(
         'VIDEO_UNREADABLE',
         'ffmpeg wrote frames it did not report; cannot place them in time',
       );
     } else {
-      // The end of the file closes every window still open, in order.
-      for (let i = nextWindow; i < windows.length && failure === null; i++) emit(windows[i]!);
+      // The end of the file closes every window still open, in order, as the consumer keeps up.
+      for (let i = nextWindow; i < windows.length && failure === null; i++) {
+        while (paused && failure === null) await new Promise<void>((resolve) => (onResume = resolve));
+        if (failure === null) emit(windows[i]!);
+      }
       nextWindow = windows.length;
     }
   }
