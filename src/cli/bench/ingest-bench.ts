@@ -186,13 +186,13 @@ export async function runIngestBench(
       `${what}: ffmpeg decode alone`,
       decodeRate,
       'segments/s',
-      `${(long.frames * 1000) / long.decodeMs} frames/s; the command ingest runs, output discarded`,
+      `${Math.round((long.frames * 1000) / long.decodeMs)} frames/s; the command ingest runs, output discarded`,
     );
     report.measure(
       `${what}: end to end`,
       ingestRate,
       'segments/s',
-      `${(long.frames * 1000) / long.ingestMs} frames/s`,
+      `${Math.round((long.frames * 1000) / long.ingestMs)} frames/s`,
     );
     report.measure(`${what}: ingest peak RSS`, long.maxRssMb, 'MiB', 'the whole bench process so far');
     report.measure(
