@@ -151,14 +151,17 @@ export const BENCH_COMMANDS: readonly Command[] = [
     summary: 'Benchmark end-to-end ingest against the encoder alone, with a breakdown of where the time goes',
     details:
       'Ingests --videos demo clips into fresh temporary databases: end to end one at a time (stages timed),\n' +
-      'probe and decode alone, the encoder alone, and end to end --concurrency videos at a time.',
+      'probe and decode alone, the encoder alone, and end to end --concurrency videos at a time. Then a\n' +
+      'generated --long-minutes 720p 30 fps recording end to end against ffmpeg decoding the same frames alone.',
     options: {
       videos: size('Demo clips to ingest (default 48)'),
       concurrency: size('Videos at a time in the concurrent pass (default 4)'),
+      'long-minutes': size('Minutes of the generated 720p 30 fps recording (default 10; 0 skips it)'),
     },
     settings: (args) => ({
       videos: intOption(args, 'videos', 48, 1, 200),
       concurrency: intOption(args, 'concurrency', 4, 1, 64),
+      longMinutes: intOption(args, 'long-minutes', 10, 0, 240),
     }),
     run: runIngestBench,
   }),

@@ -8,8 +8,12 @@
  *      (hashing, validation, events, bookkeeping);
  *   2. `--concurrency` videos at a time end to end, as the demo library is indexed.
  * The encoder alone runs every segment one at a time, then all at once (its batched best case).
+ * Then a long recording (`--long-minutes` of 720p at 30 fps, generated: a 60 s clip joined with the concat
+ * demuxer) is ingested end to end and, in the same run, decoded alone by the very ffmpeg command ingest
+ * runs (output read and discarded): ingest ÷ decode-only throughput, and the 720p cameras with 10 s
+ * segments one node keeps up with.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -23,6 +27,8 @@ import type { Logger } from '../../core/logger.js';
 import type { ObjectStore } from '../../core/storage/port.js';
 import { mapConcurrent } from '../../core/util/map-concurrent.js';
 import { decodeFrames } from '../../core/video/decode-frames.js';
+import { videoDecodeArgs } from '../../core/video/decode-segments.js';
+import { runProcess } from '../../core/video/run-process.js';
 import { probeVideo } from '../../core/video/probe.js';
 import { planSegments } from '../../core/video/segments.js';
 import { validateVideo } from '../../core/video/validate.js';
@@ -37,6 +43,8 @@ export interface IngestBenchOptions {
   videos: number;
   /** Videos ingested at once in the concurrent pass. */
   concurrency: number;
+  /** Minutes of the generated 720p 30 fps recording (0: no long-recording pass). */
+  longMinutes: number;
 }
 
 /** Milliseconds spent inside calls of one service, summed. */
@@ -115,6 +123,8 @@ export async function runIngestBench(
       }),
     );
   });
+  const long =
+    options.longMinutes > 0 ? await longRecording(config, options.longMinutes, progress, logger) : null;
   progress.finish();
 
   const { segments, watches } = sequential;
@@ -167,11 +177,118 @@ export async function runIngestBench(
     'end to end ÷ encoder alone, both one at a time, segments/s',
     sequential.encodeOneMs / endToEndMs,
   );
+  if (long) {
+    const decodeRate = (long.segments * 1000) / long.decodeMs;
+    const ingestRate = (long.segments * 1000) / long.ingestMs;
+    const what = `${options.longMinutes} min 720p 30 fps recording`;
+    report.measure(`${what}: segments`, long.segments, 'segments', `${long.frames} frames decoded`);
+    report.measure(
+      `${what}: ffmpeg decode alone`,
+      decodeRate,
+      'segments/s',
+      `${Math.round((long.frames * 1000) / long.decodeMs)} frames/s; the command ingest runs, output discarded`,
+    );
+    report.measure(
+      `${what}: end to end`,
+      ingestRate,
+      'segments/s',
+      `${Math.round((long.frames * 1000) / long.ingestMs)} frames/s`,
+    );
+    report.measure(`${what}: ingest peak RSS`, long.maxRssMb, 'MiB', 'the whole bench process so far');
+    report.measure(
+      '720p cameras with 10 s segments one node keeps up with',
+      ingestRate / 0.1,
+      'cameras',
+      'end-to-end segments/s ÷ 0.1 (one 10 s segment per camera every 10 s)',
+    );
+    report.ratio(`${what}: end to end ÷ ffmpeg decode alone, segments/s`, long.decodeMs / long.ingestMs, 0.8);
+  }
   report.note(
     'Each pass starts from an empty embedded database (PGlite) and object folder in a temporary directory. ' +
       'Probe and decode are timed on their own just before each video is ingested (ingest runs the same ffmpeg ' +
       'calls on its stored copy), so on a noisy machine the rest can come out slightly off, even below zero.',
   );
+}
+
+/**
+ * Generates a `minutes`-long 720p 30 fps recording, decodes it alone with the command ingest runs (output
+ * read and discarded), then ingests it end to end on a fresh database.
+ */
+async function longRecording(
+  config: Config,
+  minutes: number,
+  progress: Progress,
+  logger: Logger,
+): Promise<{ segments: number; frames: number; decodeMs: number; ingestMs: number; maxRssMb: number }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'hbi-bench-long-'));
+  try {
+    return await withKernel(config, logger, async (kernel) => {
+      const { ffmpeg } = kernel.ffmpeg;
+      progress.update(0, 0, `generating a ${minutes} min 720p 30 fps recording`);
+      const part = path.join(dir, 'minute.mp4');
+      await runTool(ffmpeg, [
+        '-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30', '-t', '60',
+        '-c:v', 'libx264', '-preset', 'veryfast', '-g', '60', '-pix_fmt', 'yuv420p', part,
+      ]); // prettier-ignore
+      const list = path.join(dir, 'minutes.txt');
+      await writeFile(list, `file '${part}'\n`.repeat(minutes));
+      const file = path.join(dir, 'recording.mp4');
+      await runTool(ffmpeg, [
+        '-v',
+        'error',
+        '-y',
+        '-f',
+        'concat',
+        '-safe',
+        '0',
+        '-i',
+        list,
+        '-c',
+        'copy',
+        file,
+      ]);
+      const { dims } = kernel.modelPackage.manifest;
+      const probe = validateVideo(
+        await probeVideo(file, kernel.ffmpeg, config.decodeTimeoutMs, config.allowedContainers),
+        config,
+      );
+      const spans = planSegments(probe.durationMs, config.segmentWindowMs, config.segmentOverlapMs);
+      progress.update(0, 0, 'ffmpeg decode alone');
+      let bytes = 0;
+      const decode = await timed(() =>
+        runProcess(
+          ffmpeg,
+          videoDecodeArgs({
+            file,
+            spans,
+            width: dims.width,
+            height: dims.height,
+            containers: config.allowedContainers,
+          }),
+          { timeoutMs: 3_600_000, onStdout: (chunk) => ((bytes += chunk.length), true) },
+        ),
+      );
+      if (decode.value.code !== 0) throw new Error(`ffmpeg failed: ${decode.value.stderr.slice(-500)}`);
+      progress.update(0, 0, 'end to end');
+      const ingestor = new VideoIngestor({ ...kernel, model: kernel.modelPackage.manifest });
+      const ingest = await timed(() => ingestor.ingestFile({ file, title: 'long recording' }));
+      return {
+        segments: ingest.value.segments,
+        frames: bytes / (dims.width * dims.height * 3),
+        decodeMs: decode.ms,
+        ingestMs: ingest.ms,
+        maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+      };
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs a tool to completion; throws with its stderr when it fails. */
+async function runTool(command: string, args: string[]): Promise<void> {
+  const result = await runProcess(command, args, { timeoutMs: 1_800_000 });
+  if (result.code !== 0) throw new Error(`${command} failed: ${result.stderr}`);
 }
 
 /** Probes and decodes one clip's segments as ingest does; returns the frames of each segment. */

@@ -1,6 +1,7 @@
 /**
- * The ingest path for one video: hash → object store → probe and validate → segments → decode T frames
- * each by the model's recipe → shared encoder (the batcher stacks concurrent segments) → segment rows +
+ * The ingest path for one video: hash → object store → probe and validate → segments → one ffmpeg pass
+ * over the file that yields each segment's T frames by the model's recipe as its window closes → shared
+ * encoder (segments are encoded while decoding goes on; the batcher stacks concurrent ones) → segment rows +
  * pgvector embedding + frame tensors → `video.indexed` and one `segment.indexed` per segment.
  * Idempotent by content: the same bytes for the same tenant map to one video row (and one stored
  * object), segments are unique per (video, index) and embeddings per (segment, model version), so
@@ -22,7 +23,9 @@ import type { ModelManifest } from '../model/manifest.js';
 import { withLocalFile } from '../storage/local-file.js';
 import type { VectorStore } from '../segments/vector-store.js';
 import type { ObjectStore } from '../storage/port.js';
-import { decodeFrames } from '../video/decode-frames.js';
+import { decodeSegments } from '../video/decode-segments.js';
+import type { DecodeSlots } from '../video/decode-slots.js';
+import { processDecodeSlots } from '../video/decode-slots.js';
 import type { FfmpegTools } from '../video/ffmpeg-tools.js';
 import { probeVideo } from '../video/probe.js';
 import { planSegments } from '../video/segments.js';
@@ -84,7 +87,8 @@ export interface VideoIngestorOptions {
   config: Pick<
     Config,
     | 'maxUploadBytes' | 'maxVideoSeconds' | 'maxVideoWidth' | 'maxVideoHeight' | 'allowedContainers'
-    | 'allowedCodecs' | 'segmentWindowMs' | 'segmentOverlapMs' | 'decodeTimeoutMs'
+    | 'allowedCodecs' | 'segmentWindowMs' | 'segmentOverlapMs' | 'decodeTimeoutMs' | 'maxVideoFps'
+    | 'maxConcurrentDecodes'
   >; // prettier-ignore
   db: RelationalDatabase;
   storage: ObjectStore;
@@ -96,6 +100,8 @@ export interface VideoIngestorOptions {
   /** Where segments and their vectors are written (the kernel's, bound to `db` and the model version). */
   vectors: VectorStore;
   logger: Logger;
+  /** Where decodes wait their turn; default the process's (HBI_MAX_CONCURRENT_DECODES). */
+  decodeSlots?: DecodeSlots;
 }
 
 interface StoredVideo {
@@ -117,9 +123,11 @@ interface IndexedSegment {
 
 export class VideoIngestor {
   readonly #options: VideoIngestorOptions;
+  readonly #decodeSlots: DecodeSlots;
 
   constructor(options: VideoIngestorOptions) {
     this.#options = options;
+    this.#decodeSlots = options.decodeSlots ?? processDecodeSlots(options.config.maxConcurrentDecodes);
   }
 
   /** Ingests one local file; throws its typed error (and records it on the video row) when the file is bad. */
@@ -332,45 +340,48 @@ export class VideoIngestor {
     await progress.segmentsPlanned?.(spans.length);
     // A re-index under a different window leaves fewer segments: drop the ones past the new plan.
     await db.query(`DELETE FROM "segments" WHERE "video_id" = $1 AND "index" >= $2`, [videoId, spans.length]);
-    const whole = spans.length === 1;
-    // Segments of one video decode and encode concurrently; the encoder's batcher stacks them. All of
-    // them settle before a failure is reported, so nothing of a failed video keeps running.
-    const settled = await Promise.allSettled(
-      spans.map(async (span): Promise<IndexedSegment> => {
-        // A single-segment video is decoded whole, exactly as training decoded its clips.
-        const clip = await decodeFrames(ffmpeg, {
+    // One ffmpeg process reads the file once (decode-segments.ts); each segment is encoded and written
+    // as soon as its window closes, while decoding goes on, and decoding pauses while `readAhead`
+    // segments wait for the encoder. At most HBI_MAX_CONCURRENT_DECODES videos decode at once.
+    const segments: IndexedSegment[] = [];
+    await this.#decodeSlots.run(() =>
+      decodeSegments(
+        ffmpeg,
+        {
           file,
+          spans,
           frames: model.dims.frames,
           width: model.dims.width,
           height: model.dims.height,
           timeoutMs: config.decodeTimeoutMs,
+          maxFps: config.maxVideoFps,
           containers: config.allowedContainers,
-          ...(whole ? {} : { startMs: span.startMs, durationMs: span.endMs - span.startMs }),
-        });
-        const encoded = await encoder.encodeVideo(clip.frames);
-        const segment: IndexedSegment = {
-          id: '',
-          createdAt: new Date(),
-          index: span.index,
-          startMs: Math.round(span.startMs),
-          endMs: Math.round(span.endMs),
-        };
-        const written = await vectors.writeSegment({
-          videoId,
-          index: segment.index,
-          startMs: segment.startMs,
-          endMs: segment.endMs,
-          vectors: encoded,
-        });
-        segment.id = written.id;
-        segment.createdAt = written.createdAt;
-        await progress.segmentIndexed?.();
-        return segment;
-      }),
+        },
+        async ({ span, frames }) => {
+          const encoded = await encoder.encodeVideo(frames);
+          const segment: IndexedSegment = {
+            id: '',
+            createdAt: new Date(),
+            index: span.index,
+            startMs: Math.round(span.startMs),
+            endMs: Math.round(span.endMs),
+          };
+          const written = await vectors.writeSegment({
+            videoId,
+            index: segment.index,
+            startMs: segment.startMs,
+            endMs: segment.endMs,
+            vectors: encoded,
+          });
+          segment.id = written.id;
+          segment.createdAt = written.createdAt;
+          segments.push(segment);
+          await progress.segmentIndexed?.();
+        },
+      ),
     );
-    const failed = settled.find((outcome) => outcome.status === 'rejected');
-    if (failed) throw failed.reason;
+    segments.sort((a, b) => a.index - b.index);
     await db.prisma.video.updateMany({ where: { id: videoId }, data: { status: 'INDEXED' } });
-    return settled.map((outcome) => (outcome as PromiseFulfilledResult<IndexedSegment>).value);
+    return segments;
   }
 }

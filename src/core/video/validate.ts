@@ -14,6 +14,7 @@ export type VideoLimits = Pick<
   | 'maxVideoHeight'
   | 'allowedContainers'
   | 'allowedCodecs'
+  | 'maxVideoFps'
 >;
 
 /** A probe that passed validation: it has a video stream and a known duration. */
@@ -62,6 +63,13 @@ export function validateVideo(probe: VideoProbe, limits: VideoLimits): ValidVide
           maxHeight: limits.maxVideoHeight,
         },
       },
+    );
+  }
+  if (video.fps !== null && video.fps > limits.maxVideoFps) {
+    throw new HbiError(
+      'VIDEO_TOO_LARGE',
+      `The video declares ${Math.round(video.fps * 100) / 100} frames a second; the limit is ${limits.maxVideoFps} (HBI_MAX_VIDEO_FPS): re-encode it at a lower frame rate`,
+      { details: { fps: video.fps, maxFps: limits.maxVideoFps } },
     );
   }
   const durationMs = probe.durationMs;

@@ -37,6 +37,11 @@ describe('validateVideo', () => {
     [{ sizeBytes: 2_000_000 }, 'VIDEO_TOO_LARGE', 'is 2000000 bytes; the limit is 1000000'],
     [{ durationMs: 61_000 }, 'VIDEO_TOO_LARGE', 'lasts 61 s; the limit is 60 s'],
     [
+      { video: { codec: 'h264', width: 640, height: 480, fps: 90_000 } },
+      'VIDEO_TOO_LARGE',
+      'declares 90000 frames a second; the limit is 240 (HBI_MAX_VIDEO_FPS)',
+    ],
+    [
       { video: { codec: 'h264', width: 3840, height: 2160, fps: 30 } },
       'VIDEO_TOO_LARGE',
       '3840x2160; the limit is 1920x1080',
