@@ -351,6 +351,12 @@ export const SETTINGS = {
     '600',
     'Query cost one client address without credentials may spend a minute; 0 = no limit.',
   ),
+  frameCacheMb: setting(
+    'HBI_FRAME_CACHE_MB',
+    nonNegativeInt,
+    '256',
+    "Memory for decoded frame tensors of recently searched segments (search's re-rank reads them on every query); 0 = none.",
+  ),
   maxInFlightTasks: setting(
     'HBI_MAX_INFLIGHT_TASKS',
     positiveInt,

@@ -97,7 +97,10 @@ export async function bootKernel(
   const vectors = await life.add(
     'vector index',
     async () => {
-      const store = new VectorStore(db, modelVersion, { logger: logger.child({ component: 'statistics' }) });
+      const store = new VectorStore(db, modelVersion, {
+        logger: logger.child({ component: 'statistics' }),
+        frameCacheBytes: config.frameCacheMb * 1024 ** 2,
+      });
       await store.ensureIndex();
       return store;
     },

@@ -16,6 +16,8 @@ import { HbiError } from '../errors.js';
 import { inOwnerScope, inTenantScope } from '../db/scope.js';
 import { isUuid } from '../util/ids.js';
 import type { Logger } from '../logger.js';
+import type { FrameTensors } from './frame-cache.js';
+import { FrameCache } from './frame-cache.js';
 import { TableStatistics } from './table-statistics.js';
 
 /** One indexed segment with its stored frame tensors: [T,D], [T], [T]. */
@@ -121,8 +123,8 @@ export interface BulkSegment {
   vectors: SegmentVectors;
 }
 
-const FRAME_COLUMNS = `s."id" AS "segment_id", s."video_id", s."index", s."start_ms", s."end_ms",
-  e."frame_tokens", e."frame_weights", e."frame_mask"`;
+const SEGMENT_COLUMNS = `s."id" AS "segment_id", s."video_id", s."index", s."start_ms", s."end_ms"`;
+const FRAME_COLUMNS = `${SEGMENT_COLUMNS}, e."frame_tokens", e."frame_weights", e."frame_mask"`;
 
 interface FrameRow {
   segment_id: string;
@@ -130,9 +132,11 @@ interface FrameRow {
   index: number;
   start_ms: number;
   end_ms: number;
-  frame_tokens: Uint8Array | null;
-  frame_weights: Uint8Array | null;
-  frame_mask: Uint8Array | null;
+  frame_tokens?: Uint8Array | null;
+  frame_weights?: Uint8Array | null;
+  frame_mask?: Uint8Array | null;
+  /** Decoded tensors, when they came from the frame cache or were read apart. */
+  tensors?: FrameTensors;
 }
 
 interface CandidateRow extends FrameRow {
@@ -147,13 +151,21 @@ export class VectorStore {
   readonly #db: Database;
   readonly #model: VectorModel;
   readonly #statistics: TableStatistics;
+  readonly #frameCache: FrameCache;
 
-  constructor(db: Database, model: VectorModel, options: { logger?: Logger } = {}) {
+  /** `frameCacheBytes`: decoded frame tensors kept for search (default 256 MiB; 0: none). */
+  constructor(db: Database, model: VectorModel, options: { logger?: Logger; frameCacheBytes?: number } = {}) {
     vectorIndexName(model.id);
     vectorExpression(model.embedDim);
     this.#db = db;
     this.#model = model;
     this.#statistics = new TableStatistics(db, options.logger);
+    this.#frameCache = new FrameCache(options.frameCacheBytes ?? 256 * 1024 ** 2);
+  }
+
+  /** The frame cache's counters. */
+  get frameCacheStats(): FrameCache['stats'] {
+    return this.#frameCache.stats;
   }
 
   /** Resolves once no statistics refresh is running or scheduled (tests, shutdown). */
@@ -206,6 +218,7 @@ export class VectorStore {
       return { id, createdAt: rows[0]!.created_at };
     };
     const written = await (tx ? run(tx) : this.#db.transaction(run));
+    this.#frameCache.delete(written.id);
     this.#statistics.wrote(1);
     return written;
   }
@@ -224,6 +237,7 @@ export class VectorStore {
       segments.map((s) => [s.segmentId, this.#model.id, ...vectorParams(s.vectors)]),
       (p) => `(${p[0]}, ${p[1]}, ${p[2]}::vector, ${p[3]}, ${p[4]}, ${p[5]})`,
     );
+    for (const segment of segments) this.#frameCache.delete(segment.segmentId);
     this.#statistics.wrote(segments.length);
   }
 
@@ -259,10 +273,13 @@ export class VectorStore {
   }
 
   async #nearest(tenantId: string, query: NearestQuery): Promise<SegmentCandidate[]> {
-    const { sql, params, efSearch } = this.#nearestSql(tenantId, query);
+    const cached = this.#frameCache.enabled;
+    const { sql, params, efSearch } = this.#nearestSql(tenantId, query, !cached);
     const rows = await this.#db.transaction(async (tx) => {
       await tx.exec(`SET LOCAL hnsw.ef_search = ${efSearch}`);
-      return (await tx.query<CandidateRow>(sql, params)).rows;
+      const found = (await tx.query<CandidateRow>(sql, params)).rows;
+      if (cached) await this.#fillFrames(tx, found);
+      return found;
     });
     return rows.map((row) => ({
       ...toFrames(row, this.#model),
@@ -271,6 +288,43 @@ export class VectorStore {
       sourceUri: row.source_uri,
       similarity: Number(row.similarity),
     }));
+  }
+
+  /**
+   * Puts each candidate's frame tensors on its row: from the cache, the rest read in one statement by id
+   * (and cached). The candidate query returned only ids and scores, so the tensors of the segments
+   * searched most often are not read from the database again.
+   */
+  async #fillFrames(tx: Queryable, rows: CandidateRow[]): Promise<void> {
+    const missing: CandidateRow[] = [];
+    for (const row of rows) {
+      const tensors = this.#frameCache.get(row.segment_id);
+      if (tensors) Object.assign(row, { tensors });
+      else missing.push(row);
+    }
+    if (missing.length === 0) return;
+    const { rows: read } = await tx.query<{
+      segment_id: string;
+      frame_tokens: Uint8Array;
+      frame_weights: Uint8Array;
+      frame_mask: Uint8Array;
+    }>(
+      `SELECT "segment_id", "frame_tokens", "frame_weights", "frame_mask" FROM "segment_embeddings"
+       WHERE "model_version_id" = $1 AND "segment_id" = ANY($2::uuid[])`,
+      [this.#model.id, missing.map((row) => row.segment_id)],
+    );
+    const byId = new Map(read.map((row) => [row.segment_id, row]));
+    for (const row of missing) {
+      const stored = byId.get(row.segment_id);
+      if (!stored) continue;
+      const tensors = {
+        frameTokens: bytesToFloat32(stored.frame_tokens),
+        frameWeights: bytesToFloat32(stored.frame_weights),
+        frameMask: bytesToFloat32(stored.frame_mask),
+      };
+      this.#frameCache.set(row.segment_id, tensors);
+      Object.assign(row, { tensors });
+    }
   }
 
   /** The plan the database would run `query` with, for `tenantId` (diagnostics and tests). */
@@ -285,7 +339,11 @@ export class VectorStore {
     });
   }
 
-  #nearestSql(tenantId: string, query: NearestQuery): { sql: string; params: unknown[]; efSearch: number } {
+  #nearestSql(
+    tenantId: string,
+    query: NearestQuery,
+    withFrames = true,
+  ): { sql: string; params: unknown[]; efSearch: number } {
     const filters = query.filters ?? {};
     for (const id of [...(filters.videoIds ?? []), ...(filters.cameraIds ?? [])]) {
       if (!isUuid(id))
@@ -321,7 +379,8 @@ export class VectorStore {
     if (!Number.isInteger(efSearch) || efSearch < 1 || efSearch > 10_000) {
       throw new HbiError('BAD_USER_INPUT', `Unsupported candidate count ${efSearch}`);
     }
-    const sql = `SELECT ${FRAME_COLUMNS}, v."camera_id", v."title", v."source_uri", 1 - (${distance}) AS "similarity"
+    const columns = withFrames ? FRAME_COLUMNS : SEGMENT_COLUMNS;
+    const sql = `SELECT ${columns}, v."camera_id", v."title", v."source_uri", 1 - (${distance}) AS "similarity"
        FROM "segment_embeddings" e
        JOIN "segments" s ON s."id" = e."segment_id"
        JOIN "videos" v ON v."id" = s."video_id"
@@ -446,6 +505,16 @@ export async function insertRows(
 }
 
 function toFrames(row: FrameRow, model: VectorModel): SegmentFrames {
+  if (row.tensors) {
+    return {
+      segmentId: row.segment_id,
+      videoId: row.video_id,
+      index: row.index,
+      startMs: row.start_ms,
+      endMs: row.end_ms,
+      ...row.tensors,
+    };
+  }
   if (!row.frame_tokens || !row.frame_weights || !row.frame_mask) {
     throw new HbiError('NOT_FOUND', `Segment ${row.segment_id} is not indexed with model ${model.modelId}`, {
       details: { segmentId: row.segment_id, model: model.modelId },
