@@ -6,7 +6,7 @@
  * running, with nothing restarted by hand.
  */
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { chmod, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
@@ -56,6 +56,8 @@ describe('cluster mode through a PostgreSQL restart mid-ingest', () => {
 
   beforeAll(async () => {
     temp = await tempDir('hbi-pg-restart-');
+    // The server runs as the postgres user, which must reach its data folder under this one.
+    await chmod(temp.dir, 0o711);
     state = path.join(temp.dir, 'infra');
     await infra('up.sh', 'postgres');
     const url = readEnvFile(path.join(state, 'env')).DATABASE_URL;
@@ -77,6 +79,9 @@ describe('cluster mode through a PostgreSQL restart mid-ingest', () => {
       HBI_KAFKA_TOPIC_PREFIX: prefix,
       HBI_KAFKA_PARTITIONS: '4',
       HBI_KAFKA_SESSION_TIMEOUT_MS: '8000',
+      // A job whose worker lost the database mid-step (its message retried past its attempts while the
+      // server was down) is stuck RUNNING until the sweep finds it stale: short here, so the test sees it.
+      HBI_JOB_STALE_AFTER_MS: '20000',
     };
     gateway = await spawnRole('gateway', env);
     workers.push(...(await Promise.all([spawnRole('worker', env), spawnRole('worker', env)])));
@@ -124,7 +129,15 @@ describe('cluster mode through a PostgreSQL restart mid-ingest', () => {
       'every job to finish after the restart',
       async () => ((await finished().catch(() => 0)) === UPLOADS ? true : undefined),
       300_000,
-    );
+    ).catch(async (error: Error) => {
+      const states = await query<{ status: string; attempts: number; error: unknown }>(
+        `SELECT "status", "attempts", "error" FROM "jobs" WHERE "id" = ANY($1::uuid[])`,
+        [jobIds],
+      ).catch(() => []);
+      throw new Error(
+        `${error.message}: ${JSON.stringify(states)}\n--- worker\n${workers[0]!.logs().split('\n').slice(-30).join('\n')}`,
+      );
+    });
     const jobs = await query<{ status: string; video_id: string }>(
       `SELECT "status", "video_id" FROM "jobs" WHERE "id" = ANY($1::uuid[])`,
       [jobIds],
