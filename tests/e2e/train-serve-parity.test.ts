@@ -61,6 +61,10 @@ describe('train/serve parity over the whole demo library', () => {
       HBI_MODEL_DIR: MODEL,
       HBI_DATA_DIR: path.join(temp.dir, 'data'),
       HBI_PORT: '0',
+      // 1000 evaluation searches as fast as the server answers: an evaluation harness, not a client the
+      // per-key rate limit is for (tests/unit/gateway/costs-and-rates.test.ts covers the limits).
+      HBI_RATE_KEY_COST_PER_MINUTE: '0',
+      HBI_RATE_TENANT_COST_PER_MINUTE: '0',
     });
     platform = await startPlatform(config, logger, { builtins: BUILTIN_PLUGINS });
     const { kernel } = platform;
