@@ -5,9 +5,12 @@
  * `bash infra/up.sh` alone. Every name a test creates (database, bucket, topic, group) carries
  * `RUN_ID`, so runs never collide and leftovers are recognisable.
  */
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 
 import kafkajs from 'kafkajs';
 import { Client as S3Client } from 'minio';
@@ -93,18 +96,20 @@ export async function withClient<T>(url: string, work: (client: pg.Client) => Pr
   }
 }
 
+/** Every tenant's rows behind the platform's back, in the system data scope (see `systemSql`). */
+export { systemSql as systemQuery } from '../../src/cli/bench/cluster-processes.js';
+
 /**
- * One read or write of every tenant's rows behind the platform's back: a transaction in the system
- * data scope, which row-level security requires of the platform's role (src/core/db/scope.ts).
+ * Runs an infra script against a private state folder (services of a test's own, on free ports of their
+ * own, so stopping them disturbs no other test), with none of the shared services' settings in its
+ * environment but the same build cache.
  */
-export function systemQuery<T>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
-  return withClient(url, async (client) => {
-    await client.query('BEGIN');
-    await client.query(`SELECT set_config('hbi.system', 'on', true)`);
-    const { rows } = await client.query(sql, params);
-    await client.query('COMMIT');
-    return rows as T[];
-  });
+export function privateInfra(state: string) {
+  const keep = ['PATH', 'HOME', 'USER', 'LANG', 'TMPDIR', 'XDG_CACHE_HOME', 'HBI_INFRA_CACHE', 'JAVA_HOME'];
+  const env: NodeJS.ProcessEnv = { HBI_INFRA_STATE: state };
+  for (const name of keep) if (process.env[name]) env[name] = process.env[name];
+  return (script: 'up.sh' | 'down.sh', ...args: string[]) =>
+    promisify(execFile)('bash', [path.resolve('infra', script), ...args], { env, timeout: 240_000 });
 }
 
 /** A plain S3 client for checks behind the adapter's back. */

@@ -5,10 +5,8 @@
  * and says it is not ready; the broker comes back on the same port and the same processes serve
  * search again, with nothing restarted by hand.
  */
-import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -21,23 +19,16 @@ import {
   createTestDatabase,
   infraSettings,
   operatorKey,
+  privateInfra,
   readEnvFile,
   removeBucket,
   uniqueName,
   until,
 } from './infra.js';
 
-const run = promisify(execFile);
 const settings = infraSettings();
 const LIBRARY = path.resolve('examples/demo-library');
 const SEARCH = 'query ($text: String!) { search(text: $text, first: 3) { edges { node { videoTitle } } } }';
-
-function privateInfraEnv(state: string): NodeJS.ProcessEnv {
-  const keep = ['PATH', 'HOME', 'USER', 'LANG', 'TMPDIR', 'XDG_CACHE_HOME', 'HBI_INFRA_CACHE', 'JAVA_HOME'];
-  const env: NodeJS.ProcessEnv = { HBI_INFRA_STATE: state };
-  for (const name of keep) if (process.env[name]) env[name] = process.env[name];
-  return env;
-}
 
 function tailOf(text: string, lines = 25): string {
   return text.split('\n').slice(-lines).join('\n');
@@ -54,15 +45,7 @@ describe('a gateway that loses Kafka mid-run', () => {
   let clip: { id: string; caption: string; file: string };
   let library: { id: string; caption: string; file: string }[];
 
-  /**
-   * Runs an infra script against the private broker's state folder, with none of the shared
-   * services' settings in its environment (it picks free ports of its own), but the same build cache.
-   */
-  const infra = (script: 'up.sh' | 'down.sh', ...args: string[]) =>
-    run('bash', [path.resolve('infra', script), ...args], {
-      env: privateInfraEnv(state),
-      timeout: 240_000,
-    });
+  const infra = (script: 'up.sh' | 'down.sh', ...args: string[]) => privateInfra(state)(script, ...args);
 
   const search = (): Promise<GraphQLAnswer> => client.graphql(SEARCH, { text: clip.caption });
   const titles = (answer: GraphQLAnswer): string[] =>

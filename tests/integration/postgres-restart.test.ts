@@ -5,10 +5,8 @@
  * started again on the same port. Every clip still ends indexed exactly once and no job is left queued or
  * running, with nothing restarted by hand.
  */
-import { execFile } from 'node:child_process';
 import { chmod, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -21,6 +19,7 @@ import {
   deleteKafkaLeftovers,
   infraSettings,
   operatorKey,
+  privateInfra,
   readEnvFile,
   removeBucket,
   systemQuery,
@@ -28,17 +27,9 @@ import {
   until,
 } from './infra.js';
 
-const run = promisify(execFile);
 const settings = infraSettings();
 const LIBRARY = path.resolve('examples/demo-library');
 const UPLOADS = 8;
-
-function privateInfraEnv(state: string): NodeJS.ProcessEnv {
-  const keep = ['PATH', 'HOME', 'USER', 'LANG', 'TMPDIR', 'XDG_CACHE_HOME', 'HBI_INFRA_CACHE', 'JAVA_HOME'];
-  const env: NodeJS.ProcessEnv = { HBI_INFRA_STATE: state };
-  for (const name of keep) if (process.env[name]) env[name] = process.env[name];
-  return env;
-}
 
 describe('cluster mode through a PostgreSQL restart mid-ingest', () => {
   const prefix = `${uniqueName('it-pg-restart-')}.`;
@@ -50,8 +41,7 @@ describe('cluster mode through a PostgreSQL restart mid-ingest', () => {
   const workers: RoleProcess[] = [];
   let client: GatewayClient;
 
-  const infra = (script: 'up.sh' | 'down.sh', ...args: string[]) =>
-    run('bash', [path.resolve('infra', script), ...args], { env: privateInfraEnv(state), timeout: 240_000 });
+  const infra = (script: 'up.sh' | 'down.sh', ...args: string[]) => privateInfra(state)(script, ...args);
   const query = <T>(sql: string, params: unknown[] = []) => systemQuery<T>(databaseUrl, sql, params);
 
   beforeAll(async () => {

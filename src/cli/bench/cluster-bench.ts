@@ -25,10 +25,9 @@ import { writeJson } from '../io.js';
 import type { CliIo } from '../io.js';
 import { createProgress } from '../progress.js';
 import type { RoleProcess } from './cluster-processes.js';
-import { operatorKey, spawnRole } from './cluster-processes.js';
+import { operatorKey, spawnRole, systemSql } from './cluster-processes.js';
 import { renderMarkdown, startReport, writeReport } from './report.js';
 import { quantile } from './stats.js';
-import { SYSTEM_SETTING } from '../../core/db/scope.js';
 
 interface ClusterBenchSettings {
   videos: number;
@@ -363,24 +362,6 @@ async function sql<T = unknown>(url: string, text: string, params: unknown[] = [
   await client.connect();
   try {
     return (await client.query(text, params)).rows as T[];
-  } finally {
-    await client.end();
-  }
-}
-
-/**
- * A read of every tenant's rows: row-level security shows the platform's role nothing unless the
- * transaction opens the system scope (src/core/db/scope.ts).
- */
-async function systemSql<T = unknown>(url: string, text: string, params: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query('BEGIN');
-    await client.query(`SELECT set_config($1, 'on', true)`, [SYSTEM_SETTING]);
-    const rows = (await client.query(text, params)).rows as T[];
-    await client.query('COMMIT');
-    return rows;
   } finally {
     await client.end();
   }

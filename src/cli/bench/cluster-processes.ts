@@ -10,6 +10,10 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
+import pg from 'pg';
+
+import { SYSTEM_SETTING } from '../../core/db/scope.js';
+
 /** The built entry point, from `src/cli/bench` and from `dist/cli/bench` alike. */
 export const HBI_ENTRY = fileURLToPath(new URL('../../../dist/main.js', import.meta.url));
 
@@ -139,4 +143,26 @@ async function stopChild(
 
 function tail(text: string, lines = 30): string {
   return text.split('\n').slice(-lines).join('\n');
+}
+
+/**
+ * A read of every tenant's rows: row-level security shows the platform's role nothing unless the
+ * transaction opens the system scope (src/core/db/scope.ts).
+ */
+export async function systemSql<T = unknown>(
+  url: string,
+  text: string,
+  params: unknown[] = [],
+): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query(`SELECT set_config($1, 'on', true)`, [SYSTEM_SETTING]);
+    const rows = (await client.query(text, params)).rows as T[];
+    await client.query('COMMIT');
+    return rows;
+  } finally {
+    await client.end();
+  }
 }
