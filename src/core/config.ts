@@ -190,6 +190,12 @@ export const SETTINGS = {
     '900000',
     'Cluster (PostgreSQL): a QUEUED or RUNNING job unchanged this long is taken for lost (its process died) and queued again by the workers, at start and then periodically. Embedded mode re-queues every unfinished job at start.',
   ),
+  databaseOutageWaitMs: setting(
+    'HBI_DB_OUTAGE_WAIT_MS',
+    positiveInt,
+    '300000',
+    'Workers: how long a job that lost its database (a restart, a fail-over) waits for it to answer again, probing every few seconds, before the job is run again; past it the delivery fails and the bus retries it.',
+  ),
   objectEventsTopic: setting(
     'HBI_KAFKA_OBJECT_EVENTS_TOPIC',
     z.string().min(1).optional(),

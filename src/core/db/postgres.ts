@@ -14,6 +14,7 @@ import { TransactionGuard, lazyPrisma, postgresPrisma } from './relational.js';
 import { restrictedRole } from './row-security.js';
 import type { DataScope } from './scope.js';
 import { inlineScopeStatement, requireScope } from './scope.js';
+import { databaseUnavailable, isConnectionError } from './outage.js';
 
 export interface PostgresOptions {
   /** `postgresql://user:password@host:port/database` (query parameters such as `sslmode` pass through). */
@@ -74,7 +75,7 @@ export async function openPostgresDatabase(options: PostgresOptions): Promise<Po
    */
   async function withConnection<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
     const client = await pool.connect().catch((error: unknown) => {
-      throw unavailable(error, `No PostgreSQL connection to ${target}`);
+      throw databaseUnavailable(error, `No PostgreSQL connection to ${target}`);
     });
     let broken: Error | undefined;
     const onError = (error: Error) => (broken ??= error);
@@ -339,23 +340,11 @@ export function parseArrayLiteral(
 }
 
 /**
- * Node socket errors, SQLSTATE classes 08 (connection) and 57P (server shutting down), and `pg`'s own
- * codeless errors for a connection that ended ("Connection terminated …", "… not queryable").
- */
-function isConnectionError(error: unknown): boolean {
-  if (typeof error !== 'object' || error === null) return false;
-  const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string')
-    return /^E[A-Z]+$/.test(code) || code.startsWith('08') || code.startsWith('57P');
-  return /connection terminated|not queryable|connection error/i.test((error as Error).message ?? '');
-}
-
-/**
  * Statement errors pass through unchanged (callers read their SQLSTATE `code`, as with PGlite); a lost
  * or refused connection becomes UNAVAILABLE, which handlers retry.
  */
 function rethrow(error: unknown): never {
-  if (isConnectionError(error)) throw unavailable(error, 'PostgreSQL connection failed');
+  if (isConnectionError(error)) throw databaseUnavailable(error, 'PostgreSQL connection failed');
   throw error;
 }
 
@@ -365,17 +354,10 @@ function databaseError(error: unknown, message: string): HbiError {
   const raw = (error as { code?: unknown })?.code;
   const code = typeof raw === 'string' ? raw : '';
   // No SQLSTATE: the server was never reached (refused, timed out, DNS).
-  if (isConnectionError(error) || !/^[0-9A-Z]{5}$/.test(code)) return unavailable(error, message);
+  if (isConnectionError(error) || !/^[0-9A-Z]{5}$/.test(code)) return databaseUnavailable(error, message);
   const detail = `${message}: ${(error as Error)?.message ?? String(error)}`;
   const refused = code.startsWith('28') || code === '3D000';
   return new HbiError(refused ? 'CONFIG_INVALID' : 'INTERNAL', detail, { cause: error });
-}
-
-function unavailable(error: unknown, message: string): HbiError {
-  if (error instanceof HbiError) return error;
-  return new HbiError('UNAVAILABLE', `${message}: ${(error as Error)?.message ?? String(error)}`, {
-    cause: error,
-  });
 }
 
 /** `host:port/database` of a URL, for messages: never the password. */

@@ -26,6 +26,7 @@ import {
 import { isUuid } from '../util/ids.js';
 import type { IngestProgress, VideoIngestor } from './video-ingestor.js';
 import { inTenantScope } from '../db/scope.js';
+import { isDatabaseOutage, waitForDatabase } from '../db/outage.js';
 
 /** Deliveries of one job request before a retriable failure becomes final. */
 const MAX_ATTEMPTS = 3;
@@ -40,6 +41,7 @@ export interface IngestWorkerOptions {
     | 'demoLibrary'
     | 'ingestUrlHosts'
     | 'ingestUrlPrivate'
+    | 'databaseOutageWaitMs'
   >;
   db: Queryable;
   storage: ObjectStore;
@@ -56,6 +58,8 @@ export interface IngestWorkerOptions {
 export class IngestWorker {
   readonly #options: IngestWorkerOptions;
   #subscription: Subscription | undefined;
+  /** Aborted by stop(): a job waiting out a database outage gives up and leaves its message to the bus. */
+  readonly #stopping = new AbortController();
 
   private constructor(options: IngestWorkerOptions) {
     this.#options = options;
@@ -75,6 +79,7 @@ export class IngestWorker {
 
   /** Leaves the group once the job in hand is done. */
   async stop(): Promise<void> {
+    this.#stopping.abort();
     await this.#subscription?.stop();
   }
 
@@ -89,7 +94,36 @@ export class IngestWorker {
     }
     // The job runs in its tenant's data scope: a message naming another tenant than its job's finds no
     // job and is dropped.
-    await inTenantScope(request.tenantId, () => this.#run(request, message.attempt));
+    await this.#outlastingOutages(request, () =>
+      inTenantScope(request.tenantId, () => this.#run(request, message.attempt)),
+    );
+  }
+
+  /**
+   * Runs the job; when it loses the database (a restart, a fail-over) waits until the database answers
+   * again and runs it once more — every step is idempotent — for up to HBI_DB_OUTAGE_WAIT_MS. Past
+   * that, or when the worker stops, the outage is thrown and the bus redelivers the message later (and
+   * the stale-job sweep remains the last resort).
+   */
+  async #outlastingOutages(request: JobQueuedEvent, run: () => Promise<void>): Promise<void> {
+    const { db, logger, config } = this.#options;
+    const deadline = Date.now() + config.databaseOutageWaitMs;
+    for (let rerun = 0; ; rerun++) {
+      try {
+        await run();
+        if (rerun > 0) logger.info('job ran again after the database came back', { jobId: request.jobId });
+        return;
+      } catch (error) {
+        if (!isDatabaseOutage(error) || this.#stopping.signal.aborted) throw error;
+        logger.warn('job lost the database; waiting for it to answer again', {
+          jobId: request.jobId,
+          waitsUntil: new Date(deadline).toISOString(),
+          error,
+        });
+        const back = await waitForDatabase(db, { deadline, signal: this.#stopping.signal });
+        if (!back) throw error;
+      }
+    }
   }
 
   async #run(request: JobQueuedEvent, attempt: number): Promise<void> {
@@ -102,6 +136,9 @@ export class IngestWorker {
       else await this.#reindexAll(job, request.force);
       await jobs.finish(job.id, { status: 'SUCCEEDED' });
     } catch (error) {
+      // The database is gone: nothing can be recorded on the row now; the caller waits for it and runs
+      // the job again.
+      if (isDatabaseOutage(error)) throw error;
       const failure = toHbiError(error);
       const fields = { jobId: job.id, kind: job.kind, code: failure.code, attempt, error };
       if (failure.code === 'INTERNAL') logger.error('job failed', fields);
