@@ -226,6 +226,12 @@ export const SETTINGS = {
     '0',
     'Threads per ONNX Runtime session (0 = runtime default).',
   ),
+  onnxSpinning: setting(
+    'HBI_ONNX_SPINNING',
+    z.enum(['true', 'false']).transform((value) => value === 'true'),
+    'false',
+    "Whether ONNX Runtime's worker threads spin (busy-wait) between runs. Off: they sleep, leaving the cores to ffmpeg and the database (spinning burned about 7 times the CPU of the encoder's own work between segments in ingest); on can lower latency on a machine with idle cores.",
+  ),
   gpuProbeTimeoutMs: setting(
     'HBI_GPU_PROBE_TIMEOUT_MS',
     positiveInt,

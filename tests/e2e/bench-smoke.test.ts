@@ -60,9 +60,28 @@ describe('hbi bench at toy sizes', () => {
   });
 
   it('ingest: end to end vs encoder alone, with the breakdown', async () => {
-    const report = await bench('ingest', '--videos', '2', '--concurrency', '2');
+    const report = await bench(
+      'ingest',
+      '--videos',
+      '2',
+      '--concurrency',
+      '2',
+      '--long-minutes',
+      '1',
+      '--long-rounds',
+      '2',
+    );
     expect(report.measurements.find((m) => m.name === 'segments')?.value).toBe(2);
     expect(report.measurements.filter((m) => m.name.startsWith('time per segment:'))).toHaveLength(7);
+    // One minute of 720p in 10 s windows with 2 s overlap: 8 segments, 1800 frames, two interleaved rounds.
+    const long = (what: string) =>
+      report.measurements.find((m) => m.name === `1 min 720p 30 fps recording: ${what}`);
+    expect(long('segments')?.value).toBe(8);
+    expect(long('rounds')?.value).toBe(2);
+    expect(long('rounds')?.note).toMatch(/^end to end ÷ decode alone per round: \d\.\d{3}, \d\.\d{3} /);
+    expect(long('before the decode pass (hash, object store, probe)')?.value).toBeGreaterThan(0);
+    const ratio = report.ratios.find((r) => r.name.startsWith('1 min 720p 30 fps recording: end to end ÷'));
+    expect(ratio?.value).toBeGreaterThan(0);
   });
 
   it('search: latency over HTTP, exact scan, recall', async () => {

@@ -157,11 +157,15 @@ export const BENCH_COMMANDS: readonly Command[] = [
       videos: size('Demo clips to ingest (default 48)'),
       concurrency: size('Videos at a time in the concurrent pass (default 4)'),
       'long-minutes': size('Minutes of the generated 720p 30 fps recording (default 10; 0 skips it)'),
+      'long-rounds': size(
+        'Rounds of decode-alone and end-to-end ingest of the recording, interleaved (default 3; the ratio is their median)',
+      ),
     },
     settings: (args) => ({
       videos: intOption(args, 'videos', 48, 1, 200),
       concurrency: intOption(args, 'concurrency', 4, 1, 64),
       longMinutes: intOption(args, 'long-minutes', 10, 0, 240),
+      longRounds: intOption(args, 'long-rounds', 3, 1, 20),
     }),
     run: runIngestBench,
   }),

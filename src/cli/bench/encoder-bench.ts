@@ -9,6 +9,7 @@ import ort from 'onnxruntime-node';
 
 import type { Config } from '../../core/config.js';
 import { EncoderService } from '../../core/encoder/encoder-service.js';
+import { sessionCreateOptions } from '../../core/encoder/onnx-session.js';
 import { resolveExecutionProviders } from '../../core/encoder/execution-providers.js';
 import type { Logger } from '../../core/logger.js';
 import { loadModelPackage } from '../../core/model/package-loader.js';
@@ -56,12 +57,14 @@ export async function runEncoderBench(
     timeoutMs: config.gpuProbeTimeoutMs,
     logger,
   });
-  const bare = await ort.InferenceSession.create(modelPackage.file(modelPackage.graph('video')!.file), {
-    executionProviders: providers,
-    graphOptimizationLevel: 'all',
-    logSeverityLevel: 3,
-    ...(config.intraOpThreads > 0 ? { intraOpNumThreads: config.intraOpThreads } : {}),
-  });
+  const bare = await ort.InferenceSession.create(
+    modelPackage.file(modelPackage.graph('video')!.file),
+    sessionCreateOptions({
+      executionProviders: providers,
+      intraOpThreads: config.intraOpThreads,
+      spinning: config.onnxSpinning,
+    }),
+  );
   const batched = await startEncoder(modelPackage, config, options.batch, options.clips, logger);
   const unbatched = await startEncoder(modelPackage, config, 1, options.clips, logger);
   try {

@@ -31,7 +31,10 @@ import type {
 export interface EncoderServiceOptions {
   modelPackage: ModelPackage;
   tokenizer: TextTokenizer;
-  config: Pick<Config, 'executionProviders' | 'intraOpThreads' | 'gpuProbeTimeoutMs' | 'batching'>;
+  config: Pick<
+    Config,
+    'executionProviders' | 'intraOpThreads' | 'onnxSpinning' | 'gpuProbeTimeoutMs' | 'batching'
+  >;
   logger: Logger;
   /** Replaceable in tests. */
   openSession?: (file: string, options: SessionOptions) => Promise<InferenceRunner>;
@@ -83,6 +86,7 @@ export class EncoderService implements SharedEncoder {
         const session = await open(modelPackage.file(spec.file), {
           executionProviders: providers,
           intraOpThreads: config.intraOpThreads,
+          spinning: config.onnxSpinning,
         });
         const mismatch = [
           ...diffTensors(`session ${name} input`, spec.inputs, session.inputs),

@@ -21,17 +21,30 @@ export interface SessionOptions {
   executionProviders: readonly string[];
   /** 0 leaves the runtime's default. */
   intraOpThreads: number;
+  /** Let the runtime's thread pools busy-wait between runs (HBI_ONNX_SPINNING). Default false. */
+  spinning?: boolean;
 }
 
-/** Opens `file` with the given providers (already probed; see execution-providers.ts). */
-export async function openOnnxSession(file: string, options: SessionOptions): Promise<InferenceRunner> {
-  const session = await ort.InferenceSession.create(file, {
+/**
+ * The runtime's session options for `options`: every session this platform opens (and the encoder
+ * benchmark's bare one) is made with these. Spinning is off unless asked for: a spinning pool keeps
+ * its threads busy for a while after each run, CPU that ffmpeg and the database need during ingest.
+ */
+export function sessionCreateOptions(options: SessionOptions): ort.InferenceSession.SessionOptions {
+  const spin = options.spinning === true ? '1' : '0';
+  return {
     executionProviders: [...options.executionProviders],
     graphOptimizationLevel: 'all',
     // Native warnings (e.g. pruned initializers) bypass our logger; keep only errors on stderr.
     logSeverityLevel: 3,
     ...(options.intraOpThreads > 0 ? { intraOpNumThreads: options.intraOpThreads } : {}),
-  });
+    extra: { session: { intra_op: { allow_spinning: spin }, inter_op: { allow_spinning: spin } } },
+  };
+}
+
+/** Opens `file` with the given providers (already probed; see execution-providers.ts). */
+export async function openOnnxSession(file: string, options: SessionOptions): Promise<InferenceRunner> {
+  const session = await ort.InferenceSession.create(file, sessionCreateOptions(options));
   const describe = (meta: readonly ort.InferenceSession.ValueMetadata[]): DeclaredTensor[] =>
     meta.map((value) => ({
       name: value.name,

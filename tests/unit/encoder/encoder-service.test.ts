@@ -6,7 +6,7 @@ import { loadConfig } from '../../../src/core/config.js';
 import { EncoderService } from '../../../src/core/encoder/encoder-service.js';
 import type { EncoderServiceOptions } from '../../../src/core/encoder/encoder-service.js';
 import type { InferenceRunner } from '../../../src/core/encoder/onnx-session.js';
-import { openOnnxSession } from '../../../src/core/encoder/onnx-session.js';
+import { openOnnxSession, sessionCreateOptions } from '../../../src/core/encoder/onnx-session.js';
 import type { TensorMap } from '../../../src/core/encoder/types.js';
 import type { HbiError } from '../../../src/core/errors.js';
 import { createMemoryLogger } from '../../../src/core/logger.js';
@@ -244,5 +244,39 @@ describe('EncoderService inference (real onnxruntime sessions)', () => {
     expect(long.logits!.dims).toEqual([3, 14]);
     expect(short2.logits!.data).toEqual(short.logits!.data);
     expect(runs.map((run) => run.batch).sort()).toEqual([1, 2]);
+  });
+});
+
+describe('ONNX Runtime thread spinning (HBI_ONNX_SPINNING)', () => {
+  it('opens every session without spinning by default, with it when asked', async () => {
+    for (const [env, expected] of [
+      [{}, false],
+      [{ HBI_ONNX_SPINNING: 'true' }, true],
+    ] as const) {
+      const seen: (boolean | undefined)[] = [];
+      const { start } = await startEncoder(env, {
+        openSession: (file, options) => {
+          seen.push(options.spinning);
+          return openOnnxSession(file, options);
+        },
+      });
+      await start();
+      expect(seen).toHaveLength(5);
+      expect(seen.every((spinning) => spinning === expected)).toBe(true);
+    }
+  });
+
+  it("turns into the runtime's allow_spinning entries for both thread pools", () => {
+    const off = sessionCreateOptions({ executionProviders: ['cpu'], intraOpThreads: 2 });
+    expect(off).toMatchObject({
+      executionProviders: ['cpu'],
+      intraOpNumThreads: 2,
+      extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+    });
+    const on = sessionCreateOptions({ executionProviders: ['cpu'], intraOpThreads: 0, spinning: true });
+    expect(on.extra).toEqual({
+      session: { intra_op: { allow_spinning: '1' }, inter_op: { allow_spinning: '1' } },
+    });
+    expect(on).not.toHaveProperty('intraOpNumThreads');
   });
 });
