@@ -190,6 +190,12 @@ export const SETTINGS = {
     '900000',
     'Cluster (PostgreSQL): a QUEUED or RUNNING job unchanged this long is taken for lost (its process died) and queued again by the workers, at start and then periodically. Embedded mode re-queues every unfinished job at start.',
   ),
+  databaseMaxWaiting: setting(
+    'HBI_DB_MAX_WAITING',
+    nonNegativeInt,
+    '32',
+    'Gateways: new requests are refused with RATE_LIMITED (HTTP 429, Retry-After) while more than this many database statements of the process wait for a pooled connection, instead of being let in to time out halfway (0 = never refuse).',
+  ),
   databaseOutageWaitMs: setting(
     'HBI_DB_OUTAGE_WAIT_MS',
     positiveInt,

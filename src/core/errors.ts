@@ -107,9 +107,72 @@ export function isHbiError(value: unknown): value is HbiError {
   );
 }
 
-/** Wraps anything thrown into an HbiError, keeping HbiErrors as they are; unknown becomes `fallback`. */
+/** `details.dependency` of the UNAVAILABLE errors the database adapters raise for a lost connection. */
+export const DATABASE_DEPENDENCY = 'database';
+
+/** Prisma's codes for a server it cannot reach, a closed connection or an exhausted pool. */
+const PRISMA_CONNECTION_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']);
+
+/**
+ * True for a connection that failed, not a statement: node-postgres and socket codes (`ECONNREFUSED`,
+ * `ECONNRESET`, …), SQLSTATE classes 08 (connection exception) and 57P (operator intervention: the
+ * server shutting down), Prisma's connection codes, and codeless errors for a connection that ended
+ * ("Connection terminated …", "… not queryable").
+ */
+export function isConnectionError(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && code !== '') {
+    return (
+      /^E[A-Z]+$/.test(code) ||
+      code.startsWith('08') ||
+      code.startsWith('57P') ||
+      PRISMA_CONNECTION_CODES.has(code) ||
+      // Prisma Client carries the code of the adapter's error it wraps (and drops the error itself):
+      // the database adapters raise UNAVAILABLE only for a connection they could not get or lost.
+      (code === 'UNAVAILABLE' && /^PrismaClient/.test((error as Error).name ?? ''))
+    );
+  }
+  return /connection terminated|not queryable|connection error|can't reach database server/i.test(
+    (error as Error).message ?? '',
+  );
+}
+
+/**
+ * True when `error`, or any error in its `cause` chain, says the database could not be reached (or
+ * gave no connection in time): an adapter's UNAVAILABLE for the database, or a raw connection failure
+ * (Prisma and others wrap the driver's error).
+ */
+export function isDatabaseOutage(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth < 8 && typeof current === 'object' && current !== null; depth++) {
+    if (isHbiError(current)) {
+      if (current.code === 'UNAVAILABLE' && current.details.dependency === DATABASE_DEPENDENCY) return true;
+    } else if (isConnectionError(current)) {
+      return true;
+    }
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/**
+ * Wraps anything thrown into an HbiError, keeping HbiErrors as they are; a database that could not be
+ * reached (wrapped by Prisma or not) becomes UNAVAILABLE (retriable, HTTP 503, retry after a second);
+ * anything else unknown becomes `fallback`.
+ */
 export function toHbiError(value: unknown, fallback: ErrorCode = 'INTERNAL', message?: string): HbiError {
   if (isHbiError(value)) return value;
+  if (isDatabaseOutage(value)) {
+    return new HbiError(
+      'UNAVAILABLE',
+      'The database did not answer in time (unreachable or busy); retry shortly',
+      {
+        cause: value,
+        details: { dependency: DATABASE_DEPENDENCY, retryAfterSeconds: 1 },
+      },
+    );
+  }
   const text = message ?? (value instanceof Error ? value.message : String(value));
   return new HbiError(fallback, text, { cause: value });
 }

@@ -18,6 +18,7 @@ import { AuditLog } from './auth/audit-log.js';
 import { createAuthenticator } from './auth/authenticator.js';
 
 import type { Config } from './config.js';
+import { refuseWhenDatabaseBusy } from './db/outage.js';
 import { HbiError } from './errors.js';
 import type { EventBus } from './events/port.js';
 import type { Gateway } from './gateway/http-server.js';
@@ -284,7 +285,11 @@ async function serveGateway(
           logger: logger.child({ component: 'gateway' }),
           encoder: kernel.encoder,
           modelPackage: kernel.modelPackage,
-          authenticate: (authorization) => authenticator.authenticate(authorization),
+          // A key is checked in the database: while its pool is swamped, refuse at the door (429).
+          authenticate: (authorization) => {
+            if (authorization) refuseWhenDatabaseBusy(kernel.db, config.databaseMaxWaiting);
+            return authenticator.authenticate(authorization);
+          },
           keys,
           audit: new AuditLog(kernel.db, logger.child({ component: 'audit' })),
           ...deadLetterServices(config, kernel.events),

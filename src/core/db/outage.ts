@@ -4,37 +4,11 @@
  * database to answer again and runs the job once more (every step is idempotent), instead of spending
  * the job's delivery attempts on an outage and leaving the row for the stale-job sweep.
  */
-import { HbiError } from '../errors.js';
-import type { Queryable } from './port.js';
+import { DATABASE_DEPENDENCY, HbiError, isDatabaseOutage } from '../errors.js';
+import type { Database, Queryable } from './port.js';
 import { inSystemScope } from './scope.js';
 
-/** `details.dependency` of the UNAVAILABLE errors the database adapters raise for a lost connection. */
-export const DATABASE_DEPENDENCY = 'database';
-
-/** Prisma's codes for a server it cannot reach, a closed connection or an exhausted pool. */
-const PRISMA_CONNECTION_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']);
-
-/**
- * True for a connection that failed, not a statement: node-postgres and socket codes (`ECONNREFUSED`,
- * `ECONNRESET`, …), SQLSTATE classes 08 (connection exception) and 57P (operator intervention: the
- * server shutting down), Prisma's connection codes, and codeless errors for a connection that ended
- * ("Connection terminated …", "… not queryable").
- */
-export function isConnectionError(error: unknown): boolean {
-  if (typeof error !== 'object' || error === null) return false;
-  const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string' && code !== '') {
-    return (
-      /^E[A-Z]+$/.test(code) ||
-      code.startsWith('08') ||
-      code.startsWith('57P') ||
-      PRISMA_CONNECTION_CODES.has(code)
-    );
-  }
-  return /connection terminated|not queryable|connection error|can't reach database server/i.test(
-    (error as Error).message ?? '',
-  );
-}
+export { DATABASE_DEPENDENCY, isConnectionError, isDatabaseOutage } from '../errors.js';
 
 /** The UNAVAILABLE error an adapter raises for a lost or refused connection. */
 export function databaseUnavailable(error: unknown, message: string): HbiError {
@@ -43,23 +17,6 @@ export function databaseUnavailable(error: unknown, message: string): HbiError {
     cause: error,
     details: { dependency: DATABASE_DEPENDENCY },
   });
-}
-
-/**
- * True when `error`, or any error in its `cause` chain, says the database could not be reached: an
- * adapter's UNAVAILABLE for the database or a raw connection failure (Prisma wraps the driver's error).
- */
-export function isDatabaseOutage(error: unknown): boolean {
-  let current: unknown = error;
-  for (let depth = 0; depth < 8 && typeof current === 'object' && current !== null; depth++) {
-    if (current instanceof HbiError) {
-      if (current.code === 'UNAVAILABLE' && current.details.dependency === DATABASE_DEPENDENCY) return true;
-    } else if (isConnectionError(current)) {
-      return true;
-    }
-    current = (current as { cause?: unknown }).cause;
-  }
-  return false;
 }
 
 export interface WaitForDatabaseOptions {
@@ -110,4 +67,21 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
     }
     signal?.addEventListener('abort', done, { once: true });
   });
+}
+
+/**
+ * Load shedding at the door: throws RATE_LIMITED (HTTP 429, retry after a second) when more than
+ * `maxWaiting` statements of this process already wait for a database connection (0: never). A request
+ * refused here has changed nothing; one let in could otherwise wait out the pool's connect timeout
+ * halfway through its work and fail with UNAVAILABLE.
+ */
+export function refuseWhenDatabaseBusy(db: Pick<Database, 'waitingForConnection'>, maxWaiting: number): void {
+  const waiting = db.waitingForConnection?.() ?? 0;
+  if (maxWaiting > 0 && waiting > maxWaiting) {
+    throw new HbiError(
+      'RATE_LIMITED',
+      `The server is busy: ${waiting} database statements are waiting for a connection (HBI_DB_MAX_WAITING=${maxWaiting}); retry after the time given`,
+      { details: { retryAfterSeconds: 1, dependency: DATABASE_DEPENDENCY } },
+    );
+  }
 }

@@ -22,5 +22,10 @@ export interface Database extends Queryable {
   readonly kind: string;
   /** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * Statements of this process waiting for a connection right now (a pool's queue); absent where
+   * there is no pool (the embedded database). Gateways refuse new requests while it is long.
+   */
+  waitingForConnection?(): number;
   close(): Promise<void>;
 }

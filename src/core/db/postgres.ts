@@ -35,6 +35,8 @@ export interface PostgresDatabase extends RelationalDatabase {
    * `migrate` holds. The session's `transaction` runs on that same connection.
    */
   withSession<T>(work: (session: Database) => Promise<T>): Promise<T>;
+  /** Statements waiting for one of the pool's connections now. */
+  waitingForConnection(): number;
 }
 
 /** True for the PostgreSQL adapter (it needs `withSession` for migrations). */
@@ -145,6 +147,7 @@ export async function openPostgresDatabase(options: PostgresOptions): Promise<Po
     get prisma() {
       return prisma.get();
     },
+    waitingForConnection: () => pool.waitingCount,
     close: async () => {
       await prisma.disconnect();
       await pool.end();

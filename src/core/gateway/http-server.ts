@@ -26,7 +26,7 @@ import { WebSocketServer } from 'ws';
 import { authorizationPlugin, authorizeOperation } from '../auth/policy.js';
 import type { Principal } from '../auth/principal.js';
 import type { Config } from '../config.js';
-import { HbiError } from '../errors.js';
+import { HbiError, toHbiError, toPublicError } from '../errors.js';
 import { loadConfig } from '../config.js';
 import { bindTaskRunner } from '../tasks/port.js';
 import { NO_TENANT } from '../tenancy.js';
@@ -336,8 +336,15 @@ async function handleHttp(
     principal = await services.authenticate(request.headers.authorization);
   } catch (error) {
     request.resume();
-    const failure =
-      error instanceof HbiError ? error : new HbiError('UNAUTHENTICATED', 'Invalid credentials');
+    const failure = toHbiError(error, 'UNAUTHENTICATED', 'Invalid credentials');
+    if (failure.code !== 'UNAUTHENTICATED') {
+      // The key could not be checked (the server is busy or its database away): say so, with when to
+      // come back, rather than calling valid credentials wrong.
+      if (failure.code === 'INTERNAL') services.logger.error('authentication failed', { error });
+      const retryAfter = failure.details.retryAfterSeconds;
+      if (typeof retryAfter === 'number') response.setHeader('retry-after', String(retryAfter));
+      return sendJsonError(response, failure.httpStatus, toPublicError(failure).message, failure.code);
+    }
     response.setHeader('www-authenticate', 'Bearer');
     return sendJsonError(response, 401, failure.message, 'UNAUTHENTICATED');
   }

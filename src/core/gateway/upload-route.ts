@@ -7,7 +7,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-import { toPublicError } from '../errors.js';
+import { toHbiError, toPublicError } from '../errors.js';
 import { UPLOAD_PATH } from '../ingest/ingest-requests.js';
 import { progressOf } from '../jobs/job-store.js';
 import type { GatewayServices } from './context.js';
@@ -53,6 +53,8 @@ export async function handleUpload(
       request.resume();
     }
     const status = httpStatusOf(error);
+    const retryAfter = failure.details?.retryAfterSeconds;
+    if (typeof retryAfter === 'number') response.setHeader('retry-after', String(retryAfter));
     const jobId = failure.details?.jobId;
     sendJson(response, status, {
       ...errorBody(failure.code, failure.message, failure.details),
@@ -62,8 +64,7 @@ export async function handleUpload(
 }
 
 function httpStatusOf(error: unknown): number {
-  const status = (error as { httpStatus?: unknown } | null)?.httpStatus;
-  return typeof status === 'number' ? status : 500;
+  return toHbiError(error).httpStatus;
 }
 
 function errorBody(code: string, message: string, details?: Readonly<Record<string, unknown>>) {

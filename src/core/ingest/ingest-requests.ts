@@ -25,6 +25,7 @@ import type { UploadTokens } from './upload-tokens.js';
 import type { VideoCatalog } from '../library/video-catalog.js';
 import { DEFAULT_TENANT_ID } from './video-ingestor.js';
 import { inSystemScope, inTenantScope } from '../db/scope.js';
+import { refuseWhenDatabaseBusy } from '../db/outage.js';
 
 /** The HTTP path prefix upload URLs use: `PUT /uploads/<token>`. */
 export const UPLOAD_PATH = '/uploads/';
@@ -47,7 +48,9 @@ export interface IngestRequestsOptions {
     | 'ingestUrlPrivate'
   > &
     // Absent: no quota (tests); the server passes its configuration's.
-    Partial<Pick<Config, 'tenantMaxVideos' | 'tenantMaxStoredBytes' | 'tenantMaxQueuedJobs'>>;
+    Partial<
+      Pick<Config, 'tenantMaxVideos' | 'tenantMaxStoredBytes' | 'tenantMaxQueuedJobs' | 'databaseMaxWaiting'>
+    >;
   db: RelationalDatabase;
   storage: ObjectStore;
   events: EventBus;
@@ -242,6 +245,8 @@ export class IngestRequests {
   ): Promise<ReceivedUpload> {
     const { tokens, jobs, storage, logger } = this.#options;
     const grant = tokens.verify(token);
+    // Refused before anything is written (the URL stays good for a retry) while the pool is swamped.
+    refuseWhenDatabaseBusy(this.#options.db, this.#options.config.databaseMaxWaiting ?? 0);
     return inTenantScope(grant.tenantId, async () => {
       // The URL was granted to a key: once that key is revoked or expired, its unused URLs stop working.
       if (grant.keyId && !(await keyActive(grant.keyId))) {

@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/core/config.js';
 import type { Queryable } from '../../../src/core/db/port.js';
 import { databaseUnavailable, isDatabaseOutage, waitForDatabase } from '../../../src/core/db/outage.js';
-import { HbiError } from '../../../src/core/errors.js';
+import { HbiError, toHbiError, toPublicError } from '../../../src/core/errors.js';
 import { createMemoryEventBus } from '../../../src/core/events/memory.js';
 import type { EventBus } from '../../../src/core/events/port.js';
 import type { JobQueuedEvent } from '../../../src/core/ingest/ingest-events.js';
@@ -47,6 +47,26 @@ describe('isDatabaseOutage', () => {
     expect(isDatabaseOutage(new HbiError('UNAVAILABLE', 'Kafka is down'))).toBe(false);
     expect(isDatabaseOutage(new HbiError('BAD_USER_INPUT', 'not a video'))).toBe(false);
     expect(isDatabaseOutage(undefined)).toBe(false);
+  });
+
+  it('turns an outage into a retriable UNAVAILABLE for clients, whatever wrapped it', () => {
+    // Prisma Client keeps the adapter error's code and drops the error itself.
+    const prisma = Object.assign(
+      new Error('No PostgreSQL connection: timeout exceeded when trying to connect'),
+      {
+        name: 'PrismaClientKnownRequestError',
+        code: 'UNAVAILABLE',
+      },
+    );
+    expect(toHbiError(prisma)).toMatchObject({
+      code: 'UNAVAILABLE',
+      retriable: true,
+      details: { dependency: 'database', retryAfterSeconds: 1 },
+    });
+    expect(toPublicError(refused()).code).toBe('UNAVAILABLE');
+    // Not every UNAVAILABLE-coded foreign error is the database, and statement errors stay INTERNAL.
+    expect(toHbiError(Object.assign(new Error('x'), { code: 'UNAVAILABLE' })).code).toBe('INTERNAL');
+    expect(toHbiError(Object.assign(new Error('duplicate key'), { code: '23505' })).code).toBe('INTERNAL');
   });
 });
 
