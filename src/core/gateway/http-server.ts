@@ -207,18 +207,38 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       schema,
       // Credentials arrive in connectionParams ({ authorization: "Bearer …" }); a wrong one closes the
       // socket (4403), none leaves only public fields. A revoked or expired key's sockets are closed.
+      // When the key cannot be checked now (the server is busy, its database away) the socket is kept
+      // and the check is tried again at each subscribe, which answers the refusal (RATE_LIMITED with
+      // retryAfterSeconds, or UNAVAILABLE) until it passes: a client is told to come back, not that
+      // its key is wrong.
       onConnect: async (ctx) => {
         const given = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
+        const extra = ctx.extra as SocketExtra;
         try {
           const principal = await services.authenticate(typeof given === 'string' ? given : undefined);
-          (ctx.extra as SocketExtra).principal = principal;
+          extra.principal = principal;
           if (principal) sockets.add(principal, ctx.extra.socket);
           return true;
-        } catch {
-          return false;
+        } catch (error) {
+          if (toHbiError(error, 'UNAUTHENTICATED').code === 'UNAUTHENTICATED') return false;
+          extra.deferredAuthorization = typeof given === 'string' ? given : '';
+          return true;
         }
       },
-      onSubscribe: (ctx, _id, payload): ExecutionArgs | readonly GraphQLError[] => {
+      onSubscribe: async (ctx, _id, payload): Promise<ExecutionArgs | readonly GraphQLError[]> => {
+        const extra = ctx.extra as SocketExtra;
+        if (extra.deferredAuthorization !== undefined) {
+          try {
+            const principal = await services.authenticate(extra.deferredAuthorization);
+            extra.principal = principal;
+            extra.deferredAuthorization = undefined;
+            if (principal) sockets.add(principal, ctx.extra.socket);
+          } catch (error) {
+            const failure = toHbiError(error, 'UNAUTHENTICATED', 'Invalid credentials');
+            if (failure.code === 'UNAUTHENTICATED') ctx.extra.socket.close(4403, 'Forbidden');
+            return [toGraphQLError(failure, logger)];
+          }
+        }
         let document;
         try {
           document = parse(payload.query, { maxTokens: maxQueryTokens });
@@ -481,6 +501,8 @@ function sendJsonError(response: ServerResponse, status: number, message: string
 /** What the gateway keeps on each WebSocket: the principal it connected with. */
 interface SocketExtra {
   principal?: Principal | null;
+  /** The connection's credentials while they could not be checked yet (busy server, database away). */
+  deferredAuthorization?: string | undefined;
 }
 
 /** How often the keys of open sockets are checked (revoked or expired: their sockets close). */

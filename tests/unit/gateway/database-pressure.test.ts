@@ -27,6 +27,7 @@ describe('the gateway under database pressure', () => {
   let platform: Platform;
   let client: GatewayClient;
   let waiting: () => number = () => 0;
+  let finishedJobId = '';
 
   beforeAll(async () => {
     temp = await tempDir('hbi-db-pressure-');
@@ -90,6 +91,34 @@ describe('the gateway under database pressure', () => {
     expect(accepted.status).toBe(202);
     const job = await client.finishedJob(((await accepted.json()) as { jobId: string }).jobId, 120_000);
     expect(job.status).toBe('SUCCEEDED');
+    finishedJobId = job.id as string;
+  });
+
+  it('keeps a WebSocket whose key could not be checked, refusing its subscriptions until the queue drains', async () => {
+    expect(finishedJobId).not.toBe('');
+    const query = 'subscription ($id: ID!) { jobProgress(jobId: $id) { id status } }';
+    waiting = () => 50;
+    const socket = client.webSocket();
+    try {
+      const refused = (await client
+        .collect(socket, query, { id: finishedJobId })
+        .catch((error: { errors?: { extensions?: { code?: string; details?: object } }[] }) => error)) as {
+        errors?: { extensions?: { code?: string; details?: object } }[];
+      };
+      expect(refused.errors?.[0]?.extensions).toMatchObject({
+        code: 'RATE_LIMITED',
+        details: { retryAfterSeconds: 1 },
+      });
+      waiting = () => 0;
+      // The same socket, checked again at this subscribe.
+      const events = await client.collect(socket, query, { id: finishedJobId });
+      expect(events.at(-1)).toMatchObject({
+        data: { jobProgress: { id: finishedJobId, status: 'SUCCEEDED' } },
+      });
+    } finally {
+      waiting = () => 0;
+      await socket.dispose();
+    }
   });
 
   it('answers 503 UNAVAILABLE, not 401, when the key cannot be checked because the database is away', async () => {
