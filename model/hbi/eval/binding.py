@@ -6,7 +6,8 @@ On synthclips (test-1k and comp-1k, caption 0 of each clip as the query):
 
 - **ceilings**: retrieval by an oracle "reader" that sees only some attributes of each clip's scene —
   each object's colour and shape (`static`), + its motion (`motion`), the full signature (+ the step
-  it acts in: `full`; `full_size` also sees the size, which a caption states only half the time). Clips with identical readings tie; expected R@1 with random tie-breaks is the mean over
+  it acts in: `full`; `full_size` also sees the size, which a caption states only half the time).
+  Clips with identical readings tie; expected R@1 with random tie-breaks is the mean over
   queries of 1 / (number of clips that read the same). Also the question-only QA baseline (the most
   common train answer for each question string; a question never seen in train gets its type's most
   common train answer) and the oracle ceilings of the two restricted caption forms below.
@@ -454,16 +455,18 @@ def evaluate_split(data: Path, split: str, scorer: PackageScorer | None, train: 
 
 
 def write_manifest_metrics(package: Path, results: dict) -> None:
-    """Adds metrics.<split>.twins / .ceilings (and the restricted-caption retrieval) to the package's
-    manifest. manifest.json is not among its own `files`, so no sha256 changes."""
+    """Adds metrics.<split>.twins (motion / order / binding, %), .twin_pairs (counts), .ceilings and
+    .restricted_retrieval (motion-only / order-only captions, t2v R@1) to the package's manifest. manifest.json is not among its own `files`, so no sha256 changes."""
     path = package / "manifest.json"
     manifest = json.loads(path.read_text())
     for split, res in results.items():
         m = manifest.setdefault("metrics", {}).setdefault(split, {})
-        m["twins"] = {k: res["twins"][k] for k in (*KINDS, "pairs") if k in res["twins"]}
+        if all(k in res["twins"] for k in KINDS):
+            m["twins"] = {k: res["twins"][k] for k in KINDS}  # % of comparisons won
+        m["twin_pairs"] = res["twins"]["pairs"]
         m["ceilings"] = res["ceilings"]
         if "restricted_captions_t2v_R@1" in res:
-            m["retrieval"]["restricted_t2v_R@1"] = res["restricted_captions_t2v_R@1"]
+            m["restricted_retrieval"] = {form: {"t2v": {"R@1": r1}} for form, r1 in res["restricted_captions_t2v_R@1"].items()}
     path.write_text(json.dumps(manifest, indent=2) + "\n")
 
 
