@@ -28,7 +28,9 @@ prediction network. The network is not part of the package (training only); it i
 the shipped run's own deterministic pre-training (`banzhaf_pretrain.pretrain`, seed 0, the shipped
 config's level shapes), or loaded with --predictor.
 
-Error: relative RMS = sqrt(Σ (B̂ − B)²) / sqrt(Σ B²) over all cells of all matrices of a level.
+Error: relative RMS = sqrt(Σ (B̂ − B)²) / sqrt(Σ B²) over all cells of all matrices of a level (1.0 is
+the error of predicting 0 everywhere). For the network also the error after the best single scale
+factor per level and the correlation with the exact values.
 """
 from __future__ import annotations
 
@@ -201,7 +203,16 @@ def compare(mats: dict[str, list[np.ndarray]], net: BanzhafPredictor, samples=(5
         for s in samples:
             est = [similarity_banzhaf_mc(torch.from_numpy(m), s, g).double().numpy() for m in lst]
             row[f"mc{s}_rel_rms"] = rel_rms(est, exact)
-        row["network_rel_rms"] = rel_rms([predict(net, m) for m in lst], exact)
+        pred = [predict(net, m) for m in lst]
+        row["network_rel_rms"] = rel_rms(pred, exact)
+        # scale-free views (L_BI only uses softmax(B̂) over each row/column, so one common scale matters
+        # less than the pattern): the error after the best single scale factor for the level, and the
+        # correlation of predicted and exact values over all cells
+        p_all, x_all = np.concatenate([q.ravel() for q in pred]), np.concatenate([x.ravel() for x in exact])
+        scale = float((p_all * x_all).sum() / max((p_all**2).sum(), 1e-300))
+        row["network_best_scale"] = scale
+        row["network_rel_rms_at_best_scale"] = rel_rms([q * scale for q in pred], exact)
+        row["network_correlation"] = float(np.corrcoef(p_all, x_all)[0, 1]) if len(x_all) > 1 and x_all.std() > 0 else float("nan")
         row["zero_rel_rms"] = 1.0
         report[lvl] = row
     return report
@@ -214,15 +225,22 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--split", default="test")
     ap.add_argument("--clips", type=int, default=200)
     ap.add_argument("--predictor", default=None, help="Banzhaf predictor state dict (made by pre-training when missing)")
+    ap.add_argument("--samples", type=int, nargs="*", default=[50, 100, 500], help="Monte Carlo sample counts")
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     package, data = Path(args.package), Path(args.data)
     work = Path(args.out).parent if args.out else Path("runs/banzhaf-check")
-    mats = model_matrices(package, data, args.split, args.clips, work)
+    cache = work / f"matrices-{args.split}-{args.clips}.npz"
+    if cache.exists():
+        z = np.load(cache)
+        mats = {lvl: [z[f"{lvl}_{i}"] for i in range(args.clips)] for lvl in LEVELS}
+    else:
+        mats = model_matrices(package, data, args.split, args.clips, work)
+        np.savez(cache, **{f"{lvl}_{i}": m for lvl, lst in mats.items() for i, m in enumerate(lst)})
     cfg = json.loads((package / "manifest.json").read_text())["config"]
     net, pre = predictor_for(cfg, Path(args.predictor) if args.predictor else None)
-    report = {"split": args.split, "clips": args.clips, "predictor": pre, "levels": compare(mats, net)}
+    report = {"split": args.split, "clips": args.clips, "predictor": pre, "levels": compare(mats, net, tuple(args.samples))}
     text = json.dumps(report, indent=1)
     if args.out:
         Path(args.out).write_text(text + "\n")
