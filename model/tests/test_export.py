@@ -155,3 +155,34 @@ def test_clip_checkpoint_loads_into_vit_b32(tmp_path):
     torch.save(sd, tmp_path / "bad.pt")
     with pytest.raises(ValueError, match="visual.proj"):
         load_clip_weights(model, tmp_path / "bad.pt")
+
+
+def test_event_level_with_two_frame_tokens_exports_with_parity_on_near_duplicate_tokens(tmp_path):
+    """The 8→4→2 event level (and words 32→11→6) on tokens that are exact or near duplicates, as the
+    frames of a clip where little moves are: ONNX Runtime must choose the same DPC-KNN centres as
+    PyTorch. Before the fix (d² as ‖a‖²+‖b‖²−2a·b, raw float comparisons) this differed by up to 0.08."""
+    torch.manual_seed(0)
+    cfg = TINY.replace(vocab_size=112, answers=28, frame_ratios=(0.5, 0.5), word_ratios=(1 / 3, 1 / 2))
+    model = HBIModel(cfg).eval()
+    assert model.level_modules[2].merge_frames.max_clusters == 2
+    export_graphs(model, tmp_path)
+    s = session(tmp_path / "interaction.onnx")
+    g = torch.Generator().manual_seed(1)
+    q, v, d = 24, 30, cfg.embed_dim
+    worst = 0.0
+    for eps in (1e-2, 1e-3, 1e-4, 1e-5, 0.0):
+        base = torch.randn(v, 3, d, generator=g) * 3
+        ft = base[torch.arange(v)[:, None], torch.randint(0, 3, (v, 8), generator=g)] + eps * torch.randn(v, 8, d, generator=g)
+        fw = torch.softmax(torch.randn(v, 8, generator=g), -1)
+        fm = torch.ones(v, 8)
+        fm[0, 5:] = 0
+        wb = torch.randn(q, 6, d, generator=g) * 3
+        wt = wb[torch.arange(q)[:, None], torch.randint(0, 6, (q, 32), generator=g)] + eps * torch.randn(q, 32, d, generator=g)
+        wm = (torch.arange(32)[None] < torch.randint(6, 28, (q, 1), generator=g)).float()
+        ww = torch.softmax(torch.randn(q, 32, generator=g), -1) * wm
+        with torch.no_grad():
+            want = model.interaction(wt, ww, wm, ft, fw, fm).numpy()
+        got = s.run(None, {"word_tokens": wt.numpy(), "word_weights": ww.numpy(), "word_mask": wm.numpy(),
+                           "frame_tokens": ft.numpy(), "frame_weights": fw.numpy(), "frame_mask": fm.numpy()})[0]
+        worst = max(worst, float(np.abs(got - want).max()))
+    assert worst <= 1e-4, f"interaction differs by {worst:.2e}"

@@ -15,12 +15,33 @@ from torch import nn
 from .encoders import Attention
 
 BIG = 1e4
+QUANTUM = 1e-4  # grid of the keys DPC-KNN compares (log scale: relative differences below 1e-4 are ties)
 
 
 def cluster_counts(mask: torch.Tensor, ratio: float, max_clusters: int) -> torch.Tensor:
     """mask [B,N] → clusters per sample [B] = clamp(ceil(valid·ratio), 1, max_clusters)."""
     valid = mask.float().sum(-1)
     return torch.clamp(torch.ceil(valid * ratio - 1e-6), min=1.0, max=float(max_clusters))
+
+
+def quantise(v: torch.Tensor, step: float = QUANTUM) -> torch.Tensor:
+    """v rounded to a grid of `step`: the key every discrete choice below compares, so that two
+    runtimes whose float results differ in the last bits (ONNX Runtime vs PyTorch) make the same choice
+    unless a value sits within rounding error of a grid line."""
+    return torch.round(v / step)
+
+
+def rank_desc(key: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """key [B,N] (already quantised), valid [B,N] → rank [B,N] (0 = best): larger key first, equal keys
+    by position, invalid tokens after every valid one. A strict total order, so the ranks are a
+    permutation of 0..N-1 in either runtime (no reliance on how topk/argmax order equal values)."""
+    n = key.shape[1]
+    pos = torch.arange(n, device=key.device)
+    kj, ki = key[:, None, :], key[:, :, None]
+    earlier = (pos[None, :] < pos[:, None]).float()[None]  # [1,i,j]: j before i
+    vj, vi = valid[:, None, :], valid[:, :, None]
+    beats = vj * (1.0 - vi) + vj * vi * ((kj > ki).float() + (kj == ki).float() * earlier) + (1.0 - vj) * (1.0 - vi) * earlier
+    return beats.sum(-1)  # [B,i]: how many tokens j come before i
 
 
 def dpc_knn(x: torch.Tensor, mask: torch.Tensor, counts: torch.Tensor, max_clusters: int, k: int = 3) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -30,32 +51,40 @@ def dpc_knn(x: torch.Tensor, mask: torch.Tensor, counts: torch.Tensor, max_clust
     Returns (assign [B,N,C] one-hot float, zero rows for padding; centre_mask [B,C]; centres [B,C] token indices).
     d_ij = ‖x_i − x_j‖/√D; ρ_i = exp(−mean d² over the k nearest valid neighbours); δ_i = distance to
     the nearest denser token (the densest gets its largest distance); centres = top-C by ρ·δ.
+
+    Every discrete choice (which token is denser, which are the centres, which centre is nearest) is
+    made on quantised keys (log ρ, log ρδ, log d² on a 1e-4 grid) with ties broken by position, and d²
+    is computed from the differences, so duplicate tokens are exactly 0 apart. Computed instead as
+    ‖a‖² + ‖b‖² − 2a·b, d² of near-duplicate tokens was cancellation noise of ~1e-6·‖x‖² whose square
+    root (δ) decided the centres: ONNX Runtime and PyTorch chose different centres and the merged
+    tokens, hence the scores, differed by up to 1e-1 (model/RESULTS.md, "ONNX parity of the event level").
     """
     b, n, d = x.shape
     x = x.detach().float()
     valid = (mask > 0).float()
-    sq = (x * x).sum(-1)
-    d2 = ((sq[:, :, None] + sq[:, None, :] - 2.0 * x @ x.transpose(1, 2)) / d).clamp(min=0.0)
+    d2 = ((x[:, :, None, :] - x[:, None, :, :]) ** 2).sum(-1) / d  # exact 0 for equal tokens, symmetric
     dist = torch.sqrt(d2 + 1e-12)
     eye = torch.eye(n, device=x.device)[None]
     invalid_pair = (1.0 - valid[:, None, :]) * BIG
     kk = max(1, min(k, n - 1))
     near = torch.topk(d2 + invalid_pair + eye * BIG, kk, dim=-1, largest=False).values  # [B,N,k]
     ok = (near < BIG / 2).float()
-    density = torch.exp(-(near * ok).sum(-1) / ok.sum(-1).clamp(min=1.0))
-    # Deterministic tie-break: among equal densities the earlier token counts as denser.
-    density = density - 1e-6 * torch.arange(n, device=x.device, dtype=x.dtype)[None] / n
-    denser = (density[:, None, :] > density[:, :, None]).float() * valid[:, None, :]  # [B,i,j]: j denser than i
+    log_density = -(near * ok).sum(-1) / ok.sum(-1).clamp(min=1.0)
+    # j is denser than i: a larger quantised log-density, or the same one and an earlier position.
+    rank_rho = rank_desc(quantise(log_density), valid)
+    denser = (rank_rho[:, None, :] < rank_rho[:, :, None]).float() * valid[:, None, :]  # [B,i,j]
     delta_near = (dist + (1.0 - denser) * BIG).amin(-1)
     delta_max = (dist * valid[:, None, :]).amax(-1)
     has_denser = denser.sum(-1) > 0
     delta = torch.where(has_denser, delta_near, delta_max)
-    score = density * delta * valid + (valid - 1.0) * BIG
-    centres = torch.topk(score, max_clusters, dim=-1).indices  # [B,C], sorted by score
+    # centres: the C best by ρ·δ, compared as log ρ + log δ on the grid
+    rank = rank_desc(quantise(log_density + torch.log(delta)), valid)  # [B,N]
+    slot = (rank[:, :, None] == torch.arange(max_clusters, device=x.device, dtype=rank.dtype)[None, None]).float()  # [B,N,C]
+    centres = slot.argmax(1)  # [B,C]: the token ranked c (one exists for every c < N)
     centre_mask = (torch.arange(max_clusters, device=x.device)[None].float() < counts[:, None]).float()
-    to_centre = torch.gather(dist, 2, centres[:, None, :].expand(b, n, max_clusters))  # [B,N,C]
-    to_centre = to_centre + (1.0 - centre_mask[:, None, :]) * BIG
-    nearest = to_centre.argmin(-1)  # [B,N]
+    to_centre = torch.gather(d2, 2, centres[:, None, :].expand(b, n, max_clusters))  # [B,N,C]
+    key = quantise(torch.log(to_centre + 1e-12)) + (1.0 - centre_mask[:, None, :]) * BIG * BIG
+    nearest = key.argmin(-1)  # [B,N]: the nearest centre; equally near → the best-ranked (first) one
     assign = (nearest[:, :, None] == torch.arange(max_clusters, device=x.device)[None, None]).float()
     return assign * valid[:, :, None], centre_mask, centres
 
