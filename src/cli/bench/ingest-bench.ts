@@ -14,6 +14,7 @@
  * runs (output read and discarded): ingest ÷ decode-only throughput, and the 720p cameras with 10 s
  * segments one node keeps up with; then once more with media, on a fresh database.
  */
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -31,6 +32,7 @@ import { MediaMaker } from '../../core/media/media-maker.js';
 import { processDecodeSlots } from '../../core/video/decode-slots.js';
 import { decodeFrames } from '../../core/video/decode-frames.js';
 import { videoDecodeArgs } from '../../core/video/decode-segments.js';
+import { thumbnailFilter, thumbnailScript } from '../../core/video/preview-outputs.js';
 import { runProcess } from '../../core/video/run-process.js';
 import { probeVideo } from '../../core/video/probe.js';
 import { planSegments } from '../../core/video/segments.js';
@@ -241,6 +243,14 @@ export async function runIngestBench(
       `${what}: end to end with media ÷ without, segments/s`,
       long.ingestMs / long.ingestWithMediaMs,
     );
+    report.ratio(
+      `${what}: ffmpeg decode alone with thumbnail outputs ÷ without, CPU time`,
+      long.previewCpuRatio,
+    );
+    report.ratio(
+      `${what}: ffmpeg decode alone with thumbnail outputs ÷ without, wall time`,
+      long.previewWallRatio,
+    );
     report.measure(`${what}: ingest peak RSS`, long.maxRssMb, 'MiB', 'the whole bench process so far');
     report.measure(
       '720p cameras with 10 s segments one node keeps up with',
@@ -267,6 +277,9 @@ async function longRecording(
   progress: Progress,
   logger: Logger,
 ): Promise<{
+  /** ffmpeg decode alone with the preview outputs ÷ without: wall time, CPU time (NaN where unknown). */
+  previewWallRatio: number;
+  previewCpuRatio: number;
   segments: number;
   frames: number;
   decodeMs: number;
@@ -323,10 +336,53 @@ async function longRecording(
         ),
       );
       if (decode.value.code !== 0) throw new Error(`ffmpeg failed: ${decode.value.stderr.slice(-500)}`);
+      // The same command with and without the preview outputs ingest adds (thumbnails, poster), A B B A:
+      // wall time, and the CPU time ffmpeg used (Linux: the reaped children's, from /proc/self/stat).
+      progress.update(0, 0, 'ffmpeg decode alone, with and without thumbnails');
+      const decodeOnce = async (withPreviews: boolean) => {
+        const outDir = await mkdtemp(path.join(dir, 'previews-'));
+        const spansArgs = {
+          file,
+          spans,
+          width: dims.width,
+          height: dims.height,
+          containers: config.allowedContainers,
+        };
+        if (withPreviews) await writeFile(thumbnailScript({ outDir }), thumbnailFilter(spans));
+        const cpuBefore = childrenCpuMs();
+        const run = await timed(() =>
+          runProcess(
+            ffmpeg,
+            videoDecodeArgs({ ...spansArgs, ...(withPreviews ? { previews: { outDir } } : {}) }),
+            {
+              timeoutMs: 3_600_000,
+              onStdout: () => true,
+            },
+          ),
+        );
+        if (run.value.code !== 0) throw new Error(`ffmpeg failed: ${run.value.stderr.slice(-500)}`);
+        const cpuAfter = childrenCpuMs();
+        return {
+          withPreviews,
+          wallMs: run.ms,
+          cpuMs: cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore,
+        };
+      };
+      const decodes: { withPreviews: boolean; wallMs: number; cpuMs: number | null }[] = [];
+      for (const withPreviews of [false, true, true, false]) decodes.push(await decodeOnce(withPreviews));
+      const previewCost = (pick: (run: (typeof decodes)[number]) => number | null) => {
+        const sum = (withPreviews: boolean) =>
+          decodes
+            .filter((run) => run.withPreviews === withPreviews)
+            .reduce((total, run) => total + (pick(run) ?? NaN), 0);
+        return sum(true) / sum(false);
+      };
       progress.update(0, 0, 'end to end');
       const ingestor = new VideoIngestor({ ...kernel, model: kernel.modelPackage.manifest });
       const ingest = await timed(() => ingestor.ingestFile({ file, title: 'long recording' }));
       return {
+        previewWallRatio: previewCost((run) => run.wallMs),
+        previewCpuRatio: previewCost((run) => run.cpuMs),
         segments: ingest.value.segments,
         frames: bytes / (dims.width * dims.height * 3),
         decodeMs: decode.ms,
@@ -355,6 +411,19 @@ async function longRecording(
     };
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** CPU time (user + system) of this process's finished children, in ms; null off Linux. */
+function childrenCpuMs(): number | null {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    // Fields after the command name: state is field 3; cutime and cstime are fields 16 and 17.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[13]) + Number(fields[14]);
+    return Number.isFinite(ticks) ? ticks * 10 : null; // USER_HZ is 100 on Linux
+  } catch {
+    return null;
   }
 }
 
