@@ -54,7 +54,7 @@ export async function handleMedia(
   if (!services.media) return sendError(response, 404, 'NOT_FOUND', 'This server serves no media');
   let opened;
   try {
-    opened = await services.media.open(decodeURIComponent(pathname.slice(MEDIA_PATH.length)));
+    opened = await services.media.open(pathname.slice(MEDIA_PATH.length));
   } catch (error) {
     const failure = toPublicError(error);
     if (failure.code === 'INTERNAL') services.logger.error('media request failed', { error });

@@ -272,6 +272,7 @@ describe('media in the API: thumbnails, posters, playback URLs, signed and tenan
     expect(JSON.parse(tampered.body.toString()).errors[0].extensions.code).toBe('FORBIDDEN');
     expect((await bytes(`${url.origin}/media/${token}x`)).response.status).toBe(403);
     expect((await bytes(`${url.origin}/media/garbage`)).response.status).toBe(403);
+    expect((await bytes(`${url.origin}/media/%E0%A4%A`)).response.status).toBe(403);
 
     // Correctly signed, but tenant B's grant names tenant A's poster: B's video has no such object (403),
     // and A's video is not B's (404).
