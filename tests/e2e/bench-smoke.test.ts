@@ -78,7 +78,12 @@ describe('hbi bench at toy sizes', () => {
       report.measurements.find((m) => m.name === `1 min 720p 30 fps recording: ${what}`);
     expect(long('segments')?.value).toBe(8);
     expect(long('rounds')?.value).toBe(2);
-    expect(long('rounds')?.note).toMatch(/^end to end ÷ decode alone per round: \d\.\d{3}, \d\.\d{3} /);
+    expect(long('rounds')?.note).toMatch(
+      /^end to end ÷ decode alone per round: \d\.\d{3}, \d\.\d{3}; with media: \d\.\d{3}, \d\.\d{3} /,
+    );
+    // The thumbnail outputs' cost, in ffmpeg's own CPU time (Linux) over the same rounds.
+    const cpu = report.ratios.find((r) => r.name.endsWith('with thumbnail outputs ÷ without, CPU time'));
+    expect(cpu?.value).toBeGreaterThan(0.5);
     expect(long('before the decode pass (hash, object store, probe)')?.value).toBeGreaterThan(0);
     const ratio = report.ratios.find((r) => r.name.startsWith('1 min 720p 30 fps recording: end to end ÷'));
     expect(ratio?.value).toBeGreaterThan(0);

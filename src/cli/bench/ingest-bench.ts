@@ -6,14 +6,16 @@
  *      give the frames for the encoder-alone runs), then the video end to end with the encoder,
  *      database and object store timed by wrappers; the end-to-end time minus the stages is the rest
  *      (hashing, validation, events, bookkeeping);
- *   2. `--concurrency` videos at a time end to end, as the demo library is indexed.
+ *   2. `--concurrency` videos at a time end to end, as the demo library is indexed: twice, indexing alone
+ *      and then with the media a server makes (a thumbnail per segment and a poster), for their cost.
  * The encoder alone runs every segment one at a time, then all at once (its batched best case).
  * Then a long recording (`--long-minutes` of 720p at 30 fps, generated: a 60 s clip joined with the concat
- * demuxer) is ingested end to end and, in the same run, decoded alone by the very ffmpeg command ingest
- * runs (output read and discarded), in `--long-rounds` interleaved rounds: ingest ÷ decode-only
- * throughput (the median round's), the time ingest spends before its decode pass starts (hashing, the
- * object store, probing), and the 720p cameras with 10 s segments one node keeps up with.
+ * demuxer) is decoded alone by the very ffmpeg command ingest runs (output read and discarded), with and
+ * without the thumbnail outputs ingest adds, and ingested end to end without and with media, in
+ * `--long-rounds` interleaved rounds: ingest ÷ decode-only throughput, the cost of media, the time ingest
+ * spends before its decode pass starts, and the 720p cameras with 10 s segments one node keeps up with.
  */
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,8 +29,11 @@ import { bootKernel } from '../../core/kernel.js';
 import type { Logger } from '../../core/logger.js';
 import type { ObjectStore } from '../../core/storage/port.js';
 import { mapConcurrent } from '../../core/util/map-concurrent.js';
+import { MediaMaker } from '../../core/media/media-maker.js';
+import { processDecodeSlots } from '../../core/video/decode-slots.js';
 import { decodeFrames } from '../../core/video/decode-frames.js';
 import { videoDecodeArgs } from '../../core/video/decode-segments.js';
+import { thumbnailFilter, thumbnailScript } from '../../core/video/preview-outputs.js';
 import { runProcess } from '../../core/video/run-process.js';
 import { probeVideo } from '../../core/video/probe.js';
 import { planSegments } from '../../core/video/segments.js';
@@ -47,9 +52,10 @@ export interface IngestBenchOptions {
   /** Minutes of the generated 720p 30 fps recording (0: no long-recording pass). */
   longMinutes: number;
   /**
-   * Rounds of the recording's two measurements, interleaved (decode alone then ingest, then the other
-   * way round, …), each ingest on a fresh database: the ratio reported is the median round's, so load
-   * that comes and goes on a shared machine weighs on both sides alike. Default 3.
+   * Rounds of the recording's four measurements (decode alone, decode alone with the thumbnail outputs,
+   * ingest without media, ingest with media), in A B C D order, then D C B A, …: each ingest on a fresh
+   * database; ratios are of the sums over the rounds, so load that drifts during the run weighs on every
+   * side alike. Default 2.
    */
   longRounds?: number;
 }
@@ -121,18 +127,37 @@ export async function runIngestBench(
     const all = await timed(() => Promise.all(frames.map((clip) => kernel.encoder.encodeVideo(clip))));
     return { clips, segments, watches, encodeOneMs: one.ms, encodeAllMs: all.ms };
   });
-  const concurrent = await withKernel(config, logger, async (kernel) => {
-    const ingestor = new VideoIngestor({ ...kernel, model: kernel.modelPackage.manifest });
-    return timed(() =>
-      mapConcurrent(sequential.clips, options.concurrency, async (clip, i) => {
-        progress.update(i, sequential.clips.length, `${options.concurrency} videos at a time`);
-        return ingestor.ingestFile({ file: clip.file, title: clip.id });
-      }),
-    );
-  });
+  // The concurrent pass twice, each on a fresh database: indexing alone, then with the media a server
+  // makes (thumbnails, poster; the demo clips are H.264 MP4, so no rendition), for the cost of media.
+  const concurrentPass = (withMedia: boolean) =>
+    withKernel(config, logger, async (kernel) => {
+      const ingestor = new VideoIngestor({
+        ...kernel,
+        model: kernel.modelPackage.manifest,
+        ...(withMedia ? { media: benchMediaMaker(kernel, logger) } : {}),
+      });
+      const what = `${options.concurrency} videos at a time${withMedia ? ', with media' : ''}`;
+      return timed(() =>
+        mapConcurrent(sequential.clips, options.concurrency, async (clip, i) => {
+          progress.update(i, sequential.clips.length, what);
+          return ingestor.ingestFile({ file: clip.file, title: clip.id });
+        }),
+      );
+    });
+  // A B B A: without, with, with, without, so a machine that speeds up or slows down during the run
+  // (other processes) weighs on both sides alike.
+  const passes: { withMedia: boolean; ms: number }[] = [];
+  for (const withMedia of [false, true, true, false])
+    passes.push({ withMedia, ...(await concurrentPass(withMedia)) });
+  const meanMs = (withMedia: boolean) => {
+    const chosen = passes.filter((pass) => pass.withMedia === withMedia);
+    return chosen.reduce((sum, pass) => sum + pass.ms, 0) / chosen.length;
+  };
+  const concurrent = { ms: meanMs(false) };
+  const concurrentWithMedia = { ms: meanMs(true) };
   const long =
     options.longMinutes > 0
-      ? await longRecording(config, options.longMinutes, options.longRounds ?? 3, progress, logger)
+      ? await longRecording(config, options.longMinutes, options.longRounds ?? 2, progress, logger)
       : null;
   progress.finish();
 
@@ -146,7 +171,18 @@ export async function runIngestBench(
     'segments',
     `window ${config.segmentWindowMs} ms, overlap ${config.segmentOverlapMs} ms`,
   );
-  report.measure(`end to end, ${options.concurrency} videos at a time`, rate(concurrent.ms), 'segments/s');
+  report.measure(
+    `end to end, ${options.concurrency} videos at a time`,
+    rate(concurrent.ms),
+    'segments/s',
+    'mean of the 2 passes without media',
+  );
+  report.measure(
+    `end to end with media (thumbnails, poster), ${options.concurrency} videos at a time`,
+    rate(concurrentWithMedia.ms),
+    'segments/s',
+    'HBI_MEDIA_PREVIEWS=on, the default; mean of 2 passes, run between the 2 without',
+  );
   report.measure('end to end, one video at a time', rate(endToEndMs), 'segments/s');
   report.measure(
     'encoder alone, all segments at once',
@@ -183,53 +219,83 @@ export async function runIngestBench(
     sequential.encodeAllMs / concurrent.ms,
   );
   report.ratio(
+    `end to end with media ÷ without (${options.concurrency} at a time), segments/s`,
+    concurrent.ms / concurrentWithMedia.ms,
+  );
+  report.ratio(
     'end to end ÷ encoder alone, both one at a time, segments/s',
     sequential.encodeOneMs / endToEndMs,
   );
   if (long) {
     const what = `${options.longMinutes} min 720p 30 fps recording`;
-    // The median round by ratio: its two measurements were taken minutes apart, under the same load.
-    const byRatio = [...long.rounds].sort((a, b) => a.decodeMs / a.ingestMs - b.decodeMs / b.ingestMs);
-    const median = byRatio[Math.floor((byRatio.length - 1) / 2)]!;
-    const ratios = long.rounds.map((round) => (round.decodeMs / round.ingestMs).toFixed(3));
-    const decodeRate = (long.segments * 1000) / median.decodeMs;
-    const ingestRate = (long.segments * 1000) / median.ingestMs;
+    const sum = (pick: (round: LongRound) => number) => long.rounds.reduce((total, r) => total + pick(r), 0);
+    const decodeMs = sum((r) => r.decodeMs) / long.rounds.length;
+    const ingestMs = sum((r) => r.ingestMs) / long.rounds.length;
+    const mediaMs = sum((r) => r.ingestWithMediaMs) / long.rounds.length;
+    const preludeMs = sum((r) => r.preludeMs) / long.rounds.length;
+    const fps = (ms: number) => Math.round((long.frames * 1000) / ms);
+    const perRound = (pick: (round: LongRound) => number) =>
+      long.rounds.map((round) => pick(round).toFixed(3)).join(', ');
     report.measure(`${what}: segments`, long.segments, 'segments', `${long.frames} frames decoded`);
     report.measure(
       `${what}: ffmpeg decode alone`,
-      decodeRate,
+      (long.segments * 1000) / decodeMs,
       'segments/s',
-      `${Math.round((long.frames * 1000) / median.decodeMs)} frames/s; the command ingest runs, output discarded; median round`,
+      `${fps(decodeMs)} frames/s; the command ingest runs without media, output discarded; mean of ${long.rounds.length} rounds`,
     );
     report.measure(
       `${what}: end to end`,
-      ingestRate,
+      (long.segments * 1000) / ingestMs,
       'segments/s',
-      `${Math.round((long.frames * 1000) / median.ingestMs)} frames/s; median round`,
+      `${fps(ingestMs)} frames/s; without media (HBI_MEDIA_PREVIEWS=off); mean of ${long.rounds.length} rounds`,
+    );
+    report.measure(
+      `${what}: end to end with media (thumbnails, poster)`,
+      (long.segments * 1000) / mediaMs,
+      'segments/s',
+      `${fps(mediaMs)} frames/s; the default; H.264 MP4, so no rendition`,
     );
     report.measure(
       `${what}: before the decode pass (hash, object store, probe)`,
-      median.preludeMs,
+      preludeMs,
       'ms',
-      `${((100 * median.preludeMs) / median.ingestMs).toFixed(1)}% of end to end; median round`,
+      `${((100 * preludeMs) / ingestMs).toFixed(1)}% of end to end`,
     );
     report.measure(
       `${what}: rounds`,
       long.rounds.length,
       'rounds',
-      `end to end ÷ decode alone per round: ${ratios.join(', ')} (odd rounds decode first, even rounds ingest first)`,
+      `end to end ÷ decode alone per round: ${perRound((r) => r.decodeMs / r.ingestMs)}; with media: ${perRound((r) => r.decodeMs / r.ingestWithMediaMs)} (odd rounds A B C D, even D C B A)`,
     );
     report.measure(`${what}: peak RSS`, long.maxRssMb, 'MiB', 'the whole bench process so far');
     report.measure(
       '720p cameras with 10 s segments one node keeps up with',
-      ingestRate / 0.1,
+      (long.segments * 1000) / mediaMs / 0.1,
       'cameras',
-      'end-to-end segments/s ÷ 0.1 (one 10 s segment per camera every 10 s)',
+      'end-to-end segments/s with media ÷ 0.1 (one 10 s segment per camera every 10 s)',
     );
     report.ratio(
-      `${what}: end to end ÷ ffmpeg decode alone, segments/s (median of ${long.rounds.length} rounds)`,
-      median.decodeMs / median.ingestMs,
+      `${what}: end to end ÷ ffmpeg decode alone, segments/s`,
+      sum((r) => r.decodeMs) / sum((r) => r.ingestMs),
       0.8,
+    );
+    report.ratio(
+      `${what}: end to end with media ÷ ffmpeg decode alone, segments/s`,
+      sum((r) => r.decodeMs) / sum((r) => r.ingestWithMediaMs),
+      0.8,
+    );
+    report.ratio(
+      `${what}: end to end with media ÷ without, segments/s`,
+      sum((r) => r.ingestMs) / sum((r) => r.ingestWithMediaMs),
+    );
+    const cpu = long.rounds.every((r) => r.decodeCpuMs !== null && r.previewCpuMs !== null);
+    report.ratio(
+      `${what}: ffmpeg decode alone with thumbnail outputs ÷ without, CPU time`,
+      cpu ? sum((r) => r.previewCpuMs ?? 0) / sum((r) => r.decodeCpuMs ?? 0) : NaN,
+    );
+    report.ratio(
+      `${what}: ffmpeg decode alone with thumbnail outputs ÷ without, wall time`,
+      sum((r) => r.previewMs) / sum((r) => r.decodeMs),
     );
   }
   report.note(
@@ -241,11 +307,14 @@ export async function runIngestBench(
 
 interface LongRound {
   decodeMs: number;
+  /** CPU time ffmpeg used (children reaped), or null where unknown. */
+  decodeCpuMs: number | null;
+  previewMs: number;
+  previewCpuMs: number | null;
   ingestMs: number;
-  /** From the start of ingestFile to its segments being planned: hash, object store, probe, row. */
+  ingestWithMediaMs: number;
+  /** From the start of ingestFile (without media) to its segments being planned: hash, store, probe, row. */
   preludeMs: number;
-  /** Which ran first in this round. */
-  first: 'decode' | 'ingest';
 }
 
 interface LongResult {
@@ -256,9 +325,10 @@ interface LongResult {
 }
 
 /**
- * Generates a `minutes`-long 720p 30 fps recording, then in each of `rounds` rounds decodes it alone
- * with the command ingest runs (output read and discarded) and ingests it end to end on a fresh
- * database, alternating which goes first.
+ * Generates a `minutes`-long 720p 30 fps recording, then in each of `rounds` rounds: decodes it alone
+ * with the command ingest runs (output read and discarded), the same with the thumbnail outputs ingest
+ * adds, and ingests it end to end without and with media, each ingest on a fresh database; odd rounds
+ * in that order, even rounds in reverse.
  */
 async function longRecording(
   config: Config,
@@ -269,97 +339,120 @@ async function longRecording(
 ): Promise<LongResult> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'hbi-bench-long-'));
   try {
-    const { file, spans, bytesPerFrame, args, ffmpegPath } = await withKernel(
-      config,
-      logger,
-      async (kernel) => {
-        const { ffmpeg } = kernel.ffmpeg;
-        progress.update(0, 0, `generating a ${minutes} min 720p 30 fps recording`);
-        const part = path.join(dir, 'minute.mp4');
-        await runTool(ffmpeg, [
+    const file = path.join(dir, 'recording.mp4');
+    const { spans, bytesPerFrame, ffmpeg, dims } = await withKernel(config, logger, async (kernel) => {
+      const { ffmpeg } = kernel.ffmpeg;
+      progress.update(0, 0, `generating a ${minutes} min 720p 30 fps recording`);
+      const part = path.join(dir, 'minute.mp4');
+      await runTool(ffmpeg, [
         '-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30', '-t', '60',
         '-c:v', 'libx264', '-preset', 'veryfast', '-g', '60', '-pix_fmt', 'yuv420p', part,
       ]); // prettier-ignore
-        const list = path.join(dir, 'minutes.txt');
-        await writeFile(list, `file '${part}'\n`.repeat(minutes));
-        const file = path.join(dir, 'recording.mp4');
-        await runTool(ffmpeg, [
-          '-v',
-          'error',
-          '-y',
-          '-f',
-          'concat',
-          '-safe',
-          '0',
-          '-i',
-          list,
-          '-c',
-          'copy',
-          file,
-        ]);
-        const { dims } = kernel.modelPackage.manifest;
-        const probe = validateVideo(
-          await probeVideo(file, kernel.ffmpeg, config.decodeTimeoutMs, config.allowedContainers),
-          config,
-        );
-        const spans = planSegments(probe.durationMs, config.segmentWindowMs, config.segmentOverlapMs);
-        const args = videoDecodeArgs({
-          file,
-          spans,
-          width: dims.width,
-          height: dims.height,
-          containers: config.allowedContainers,
-        });
-        return { file, spans, bytesPerFrame: dims.width * dims.height * 3, args, ffmpegPath: ffmpeg };
-      },
-    );
+      const list = path.join(dir, 'minutes.txt');
+      await writeFile(list, `file '${part}'\n`.repeat(minutes));
+      await runTool(ffmpeg, [
+        '-v',
+        'error',
+        '-y',
+        '-f',
+        'concat',
+        '-safe',
+        '0',
+        '-i',
+        list,
+        '-c',
+        'copy',
+        file,
+      ]);
+      const { dims } = kernel.modelPackage.manifest;
+      const probe = validateVideo(
+        await probeVideo(file, kernel.ffmpeg, config.decodeTimeoutMs, config.allowedContainers),
+        config,
+      );
+      const spans = planSegments(probe.durationMs, config.segmentWindowMs, config.segmentOverlapMs);
+      return { spans, bytesPerFrame: dims.width * dims.height * 3, ffmpeg, dims };
+    });
 
     let frames = 0;
     let segments = 0;
+    const label = (round: number, what: string) => `recording round ${round + 1}/${rounds}: ${what}`;
+    // ffmpeg decode alone, the argv ingest runs (with the thumbnail outputs when `previews`): wall and
+    // the CPU time ffmpeg used (Linux: the reaped children's, from /proc/self/stat).
+    const decodeAlone = async (previews: boolean) => {
+      const outDir = await mkdtemp(path.join(dir, 'previews-'));
+      const spansArgs = {
+        file,
+        spans,
+        width: dims.width,
+        height: dims.height,
+        containers: config.allowedContainers,
+      };
+      if (previews) await writeFile(thumbnailScript({ outDir }), thumbnailFilter(spans));
+      let bytes = 0;
+      const cpuBefore = childrenCpuMs();
+      const run = await timed(() =>
+        runProcess(ffmpeg, videoDecodeArgs({ ...spansArgs, ...(previews ? { previews: { outDir } } : {}) }), {
+          timeoutMs: 3_600_000,
+          onStdout: (chunk) => ((bytes += chunk.length), true),
+        }),
+      );
+      const cpuAfter = childrenCpuMs();
+      await rm(outDir, { recursive: true, force: true });
+      if (run.value.code !== 0) throw new Error(`ffmpeg failed: ${run.value.stderr.slice(-500)}`);
+      frames = bytes / bytesPerFrame;
+      return { ms: run.ms, cpuMs: cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore };
+    };
+    const endToEnd = (withMedia: boolean) =>
+      withKernel(config, logger, async (kernel) => {
+        const ingestor = new VideoIngestor({
+          ...kernel,
+          model: kernel.modelPackage.manifest,
+          ...(withMedia ? { media: benchMediaMaker(kernel, logger) } : {}),
+        });
+        const start = performance.now();
+        let preludeMs = 0;
+        const ingest = await timed(() =>
+          ingestor.ingestFile(
+            { file, title: 'long recording' },
+            {
+              segmentsPlanned: () => {
+                preludeMs = performance.now() - start;
+                return Promise.resolve();
+              },
+            },
+          ),
+        );
+        segments = ingest.value.segments;
+        return { ms: ingest.ms, preludeMs };
+      });
+
     const results: LongRound[] = [];
     for (let round = 0; round < rounds; round++) {
-      const first = round % 2 === 0 ? 'decode' : 'ingest';
-      const label = (what: string) => `recording round ${round + 1}/${rounds}: ${what}`;
-      const decodeAlone = async () => {
-        progress.update(round, rounds, label('ffmpeg decode alone'));
-        let bytes = 0;
-        const decode = await timed(() =>
-          runProcess(ffmpegPath, args, {
-            timeoutMs: 3_600_000,
-            onStdout: (chunk) => ((bytes += chunk.length), true),
-          }),
-        );
-        if (decode.value.code !== 0) throw new Error(`ffmpeg failed: ${decode.value.stderr.slice(-500)}`);
-        frames = bytes / bytesPerFrame;
-        return decode.ms;
-      };
-      const endToEnd = () =>
-        withKernel(config, logger, async (kernel) => {
-          progress.update(round, rounds, label('end to end'));
-          const ingestor = new VideoIngestor({ ...kernel, model: kernel.modelPackage.manifest });
-          const start = performance.now();
-          let preludeMs = 0;
-          const ingest = await timed(() =>
-            ingestor.ingestFile(
-              { file, title: 'long recording' },
-              {
-                segmentsPlanned: () => {
-                  preludeMs = performance.now() - start;
-                  return Promise.resolve();
-                },
-              },
-            ),
+      const steps = ['decode', 'preview', 'ingest', 'media'] as const;
+      const order = round % 2 === 0 ? steps : [...steps].reverse();
+      const got: Partial<LongRound> = {};
+      for (const step of order) {
+        if (step === 'decode' || step === 'preview') {
+          progress.update(
+            round,
+            rounds,
+            label(round, step === 'decode' ? 'ffmpeg decode alone' : 'ffmpeg decode alone with thumbnails'),
           );
-          segments = ingest.value.segments;
-          return { ingestMs: ingest.ms, preludeMs };
-        });
-      if (first === 'decode') {
-        const decodeMs = await decodeAlone();
-        results.push({ decodeMs, ...(await endToEnd()), first });
-      } else {
-        const ingest = await endToEnd();
-        results.push({ decodeMs: await decodeAlone(), ...ingest, first });
+          const run = await decodeAlone(step === 'preview');
+          if (step === 'decode') Object.assign(got, { decodeMs: run.ms, decodeCpuMs: run.cpuMs });
+          else Object.assign(got, { previewMs: run.ms, previewCpuMs: run.cpuMs });
+        } else {
+          progress.update(
+            round,
+            rounds,
+            label(round, step === 'ingest' ? 'end to end' : 'end to end with media'),
+          );
+          const run = await endToEnd(step === 'media');
+          if (step === 'ingest') Object.assign(got, { ingestMs: run.ms, preludeMs: run.preludeMs });
+          else got.ingestWithMediaMs = run.ms;
+        }
       }
+      results.push(got as LongRound);
     }
     if (segments !== spans.length)
       throw new Error(`ingest made ${segments} segments, planned ${spans.length}`);
@@ -367,6 +460,30 @@ async function longRecording(
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** CPU time (user + system) of this process's finished children, in ms; null off Linux. */
+function childrenCpuMs(): number | null {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    // Fields after the command name: state is field 3; cutime and cstime are fields 16 and 17.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[13]) + Number(fields[14]);
+    return Number.isFinite(ticks) ? ticks * 10 : null; // USER_HZ is 100 on Linux
+  } catch {
+    return null;
+  }
+}
+
+/** The media maker a server's library builds (library.ts), on the bench's kernel. */
+function benchMediaMaker(kernel: Kernel, logger: Logger): MediaMaker {
+  return new MediaMaker({
+    config: kernel.config,
+    storage: kernel.storage,
+    ffmpeg: kernel.ffmpeg,
+    logger,
+    decodeSlots: processDecodeSlots(kernel.config.maxConcurrentDecodes),
+  });
 }
 
 /** Runs a tool to completion; throws with its stderr when it fails. */

@@ -10,6 +10,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import type { Config } from '../config.js';
@@ -23,7 +25,9 @@ import type { ModelManifest } from '../model/manifest.js';
 import { withLocalFile } from '../storage/local-file.js';
 import type { VectorStore } from '../segments/vector-store.js';
 import type { ObjectStore } from '../storage/port.js';
+import type { DecodedSegment } from '../video/decode-segments.js';
 import { decodeSegments } from '../video/decode-segments.js';
+import type { PreviewOutputs, Previews } from '../video/preview-outputs.js';
 import type { DecodeSlots } from '../video/decode-slots.js';
 import { processDecodeSlots } from '../video/decode-slots.js';
 import type { FfmpegTools } from '../video/ffmpeg-tools.js';
@@ -34,6 +38,7 @@ import { validateVideo } from '../video/validate.js';
 import type { SegmentIndexedEvent, VideoIndexedEvent } from './ingest-events.js';
 import { SEGMENT_INDEXED, VIDEO_INDEXED } from './ingest-events.js';
 import type { ModelVersionRecord } from '../library/model-version.js';
+import type { MediaMaker } from '../media/media-maker.js';
 
 export { VIDEO_INDEXED } from './ingest-events.js';
 export type { VideoIndexedEvent } from './ingest-events.js';
@@ -102,6 +107,11 @@ export interface VideoIngestorOptions {
   logger: Logger;
   /** Where decodes wait their turn; default the process's (HBI_MAX_CONCURRENT_DECODES). */
   decodeSlots?: DecodeSlots;
+  /**
+   * Makes thumbnails, poster and playable rendition once the segments are indexed (media-maker.ts);
+   * absent: no media (benchmarks of indexing alone, tools).
+   */
+  media?: Pick<MediaMaker, 'make' | 'previewsWanted'>;
 }
 
 interface StoredVideo {
@@ -257,7 +267,7 @@ export class VideoIngestor {
     let segments: IndexedSegment[];
     try {
       segments = await withLocalFile(this.#options.storage, video.key, (file) =>
-        this.#index(video.id, file, progress),
+        this.#index(video, file, progress),
       );
     } catch (error) {
       throw await this.#recordFailure(video.id, error);
@@ -317,8 +327,9 @@ export class VideoIngestor {
     return failure;
   }
 
-  async #index(videoId: string, file: string, progress: IngestProgress): Promise<IndexedSegment[]> {
-    const { db, config, ffmpeg, encoder, model, vectors } = this.#options;
+  async #index(video: StoredVideo, file: string, progress: IngestProgress): Promise<IndexedSegment[]> {
+    const { db, config, ffmpeg, encoder, model, vectors, media } = this.#options;
+    const videoId = video.id;
     const probe: ValidVideo = validateVideo(
       await probeVideo(file, ffmpeg, config.decodeTimeoutMs, config.allowedContainers),
       config,
@@ -328,6 +339,8 @@ export class VideoIngestor {
       data: {
         status: 'INDEXING',
         error: DB_NULL,
+        // The old media goes with the old segments: URLs read null until this ingest made new ones.
+        media: DB_NULL,
         durationMs: Math.round(probe.durationMs),
         width: probe.video.width,
         height: probe.video.height,
@@ -344,44 +357,82 @@ export class VideoIngestor {
     // as soon as its window closes, while decoding goes on, and decoding pauses while `readAhead`
     // segments wait for the encoder. At most HBI_MAX_CONCURRENT_DECODES videos decode at once.
     const segments: IndexedSegment[] = [];
-    await this.#decodeSlots.run(() =>
-      decodeSegments(
-        ffmpeg,
-        {
-          file,
-          spans,
-          frames: model.dims.frames,
-          width: model.dims.width,
-          height: model.dims.height,
-          timeoutMs: config.decodeTimeoutMs,
-          maxFps: config.maxVideoFps,
-          containers: config.allowedContainers,
-        },
-        async ({ span, frames }) => {
-          const encoded = await encoder.encodeVideo(frames);
-          const segment: IndexedSegment = {
-            id: '',
-            createdAt: new Date(),
-            index: span.index,
-            startMs: Math.round(span.startMs),
-            endMs: Math.round(span.endMs),
-          };
-          const written = await vectors.writeSegment({
+    const onSegment = async ({ span, frames }: DecodedSegment) => {
+      // A decode run again (below) does not redo the segments already written.
+      if (segments.some((done) => done.index === span.index)) return;
+      const encoded = await encoder.encodeVideo(frames);
+      const written = await vectors.writeSegment({
+        videoId,
+        index: span.index,
+        startMs: Math.round(span.startMs),
+        endMs: Math.round(span.endMs),
+        vectors: encoded,
+      });
+      segments.push({
+        id: written.id,
+        createdAt: written.createdAt,
+        index: span.index,
+        startMs: Math.round(span.startMs),
+        endMs: Math.round(span.endMs),
+      });
+      await progress.segmentIndexed?.();
+    };
+    const decode = (previews?: PreviewOutputs) =>
+      this.#decodeSlots.run(() =>
+        decodeSegments(
+          ffmpeg,
+          {
+            file,
+            spans,
+            frames: model.dims.frames,
+            width: model.dims.width,
+            height: model.dims.height,
+            timeoutMs: config.decodeTimeoutMs,
+            maxFps: config.maxVideoFps,
+            containers: config.allowedContainers,
+            ...(previews ? { previews } : {}),
+          },
+          onSegment,
+        ),
+      );
+    // Thumbnails and poster come from the same decode (preview-outputs.ts); media never fails the
+    // ingest, so a decode that fails with them runs once more without (and media makes them apart).
+    const previewDir = media?.previewsWanted ? await mkdtemp(path.join(tmpdir(), 'hbi-previews-')) : null;
+    try {
+      let previews: Previews | undefined;
+      if (previewDir) {
+        try {
+          previews = (await decode({ outDir: previewDir })).previews;
+        } catch (error) {
+          // Only ffmpeg's own failure may be the preview outputs' doing; the encoder's or the database's is not.
+          if (!(error instanceof HbiError && error.code === 'VIDEO_UNREADABLE')) throw error;
+          this.#options.logger.warn('decoding with thumbnails failed; decoding again without them', {
             videoId,
-            index: segment.index,
-            startMs: segment.startMs,
-            endMs: segment.endMs,
-            vectors: encoded,
+            error,
           });
-          segment.id = written.id;
-          segment.createdAt = written.createdAt;
-          segments.push(segment);
-          await progress.segmentIndexed?.();
-        },
-      ),
-    );
-    segments.sort((a, b) => a.index - b.index);
-    await db.prisma.video.updateMany({ where: { id: videoId }, data: { status: 'INDEXED' } });
-    return segments;
+          await decode();
+        }
+      } else {
+        await decode();
+      }
+      segments.sort((a, b) => a.index - b.index);
+      // Media never fails the ingest: what cannot be made is logged and left out (media-maker.ts).
+      const made = media
+        ? await media.make(video, file, probe, spans, previews).catch((error: unknown) => {
+            this.#options.logger.warn('video media not made; the video stays indexed without it', {
+              videoId,
+              error,
+            });
+            return null;
+          })
+        : null;
+      await db.prisma.video.updateMany({
+        where: { id: videoId },
+        data: { status: 'INDEXED', media: made ? toJson(made) : DB_NULL },
+      });
+      return segments;
+    } finally {
+      if (previewDir) await rm(previewDir, { recursive: true, force: true });
+    }
   }
 }
