@@ -2,13 +2,20 @@
 // key (sessionStorage), over HTTP and graphql-ws.
 import { createGraphiQLFetcher } from '@graphiql/toolkit';
 import { GraphiQL } from 'graphiql';
+import { buildSchema } from 'graphql';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import 'graphiql/style.css';
 
+import sdl from '../../../schema/schema.graphql?raw';
+
 import { storedKey } from '../session.js';
+import { mendAccessibility } from './accessibility.js';
 import './graphiql.css';
 
+// The schema ships with the page (schema/schema.graphql): docs and completion work without introspection,
+// which production servers turn off (HBI_INTROSPECTION).
+const schema = buildSchema(sdl);
 const key = storedKey();
 const headers: Record<string, string> = key ? { authorization: `Bearer ${key}` } : {};
 const fetcher = createGraphiQLFetcher({
@@ -20,6 +27,7 @@ const fetcher = createGraphiQLFetcher({
 
 const root = document.getElementById('graphiql');
 if (root) {
+  mendAccessibility(root);
   createRoot(root).render(
     <StrictMode>
       {key ? null : (
@@ -28,7 +36,11 @@ if (root) {
           <code>authorization: Bearer …</code> header below.
         </p>
       )}
-      <GraphiQL fetcher={fetcher} defaultQuery={'query {\n  viewer {\n    role\n    tenantId\n  }\n}\n'} />
+      <GraphiQL
+        fetcher={fetcher}
+        schema={schema}
+        defaultQuery={'query {\n  viewer {\n    role\n    tenantId\n  }\n}\n'}
+      />
     </StrictMode>,
   );
 }

@@ -10,7 +10,7 @@ import { VideoMedia, thumbnailOf } from '../media.js';
 const LibraryQuery = graphql(
   `
     query Library {
-      videos(first: 100) {
+      videos(first: 50) {
         totalCount
         edges {
           node {
@@ -29,7 +29,7 @@ const LibraryQuery = graphql(
           }
         }
       }
-      jobs(first: 100) {
+      jobs(first: 50) {
         edges {
           node {
             id

@@ -164,6 +164,8 @@ export function SearchPage() {
                   aria-pressed={selected?.segmentId === hit.segmentId}
                   onClick={() => setSelected(hit)}
                   data-testid="hit"
+                  data-start-ms={hit.startMs}
+                  data-title={hit.videoTitle ?? ''}
                 >
                   <Thumbnail
                     url={thumbnailOf(hit)}
