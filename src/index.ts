@@ -32,6 +32,12 @@ export { ERROR_CODES, HbiError, isHbiError, toHbiError } from './core/errors.js'
 
 export type { GatewayContext } from './core/gateway/context.js';
 export { requirePluginContext } from './core/gateway/context.js';
+export type {
+  MediaLinks,
+  SegmentMediaLinks,
+  SegmentMediaRef,
+  VideoMediaLinks,
+} from './core/media/media-links.js';
 export type { TextReading } from './core/gateway/query-warning.js';
 export { QueryWarning, QueryWarningCode, textWarnings } from './core/gateway/query-warning.js';
 export { PageInfo } from './core/gateway/connections.js';

@@ -444,6 +444,30 @@ export const SETTINGS = {
     '900',
     'How long an upload URL from createUpload stays valid, in seconds.',
   ),
+  mediaUrlTtlSeconds: setting(
+    'HBI_MEDIA_URL_TTL_SECONDS',
+    z.coerce.number().int().min(1).max(604_800),
+    '3600',
+    'How long a thumbnail, poster or playback URL handed out by the API stays valid, in seconds (1 to 604800).',
+  ),
+  mediaPreviews: setting(
+    'HBI_MEDIA_PREVIEWS',
+    z.enum(['on', 'off']),
+    'on',
+    'Whether ingest makes a thumbnail per segment and a poster per video (one extra ffmpeg pass per video).',
+  ),
+  playbackRenditions: setting(
+    'HBI_PLAYBACK_RENDITIONS',
+    z.enum(['auto', 'off']),
+    'auto',
+    'auto: ingest transcodes a video browsers cannot play (MJPEG, HEVC, AVI, MPEG-TS, ...) to H.264 MP4 with fast start; off: only browser-playable sources get a playbackUrl.',
+  ),
+  mediaTimeoutMs: setting(
+    'HBI_MEDIA_TIMEOUT_MS',
+    positiveInt,
+    '600000',
+    "Longest one video's thumbnails, poster or rendition may take to make; past it the video stays indexed without them.",
+  ),
   oidcJwks: setting(
     'HBI_OIDC_JWKS',
     z.string().min(1).optional(),

@@ -27,6 +27,8 @@ export const ERROR_CODES = {
   CONFLICT: { retriable: false, httpStatus: 409 },
   /** The upload URL expired or was already used: ask `createUpload` for a new one. */
   UPLOAD_EXPIRED: { retriable: false, httpStatus: 410 },
+  /** A thumbnail, poster or playback URL is past its expiry (HBI_MEDIA_URL_TTL_SECONDS): read the field again for a fresh one. */
+  MEDIA_URL_EXPIRED: { retriable: false, httpStatus: 410 },
   /** The request's Origin (a web page in a browser) is not on HBI_ALLOWED_ORIGINS. */
   ORIGIN_NOT_ALLOWED: { retriable: false, httpStatus: 403 },
   /** The request's Host header is not on HBI_ALLOWED_HOSTS (a DNS rebinding page, or a misrouted request). */

@@ -98,6 +98,7 @@ export async function startPlatform(
     pluginContext: (name) => registry.context(name),
     tasks: dispatcher,
     library,
+    media: library.media,
   });
   return {
     kernel,
@@ -151,6 +152,7 @@ async function startGatewayRole(config: Config, logger: Logger, options: Platfor
     pluginContext: () => undefined,
     tasks: dispatcher,
     library,
+    media: library.media,
   });
   return { kernel, registry, gateway, pubSub, tasks: dispatcher, library, stop: () => life.stop() };
 }
@@ -262,7 +264,7 @@ async function serveGateway(
   config: Config,
   logger: Logger,
   kernel: Kernel,
-  parts: Pick<GatewayServices, 'plugins' | 'pluginContext' | 'tasks' | 'library'>,
+  parts: Pick<GatewayServices, 'plugins' | 'pluginContext' | 'tasks' | 'library' | 'media'>,
 ) {
   const { schema, pubSub } = await life.add('schema', () => buildGatewaySchema(parts.plugins));
   const keys = new ApiKeyStore(kernel.db);

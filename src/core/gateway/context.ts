@@ -12,6 +12,7 @@ import type { SharedEncoder } from '../encoder/types.js';
 import type { DeadLetter } from '../events/port.js';
 import type { LibraryServices } from '../library/library.js';
 import type { Logger } from '../logger.js';
+import type { MediaLinks, MediaService } from '../media/media-links.js';
 import type { ModelPackage } from '../model/package-loader.js';
 import type { HbiPlugin, PluginContext, TaskRunner } from '../plugins/define-plugin.js';
 import type { TaskDispatcher } from '../tasks/port.js';
@@ -60,6 +61,11 @@ export interface GatewayServices {
   authenticate(authorization: string | undefined): Promise<Principal | null>;
   /** API keys of a tenant (admins manage their own tenant's keys). */
   keys: Pick<ApiKeyStore, 'create' | 'list' | 'revoke' | 'isActive'>;
+  /**
+   * Thumbnails, posters and playback: signs the URLs the media fields hand out and checks them at
+   * `/media/<token>`. Absent: every media field reads null and the route answers 404.
+   */
+  media?: Pick<MediaService, 'forTenant' | 'open'>;
   /** Key changes, deletes and re-indexes, readable by admins. */
   audit: Pick<AuditLog, 'record' | 'list'>;
   /** What consumers gave up on, per event topic (the `deadLetters` query); absent when the bus keeps none. */
@@ -81,6 +87,11 @@ export interface GatewayContext {
    * bound to `tenantId` (resolvers cannot name another tenant).
    */
   tasks: TaskRunner;
+  /**
+   * Media URLs (thumbnails, posters, playback) of this request's tenant's videos; bound to `tenantId`
+   * like `tasks`, so a resolver (a plugin's too) cannot sign another tenant's object.
+   */
+  media: MediaLinks;
   /** Correlates this request's log lines. */
   requestId: string;
   /** The client's address (and browser Origin, when one was sent), for the audit log's "from where". */

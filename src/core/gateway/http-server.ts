@@ -52,6 +52,8 @@ import { TaskAdmission } from '../tasks/admission.js';
 import { RateLimiter } from './rate-limits.js';
 import { hideSuggestion, hideSuggestions, validateOperation } from './schema-exposure.js';
 import { UPLOAD_PATH, handleUpload } from './upload-route.js';
+import { MEDIA_PATH, handleMedia } from './media-route.js';
+import { NO_MEDIA } from '../media/media-links.js';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -162,6 +164,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       principal,
       tenantId,
       tasks: bindTaskRunner(admitted, tenantId),
+      media:
+        services.media && principal
+          ? services.media.forTenant(
+              tenantId,
+              request?.headers.host ? `http://${request.headers.host}` : undefined,
+            )
+          : NO_MEDIA,
       requestId: randomUUID(),
       ...(request
         ? { source: clientSource(request), client: request.socket.remoteAddress ?? 'unknown' }
@@ -319,7 +328,9 @@ async function handleHttp(
       ? ['GET', 'POST']
       : url.pathname.startsWith(UPLOAD_PATH)
         ? ['PUT']
-        : undefined;
+        : url.pathname.startsWith(MEDIA_PATH)
+          ? ['GET', 'HEAD']
+          : undefined;
   if (methods === undefined) {
     // Everything else is the web console's: its files, and its page for client routes (/search, …).
     if (await handleConsole(request, response, url)) return;
@@ -339,6 +350,7 @@ async function handleHttp(
     const state = readiness(services);
     return sendJson(response, state.ready ? 200 : 503, detailed ? state : { ready: state.ready });
   }
+  if (url.pathname.startsWith(MEDIA_PATH)) return handleMedia(request, response, url.pathname, services);
   if (url.pathname !== GRAPHQL_PATH) return handleUpload(request, response, url.pathname, services);
   let principal: Principal | null;
   try {

@@ -133,6 +133,24 @@ export class VideoResolver {
     return segmentPage(context, video.id, first, after);
   }
 
+  @FieldResolver(() => String, {
+    nullable: true,
+    description:
+      'A JPEG of the frame at the middle of the middle segment (at most 640 px wide): a short-lived URL (HBI_MEDIA_URL_TTL_SECONDS); null until indexed.',
+  })
+  async posterUrl(@Root() video: Video, @Ctx() context: GatewayContext): Promise<string | null> {
+    return (await context.media.video(video.id)).posterUrl;
+  }
+
+  @FieldResolver(() => String, {
+    nullable: true,
+    description:
+      'A URL a browser plays (the source when it is H.264/VP9 MP4 or WebM, else an H.264 MP4 made at ingest): short-lived, supports HTTP Range; null until indexed or when no playable form exists.',
+  })
+  async playbackUrl(@Root() video: Video, @Ctx() context: GatewayContext): Promise<string | null> {
+    return (await context.media.video(video.id)).playbackUrl;
+  }
+
   @FieldResolver(() => Camera, { nullable: true, description: 'The camera that recorded it.' })
   async camera(@Root() video: Video, @Ctx() context: GatewayContext): Promise<Camera | null> {
     if (!video.cameraId) return null;
@@ -162,6 +180,26 @@ export class SegmentResolver {
     if (!(await libraryOf(context).catalog.video(tenantOf(context), videoId)))
       throw notFound('Video', videoId);
     return segmentPage(context, videoId, first, after);
+  }
+
+  @FieldResolver(() => String, {
+    nullable: true,
+    description:
+      'A JPEG of the frame at the middle of the segment (at most 320 px wide): a short-lived URL (HBI_MEDIA_URL_TTL_SECONDS); null until indexed.',
+  })
+  async thumbnailUrl(@Root() segment: Segment, @Ctx() context: GatewayContext): Promise<string | null> {
+    const [links] = await context.media.segments([segment]);
+    return links?.thumbnailUrl ?? null;
+  }
+
+  @FieldResolver(() => String, {
+    nullable: true,
+    description:
+      "The video's playbackUrl with a media fragment `#t=<startSec>,<endSec>`, so a player starts at the segment.",
+  })
+  async playbackUrl(@Root() segment: Segment, @Ctx() context: GatewayContext): Promise<string | null> {
+    const [links] = await context.media.segments([segment]);
+    return links?.playbackUrl ?? null;
   }
 
   @FieldResolver(() => Video, { nullable: true, description: 'The video it belongs to.' })

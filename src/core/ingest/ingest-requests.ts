@@ -17,6 +17,7 @@ import type { ObjectBody, ObjectStore } from '../storage/port.js';
 import { isUuid } from '../util/ids.js';
 import { hasUrlSecrets, stripUrlSecrets } from '../util/redact.js';
 import type { IngestSource, JobQueuedEvent, VideoDeletedEvent } from './ingest-events.js';
+import { removeVideoMedia } from '../media/media-maker.js';
 import { VIDEO_DELETED } from './ingest-events.js';
 import type { JobRelay } from './job-relay.js';
 import { checkIngestUrl, ingestRoots, resolveIngestPath, urlPolicy } from './ingest-sources.js';
@@ -417,6 +418,10 @@ export class IngestRequests {
         db.prisma.video.findFirst({ where: { objectKey: removed.key }, select: { id: true } }),
       );
       if (!sharing) await storage.delete(removed.key);
+      // Its media is its own (under the tenant's prefix): never shared, always removed.
+      await removeVideoMedia(storage, tenantId, videoId).catch((error: unknown) =>
+        this.#options.logger.warn('media of a deleted video not removed', { videoId, error }),
+      );
       await events.publish<VideoDeletedEvent>(VIDEO_DELETED, [
         { key: videoId, value: { videoId, tenantId, segments: removed.segments } },
       ]);

@@ -34,6 +34,7 @@ import { validateVideo } from '../video/validate.js';
 import type { SegmentIndexedEvent, VideoIndexedEvent } from './ingest-events.js';
 import { SEGMENT_INDEXED, VIDEO_INDEXED } from './ingest-events.js';
 import type { ModelVersionRecord } from '../library/model-version.js';
+import type { MediaMaker } from '../media/media-maker.js';
 
 export { VIDEO_INDEXED } from './ingest-events.js';
 export type { VideoIndexedEvent } from './ingest-events.js';
@@ -102,6 +103,11 @@ export interface VideoIngestorOptions {
   logger: Logger;
   /** Where decodes wait their turn; default the process's (HBI_MAX_CONCURRENT_DECODES). */
   decodeSlots?: DecodeSlots;
+  /**
+   * Makes thumbnails, poster and playable rendition once the segments are indexed (media-maker.ts);
+   * absent: no media (benchmarks of indexing alone, tools).
+   */
+  media?: Pick<MediaMaker, 'make'>;
 }
 
 interface StoredVideo {
@@ -257,7 +263,7 @@ export class VideoIngestor {
     let segments: IndexedSegment[];
     try {
       segments = await withLocalFile(this.#options.storage, video.key, (file) =>
-        this.#index(video.id, file, progress),
+        this.#index(video, file, progress),
       );
     } catch (error) {
       throw await this.#recordFailure(video.id, error);
@@ -317,8 +323,9 @@ export class VideoIngestor {
     return failure;
   }
 
-  async #index(videoId: string, file: string, progress: IngestProgress): Promise<IndexedSegment[]> {
-    const { db, config, ffmpeg, encoder, model, vectors } = this.#options;
+  async #index(video: StoredVideo, file: string, progress: IngestProgress): Promise<IndexedSegment[]> {
+    const { db, config, ffmpeg, encoder, model, vectors, media } = this.#options;
+    const videoId = video.id;
     const probe: ValidVideo = validateVideo(
       await probeVideo(file, ffmpeg, config.decodeTimeoutMs, config.allowedContainers),
       config,
@@ -328,6 +335,8 @@ export class VideoIngestor {
       data: {
         status: 'INDEXING',
         error: DB_NULL,
+        // The old media goes with the old segments: URLs read null until this ingest made new ones.
+        media: DB_NULL,
         durationMs: Math.round(probe.durationMs),
         width: probe.video.width,
         height: probe.video.height,
@@ -381,7 +390,20 @@ export class VideoIngestor {
       ),
     );
     segments.sort((a, b) => a.index - b.index);
-    await db.prisma.video.updateMany({ where: { id: videoId }, data: { status: 'INDEXED' } });
+    // Media never fails the ingest: what cannot be made is logged and left out (media-maker.ts).
+    const made = media
+      ? await media.make(video, file, probe, spans).catch((error: unknown) => {
+          this.#options.logger.warn('video media not made; the video stays indexed without it', {
+            videoId,
+            error,
+          });
+          return null;
+        })
+      : null;
+    await db.prisma.video.updateMany({
+      where: { id: videoId },
+      data: { status: 'INDEXED', media: made ? toJson(made) : DB_NULL },
+    });
     return segments;
   }
 }

@@ -19,6 +19,9 @@ import { SourceSecrets } from '../ingest/source-secrets.js';
 import { UploadTokens } from '../ingest/upload-tokens.js';
 import { VideoCatalog } from './video-catalog.js';
 import { VideoIngestor } from '../ingest/video-ingestor.js';
+import { MediaService } from '../media/media-links.js';
+import { MediaMaker } from '../media/media-maker.js';
+import { processDecodeSlots } from '../video/decode-slots.js';
 
 /** What the gateway's resolvers and upload route use (structural, so tests can hand in fakes). */
 export interface LibraryServices {
@@ -32,6 +35,8 @@ export interface LibraryServices {
 }
 
 export interface Library extends LibraryServices {
+  /** Media URLs (thumbnails, posters, playback): signed for resolvers, checked at `/media/<token>`. */
+  media: MediaService;
   /** Leaves the bus (worker first, so no job starts while the rest stops). */
   stop(): Promise<void>;
 }
@@ -68,7 +73,22 @@ export async function startLibrary(
   const jobs = new JobStore(db, events, logger);
   const catalog = new VideoCatalog(db);
   const watcher = await JobWatcher.start(events, jobs, `job-watch-${randomUUID()}`);
-  const ingestor = new VideoIngestor({ ...kernel, model: kernel.modelPackage.manifest, logger });
+  const decodeSlots = processDecodeSlots(config.maxConcurrentDecodes);
+  const mediaMaker = new MediaMaker({
+    config,
+    storage,
+    ffmpeg: kernel.ffmpeg,
+    logger: logger.child({ component: 'media' }),
+    decodeSlots,
+  });
+  const media = new MediaService({ db, storage, config });
+  const ingestor = new VideoIngestor({
+    ...kernel,
+    model: kernel.modelPackage.manifest,
+    logger,
+    decodeSlots,
+    media: mediaMaker,
+  });
   // One key for the credentials of ingest URLs: HBI_UPLOAD_SECRET (shared across a cluster), else a
   // random one that only this process's worker can use; a gateway without a worker then refuses them.
   const secrets = new SourceSecrets(config.uploadSecret);
@@ -134,6 +154,7 @@ export async function startLibrary(
     watcher,
     requests,
     cameras: new CameraRegistry(db),
+    media,
     stop: () =>
       (stopped ??= (async () => {
         sweeper?.stop();

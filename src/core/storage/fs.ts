@@ -97,7 +97,16 @@ export async function createFsObjectStore(root: string): Promise<ObjectStore> {
     async *list(prefix = ''): AsyncIterable<ObjectInfo> {
       validateKeyPrefix(prefix);
       const keys: string[] = [];
-      for (const entry of await readdir(base, { recursive: true, withFileTypes: true })) {
+      // Only the folder the prefix names is walked (a video's media, a tenant's uploads), not the store.
+      const folder = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
+      const start = path.join(base, ...folder.split('/').filter(Boolean));
+      const entries = await readdir(start, { recursive: true, withFileTypes: true }).catch(
+        (error: NodeJS.ErrnoException) => {
+          if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return [];
+          throw error;
+        },
+      );
+      for (const entry of entries) {
         if (!entry.isFile()) continue;
         const relative = path
           .relative(base, path.join(entry.parentPath, entry.name))

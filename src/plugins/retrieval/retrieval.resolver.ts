@@ -82,7 +82,20 @@ export class RetrievalResolver {
       recordedBefore: filters?.recordedBefore?.toISOString() ?? null,
     };
     const outcome = await context.tasks.run(searchTask, input);
-    return toConnection(grouped(outcome, groupBy), start, first, context.services.encoder.modelId);
+    const connection = toConnection(
+      grouped(outcome, groupBy),
+      start,
+      first,
+      context.services.encoder.modelId,
+    );
+    // The page's media URLs in one lookup, from the kernel's media capability (bound to the tenant).
+    const hits = connection.edges.map((edge) => edge.node);
+    const links = await context.media.segments(hits);
+    hits.forEach((hit, i) => {
+      hit.thumbnailUrl = links[i]?.thumbnailUrl ?? null;
+      hit.playbackUrl = links[i]?.playbackUrl ?? null;
+    });
+    return connection;
   }
 
   @Policy('read')
@@ -140,6 +153,8 @@ function toConnection(
     cursor: encodeCursor(start + i),
     node: Object.assign(new SegmentHit(), {
       ...hit,
+      thumbnailUrl: null,
+      playbackUrl: null,
       rank: start + i + 1,
       moreMatches: outcome.more?.[start + i] ?? 0,
     }),

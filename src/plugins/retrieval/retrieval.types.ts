@@ -83,6 +83,20 @@ export class SegmentHit {
       'Other matching segments of the same video or camera (with groupBy), not listed; 0 otherwise.',
   })
   moreMatches!: number;
+
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'A JPEG of the frame at the middle of the segment: a short-lived URL; null while the video has none.',
+  })
+  thumbnailUrl!: string | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description:
+      "The video's playable URL with a media fragment `#t=<startSec>,<endSec>` (starts at the hit): short-lived; null while the video has none.",
+  })
+  playbackUrl!: string | null;
 }
 
 @ObjectType()

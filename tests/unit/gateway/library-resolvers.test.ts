@@ -19,6 +19,7 @@ import type { CameraRecord, SegmentRecord, VideoRecord } from '../../../src/core
 import type { JobRecord } from '../../../src/core/jobs/job-store.js';
 import { createMemoryLogger } from '../../../src/core/logger.js';
 import { AsyncQueue } from '../../../src/core/util/async-queue.js';
+import { NO_MEDIA } from '../../../src/core/media/media-links.js';
 
 type Json = Record<string, any>;
 
@@ -197,6 +198,7 @@ describe('library, job and ingest resolvers (in-process fakes)', () => {
     } as unknown as GatewayServices;
     context = {
       services,
+      media: NO_MEDIA,
       principal: { tenantId: DEFAULT_TENANT_ID, role: 'admin', kind: 'key', id: 'test' },
       tenantId: DEFAULT_TENANT_ID,
       tasks: { run: () => Promise.reject(new Error('no tasks in this test')) },

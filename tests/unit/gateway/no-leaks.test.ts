@@ -26,6 +26,7 @@ import { createMemoryLogger } from '../../../src/core/logger.js';
 import { loadModelPackage } from '../../../src/core/model/package-loader.js';
 import { TINY_PACKAGE } from '../../helpers/fixtures.js';
 import { fakeGatewayAuth } from '../../helpers/fake-services.js';
+import { NO_MEDIA } from '../../../src/core/media/media-links.js';
 
 type Json = Record<string, any>;
 
@@ -57,6 +58,7 @@ const RAW_LETTER: DeadLetter = {
 function contextFor(services: GatewayServices, tenantId: string): GatewayContext {
   return {
     services,
+    media: NO_MEDIA,
     principal: { tenantId, role: 'admin', kind: 'key', id: 'test' },
     tenantId,
     tasks: { run: () => Promise.reject(new Error('no tasks in this test')) },

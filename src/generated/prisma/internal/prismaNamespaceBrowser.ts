@@ -163,6 +163,7 @@ export const VideoScalarFieldEnum = {
   codec: 'codec',
   status: 'status',
   error: 'error',
+  media: 'media',
   recordedAt: 'recordedAt',
   createdAt: 'createdAt',
   updatedAt: 'updatedAt'

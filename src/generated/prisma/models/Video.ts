@@ -102,6 +102,7 @@ export type VideoCountAggregateOutputType = {
   codec: number
   status: number
   error: number
+  media: number
   recordedAt: number
   createdAt: number
   updatedAt: number
@@ -184,6 +185,7 @@ export type VideoCountAggregateInputType = {
   codec?: true
   status?: true
   error?: true
+  media?: true
   recordedAt?: true
   createdAt?: true
   updatedAt?: true
@@ -293,6 +295,7 @@ export type VideoGroupByOutputType = {
   codec: string | null
   status: $Enums.VideoStatus
   error: runtime.JsonValue | null
+  media: runtime.JsonValue | null
   recordedAt: Date | null
   createdAt: Date
   updatedAt: Date
@@ -338,6 +341,7 @@ export type VideoWhereInput = {
   codec?: Prisma.StringNullableFilter<"Video"> | string | null
   status?: Prisma.EnumVideoStatusFilter<"Video"> | $Enums.VideoStatus
   error?: Prisma.JsonNullableFilter<"Video">
+  media?: Prisma.JsonNullableFilter<"Video">
   recordedAt?: Prisma.DateTimeNullableFilter<"Video"> | Date | string | null
   createdAt?: Prisma.DateTimeFilter<"Video"> | Date | string
   updatedAt?: Prisma.DateTimeFilter<"Video"> | Date | string
@@ -365,6 +369,7 @@ export type VideoOrderByWithRelationInput = {
   codec?: Prisma.SortOrderInput | Prisma.SortOrder
   status?: Prisma.SortOrder
   error?: Prisma.SortOrderInput | Prisma.SortOrder
+  media?: Prisma.SortOrderInput | Prisma.SortOrder
   recordedAt?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
@@ -396,6 +401,7 @@ export type VideoWhereUniqueInput = Prisma.AtLeast<{
   codec?: Prisma.StringNullableFilter<"Video"> | string | null
   status?: Prisma.EnumVideoStatusFilter<"Video"> | $Enums.VideoStatus
   error?: Prisma.JsonNullableFilter<"Video">
+  media?: Prisma.JsonNullableFilter<"Video">
   recordedAt?: Prisma.DateTimeNullableFilter<"Video"> | Date | string | null
   createdAt?: Prisma.DateTimeFilter<"Video"> | Date | string
   updatedAt?: Prisma.DateTimeFilter<"Video"> | Date | string
@@ -423,6 +429,7 @@ export type VideoOrderByWithAggregationInput = {
   codec?: Prisma.SortOrderInput | Prisma.SortOrder
   status?: Prisma.SortOrder
   error?: Prisma.SortOrderInput | Prisma.SortOrder
+  media?: Prisma.SortOrderInput | Prisma.SortOrder
   recordedAt?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
@@ -453,6 +460,7 @@ export type VideoScalarWhereWithAggregatesInput = {
   codec?: Prisma.StringNullableWithAggregatesFilter<"Video"> | string | null
   status?: Prisma.EnumVideoStatusWithAggregatesFilter<"Video"> | $Enums.VideoStatus
   error?: Prisma.JsonNullableWithAggregatesFilter<"Video">
+  media?: Prisma.JsonNullableWithAggregatesFilter<"Video">
   recordedAt?: Prisma.DateTimeNullableWithAggregatesFilter<"Video"> | Date | string | null
   createdAt?: Prisma.DateTimeWithAggregatesFilter<"Video"> | Date | string
   updatedAt?: Prisma.DateTimeWithAggregatesFilter<"Video"> | Date | string
@@ -473,6 +481,7 @@ export type VideoCreateInput = {
   codec?: string | null
   status?: $Enums.VideoStatus
   error?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  media?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   recordedAt?: Date | string | null
   createdAt?: Date | string
   updatedAt?: Date | string
@@ -500,6 +509,7 @@ export type VideoUncheckedCreateInput = {
   codec?: string | null
   status?: $Enums.VideoStatus
   error?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  media?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   recordedAt?: Date | string | null
   createdAt?: Date | string
   updatedAt?: Date | string
@@ -523,6 +533,7 @@ export type VideoUpdateInput = {
   codec?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   status?: Prisma.EnumVideoStatusFieldUpdateOperationsInput | $Enums.VideoStatus
   error?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  media?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   recordedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -550,6 +561,7 @@ export type VideoUncheckedUpdateInput = {
   codec?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   status?: Prisma.EnumVideoStatusFieldUpdateOperationsInput | $Enums.VideoStatus
   error?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  media?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   recordedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -575,6 +587,7 @@ export type VideoCreateManyInput = {
   codec?: string | null
   status?: $Enums.VideoStatus
   error?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  media?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   recordedAt?: Date | string | null
   createdAt?: Date | string
   updatedAt?: Date | string
@@ -595,6 +608,7 @@ export type VideoUpdateManyMutationInput = {
   codec?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   status?: Prisma.EnumVideoStatusFieldUpdateOperationsInput | $Enums.VideoStatus
   error?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  media?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   recordedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -617,6 +631,7 @@ export type VideoUncheckedUpdateManyInput = {
   codec?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   status?: Prisma.EnumVideoStatusFieldUpdateOperationsInput | $Enums.VideoStatus
   error?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  media?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   recordedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -654,6 +669,7 @@ export type VideoCountOrderByAggregateInput = {
   codec?: Prisma.SortOrder
   status?: Prisma.SortOrder
   error?: Prisma.SortOrder
+  media?: Prisma.SortOrder
   recordedAt?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   updatedAt?: Prisma.SortOrder
@@ -900,6 +916,7 @@ export type VideoCreateWithoutTenantInput = {
   codec?: string | null
   status?: $Enums.VideoStatus
   error?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  media?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   recordedAt?: Date | string | null
   createdAt?: Date | string
   updatedAt?: Date | string
@@ -925,6 +942,7 @@ export type VideoUncheckedCreateWithoutTenantInput = {
   codec?: string | null
   status?: $Enums.VideoStatus
   error?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  media?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   recordedAt?: Date | string | null
   createdAt?: Date | string
   updatedAt?: Date | string
@@ -979,6 +997,7 @@ export type VideoScalarWhereInput = {
   codec?: Prisma.StringNullableFilter<"Video"> | string | null
   status?: Prisma.EnumVideoStatusFilter<"Video"> | $Enums.VideoStatus
   error?: Prisma.JsonNullableFilter<"Video">
+  media?: Prisma.JsonNullableFilter<"Video">
   recordedAt?: Prisma.DateTimeNullableFilter<"Video"> | Date | string | null
   createdAt?: Prisma.DateTimeFilter<"Video"> | Date | string
   updatedAt?: Prisma.DateTimeFilter<"Video"> | Date | string
@@ -999,6 +1018,7 @@ export type VideoCreateWithoutCameraInput = {
   codec?: string | null
   status?: $Enums.VideoStatus
   error?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  media?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   recordedAt?: Date | string | null
   createdAt?: Date | string
   updatedAt?: Date | string
@@ -1024,6 +1044,7 @@ export type VideoUncheckedCreateWithoutCameraInput = {
   codec?: string | null
   status?: $Enums.VideoStatus
   error?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  media?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   recordedAt?: Date | string | null
   createdAt?: Date | string
   updatedAt?: Date | string
@@ -1073,6 +1094,7 @@ export type VideoCreateWithoutSegmentsInput = {
   codec?: string | null
   status?: $Enums.VideoStatus
   error?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  media?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   recordedAt?: Date | string | null
   createdAt?: Date | string
   updatedAt?: Date | string
@@ -1099,6 +1121,7 @@ export type VideoUncheckedCreateWithoutSegmentsInput = {
   codec?: string | null
   status?: $Enums.VideoStatus
   error?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  media?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   recordedAt?: Date | string | null
   createdAt?: Date | string
   updatedAt?: Date | string
@@ -1137,6 +1160,7 @@ export type VideoUpdateWithoutSegmentsInput = {
   codec?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   status?: Prisma.EnumVideoStatusFieldUpdateOperationsInput | $Enums.VideoStatus
   error?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  media?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   recordedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -1163,6 +1187,7 @@ export type VideoUncheckedUpdateWithoutSegmentsInput = {
   codec?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   status?: Prisma.EnumVideoStatusFieldUpdateOperationsInput | $Enums.VideoStatus
   error?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  media?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   recordedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -1185,6 +1210,7 @@ export type VideoCreateWithoutJobsInput = {
   codec?: string | null
   status?: $Enums.VideoStatus
   error?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  media?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   recordedAt?: Date | string | null
   createdAt?: Date | string
   updatedAt?: Date | string
@@ -1211,6 +1237,7 @@ export type VideoUncheckedCreateWithoutJobsInput = {
   codec?: string | null
   status?: $Enums.VideoStatus
   error?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  media?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   recordedAt?: Date | string | null
   createdAt?: Date | string
   updatedAt?: Date | string
@@ -1249,6 +1276,7 @@ export type VideoUpdateWithoutJobsInput = {
   codec?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   status?: Prisma.EnumVideoStatusFieldUpdateOperationsInput | $Enums.VideoStatus
   error?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  media?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   recordedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -1275,6 +1303,7 @@ export type VideoUncheckedUpdateWithoutJobsInput = {
   codec?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   status?: Prisma.EnumVideoStatusFieldUpdateOperationsInput | $Enums.VideoStatus
   error?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  media?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   recordedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -1297,6 +1326,7 @@ export type VideoCreateWithoutCacheEntriesInput = {
   codec?: string | null
   status?: $Enums.VideoStatus
   error?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  media?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   recordedAt?: Date | string | null
   createdAt?: Date | string
   updatedAt?: Date | string
@@ -1323,6 +1353,7 @@ export type VideoUncheckedCreateWithoutCacheEntriesInput = {
   codec?: string | null
   status?: $Enums.VideoStatus
   error?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  media?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   recordedAt?: Date | string | null
   createdAt?: Date | string
   updatedAt?: Date | string
@@ -1361,6 +1392,7 @@ export type VideoUpdateWithoutCacheEntriesInput = {
   codec?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   status?: Prisma.EnumVideoStatusFieldUpdateOperationsInput | $Enums.VideoStatus
   error?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  media?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   recordedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -1387,6 +1419,7 @@ export type VideoUncheckedUpdateWithoutCacheEntriesInput = {
   codec?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   status?: Prisma.EnumVideoStatusFieldUpdateOperationsInput | $Enums.VideoStatus
   error?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  media?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   recordedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -1410,6 +1443,7 @@ export type VideoCreateManyTenantInput = {
   codec?: string | null
   status?: $Enums.VideoStatus
   error?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  media?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   recordedAt?: Date | string | null
   createdAt?: Date | string
   updatedAt?: Date | string
@@ -1430,6 +1464,7 @@ export type VideoUpdateWithoutTenantInput = {
   codec?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   status?: Prisma.EnumVideoStatusFieldUpdateOperationsInput | $Enums.VideoStatus
   error?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  media?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   recordedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -1455,6 +1490,7 @@ export type VideoUncheckedUpdateWithoutTenantInput = {
   codec?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   status?: Prisma.EnumVideoStatusFieldUpdateOperationsInput | $Enums.VideoStatus
   error?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  media?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   recordedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -1479,6 +1515,7 @@ export type VideoUncheckedUpdateManyWithoutTenantInput = {
   codec?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   status?: Prisma.EnumVideoStatusFieldUpdateOperationsInput | $Enums.VideoStatus
   error?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  media?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   recordedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -1500,6 +1537,7 @@ export type VideoCreateManyCameraInput = {
   codec?: string | null
   status?: $Enums.VideoStatus
   error?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  media?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   recordedAt?: Date | string | null
   createdAt?: Date | string
   updatedAt?: Date | string
@@ -1520,6 +1558,7 @@ export type VideoUpdateWithoutCameraInput = {
   codec?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   status?: Prisma.EnumVideoStatusFieldUpdateOperationsInput | $Enums.VideoStatus
   error?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  media?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   recordedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -1545,6 +1584,7 @@ export type VideoUncheckedUpdateWithoutCameraInput = {
   codec?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   status?: Prisma.EnumVideoStatusFieldUpdateOperationsInput | $Enums.VideoStatus
   error?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  media?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   recordedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -1569,6 +1609,7 @@ export type VideoUncheckedUpdateManyWithoutCameraInput = {
   codec?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   status?: Prisma.EnumVideoStatusFieldUpdateOperationsInput | $Enums.VideoStatus
   error?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
+  media?: Prisma.NullableJsonNullValueInput | runtime.InputJsonValue
   recordedAt?: Prisma.NullableDateTimeFieldUpdateOperationsInput | Date | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   updatedAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
@@ -1640,6 +1681,7 @@ export type VideoSelect<ExtArgs extends runtime.Types.Extensions.InternalArgs = 
   codec?: boolean
   status?: boolean
   error?: boolean
+  media?: boolean
   recordedAt?: boolean
   createdAt?: boolean
   updatedAt?: boolean
@@ -1668,6 +1710,7 @@ export type VideoSelectCreateManyAndReturn<ExtArgs extends runtime.Types.Extensi
   codec?: boolean
   status?: boolean
   error?: boolean
+  media?: boolean
   recordedAt?: boolean
   createdAt?: boolean
   updatedAt?: boolean
@@ -1692,6 +1735,7 @@ export type VideoSelectUpdateManyAndReturn<ExtArgs extends runtime.Types.Extensi
   codec?: boolean
   status?: boolean
   error?: boolean
+  media?: boolean
   recordedAt?: boolean
   createdAt?: boolean
   updatedAt?: boolean
@@ -1716,12 +1760,13 @@ export type VideoSelectScalar = {
   codec?: boolean
   status?: boolean
   error?: boolean
+  media?: boolean
   recordedAt?: boolean
   createdAt?: boolean
   updatedAt?: boolean
 }
 
-export type VideoOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "tenantId" | "cameraId" | "objectKey" | "contentSha256" | "title" | "sourceUri" | "sizeBytes" | "durationMs" | "width" | "height" | "fps" | "container" | "codec" | "status" | "error" | "recordedAt" | "createdAt" | "updatedAt", ExtArgs["result"]["video"]>
+export type VideoOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"id" | "tenantId" | "cameraId" | "objectKey" | "contentSha256" | "title" | "sourceUri" | "sizeBytes" | "durationMs" | "width" | "height" | "fps" | "container" | "codec" | "status" | "error" | "media" | "recordedAt" | "createdAt" | "updatedAt", ExtArgs["result"]["video"]>
 export type VideoInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   tenant?: boolean | Prisma.TenantDefaultArgs<ExtArgs>
   camera?: boolean | Prisma.Video$cameraArgs<ExtArgs>
@@ -1765,6 +1810,10 @@ export type $VideoPayload<ExtArgs extends runtime.Types.Extensions.InternalArgs 
     codec: string | null
     status: $Enums.VideoStatus
     error: runtime.JsonValue | null
+    /**
+     * Thumbnails, poster and playable rendition made at ingest (media-record.ts); null until made.
+     */
+    media: runtime.JsonValue | null
     recordedAt: Date | null
     createdAt: Date
     updatedAt: Date
@@ -2212,6 +2261,7 @@ export interface VideoFieldRefs {
   readonly codec: Prisma.FieldRef<"Video", 'String'>
   readonly status: Prisma.FieldRef<"Video", 'VideoStatus'>
   readonly error: Prisma.FieldRef<"Video", 'Json'>
+  readonly media: Prisma.FieldRef<"Video", 'Json'>
   readonly recordedAt: Prisma.FieldRef<"Video", 'DateTime'>
   readonly createdAt: Prisma.FieldRef<"Video", 'DateTime'>
   readonly updatedAt: Prisma.FieldRef<"Video", 'DateTime'>
