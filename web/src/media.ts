@@ -4,19 +4,20 @@ import { graphql } from './graphql.js';
 
 export const HitMedia = graphql(`
   fragment HitMedia on SegmentHit {
-    segmentId
+    thumbnailUrl
+    playbackUrl
   }
 `);
 
 export const SegmentMedia = graphql(`
   fragment SegmentMedia on Segment {
-    id
+    thumbnailUrl
   }
 `);
 
 export const VideoMedia = graphql(`
   fragment VideoMedia on Video {
-    id
+    posterUrl
   }
 `);
 
