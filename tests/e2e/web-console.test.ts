@@ -130,7 +130,8 @@ describe('the web console in chromium', () => {
   }
 
   async function screenshot(name: string): Promise<void> {
-    await page.screenshot({ path: path.join(DOCS, `console-${name}.png`) });
+    await page.evaluate('window.scrollTo(0, 0)');
+    await page.screenshot({ path: path.join(DOCS, `console-${name}.png`), fullPage: true });
   }
 
   it('signs in with a key, and refuses a wrong one with what to do', async () => {

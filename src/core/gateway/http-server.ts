@@ -70,6 +70,8 @@ export interface GatewayOptions {
   host: string;
   /** 0 picks a free port. */
   port: number;
+  /** The built web console (default: dist/web, written by `npm run build`). */
+  consoleDir?: string;
 }
 
 export interface Gateway {
@@ -188,7 +190,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }));
 
   httpServer.on('request', (request: IncomingMessage, response: ServerResponse) => {
-    handleHttp(request, response, apollo, services, guards(), makeContext).catch((error: unknown) => {
+    handleHttp(request, response, apollo, services, guards(), makeContext, options.consoleDir).catch((error: unknown) => {
       logger.error('HTTP request failed outside GraphQL', { error });
       if (!response.headersSent) sendJsonError(response, 500, 'Internal server error', 'INTERNAL');
       else response.destroy();
@@ -309,6 +311,7 @@ async function handleHttp(
   services: GatewayServices,
   policy: BrowserPolicy,
   makeContext: (request: IncomingMessage, principal: Principal | null) => GatewayContext,
+  consoleDir?: string,
 ): Promise<void> {
   const url = new URL(request.url ?? '/', 'http://gateway');
   const health = url.pathname === '/health/live' || url.pathname === '/health/ready';
@@ -333,14 +336,14 @@ async function handleHttp(
           : undefined;
   if (methods === undefined) {
     // Everything else is the web console's: its files, and its page for client routes (/search, …).
-    if (await handleConsole(request, response, url)) return;
+    if (await handleConsole(request, response, url, { dir: consoleDir })) return;
     request.resume();
     return sendJsonError(response, 404, `No route ${url.pathname}`, 'NOT_FOUND');
   }
   if (request.method === 'OPTIONS') return answerOptions(request, response, methods);
   // A browser opening /graphql gets GraphiQL (it sends the console session's key itself).
   if (url.pathname === GRAPHQL_PATH && isGraphiQLRequest(request, url)) {
-    await handleConsole(request, response, url, { page: 'graphiql' });
+    await handleConsole(request, response, url, { dir: consoleDir, page: 'graphiql' });
     return;
   }
 

@@ -145,44 +145,46 @@ export function SearchPage() {
         </button>
       </form>
       <ErrorBox error={error ?? cameras.error} onRetry={error ? () => void run() : cameras.reload} />
-      {result ? (
-        <>
-          <p className="summary" aria-live="polite">
-            {result.totalCount} {result.totalCount === 1 ? 'match' : 'matches'} · model {result.model}
-          </p>
-          {result.warnings.map((warning) => (
-            <p className="warning" key={warning.code}>
-              {warning.message}
+      <div className={selected ? 'results with-panel' : 'results'}>
+        {result ? (
+          <div className="result-list">
+            <p className="summary" aria-live="polite">
+              {result.totalCount} {result.totalCount === 1 ? 'match' : 'matches'} · model {result.model}
             </p>
-          ))}
-          <ol className="grid" aria-label="Search results">
-            {result.edges.map(({ node: hit }) => (
-              <li key={hit.segmentId}>
-                <button
-                  type="button"
-                  className="hit"
-                  aria-pressed={selected?.segmentId === hit.segmentId}
-                  onClick={() => setSelected(hit)}
-                  data-testid="hit"
-                  data-start-ms={hit.startMs}
-                  data-title={hit.videoTitle ?? ''}
-                >
-                  <Thumbnail
-                    url={thumbnailOf(hit)}
-                    label={`${hit.videoTitle ?? 'video'} at ${clock(hit.startMs)}`}
-                  />
-                  <span className="hit-title">{hit.videoTitle ?? hit.videoId}</span>
-                  <span className="hit-meta">
-                    #{hit.rank} · score {hit.score.toFixed(3)} · {clock(hit.startMs)}–{clock(hit.endMs)}
-                    {hit.cameraId ? ` · ${cameraName(hit.cameraId) ?? 'camera'}` : ''}
-                  </span>
-                </button>
-              </li>
+            {result.warnings.map((warning) => (
+              <p className="warning" key={warning.code}>
+                {warning.message}
+              </p>
             ))}
-          </ol>
-        </>
-      ) : null}
-      {selected ? <HitPanel hit={selected} onClose={() => setSelected(null)} /> : null}
+            <ol className="grid" aria-label="Search results">
+              {result.edges.map(({ node: hit }) => (
+                <li key={hit.segmentId}>
+                  <button
+                    type="button"
+                    className="hit"
+                    aria-pressed={selected?.segmentId === hit.segmentId}
+                    onClick={() => setSelected(hit)}
+                    data-testid="hit"
+                    data-start-ms={hit.startMs}
+                    data-title={hit.videoTitle ?? ''}
+                  >
+                    <Thumbnail
+                      url={thumbnailOf(hit)}
+                      label={`${hit.videoTitle ?? 'video'} at ${clock(hit.startMs)}`}
+                    />
+                    <span className="hit-title">{hit.videoTitle ?? hit.videoId}</span>
+                    <span className="hit-meta">
+                      #{hit.rank} · score {hit.score.toFixed(3)} · {clock(hit.startMs)}–{clock(hit.endMs)}
+                      {hit.cameraId ? ` · ${cameraName(hit.cameraId) ?? 'camera'}` : ''}
+                    </span>
+                  </button>
+                </li>
+              ))}
+            </ol>
+          </div>
+        ) : null}
+        {selected ? <HitPanel hit={selected} onClose={() => setSelected(null)} /> : null}
+      </div>
     </section>
   );
 }
