@@ -190,11 +190,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }));
 
   httpServer.on('request', (request: IncomingMessage, response: ServerResponse) => {
-    handleHttp(request, response, apollo, services, guards(), makeContext, options.consoleDir).catch((error: unknown) => {
-      logger.error('HTTP request failed outside GraphQL', { error });
-      if (!response.headersSent) sendJsonError(response, 500, 'Internal server error', 'INTERNAL');
-      else response.destroy();
-    });
+    handleHttp(request, response, apollo, services, guards(), makeContext, options.consoleDir).catch(
+      (error: unknown) => {
+        logger.error('HTTP request failed outside GraphQL', { error });
+        if (!response.headersSent) sendJsonError(response, 500, 'Internal server error', 'INTERNAL');
+        else response.destroy();
+      },
+    );
   });
 
   const sockets = new KeySockets(services, logger);

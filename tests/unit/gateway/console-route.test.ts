@@ -38,9 +38,19 @@ describe('the web console and GraphiQL, served by the gateway', () => {
     await writeFile(path.join(temp.dir, 'secret.txt'), 'outside the console folder');
     const modelPackage = await loadModelPackage(TINY_PACKAGE);
     services = {
-      config: { maxPageSize: 100, maxQueryDepth: 8, maxQueryComplexity: 200, maxRequestBytes: 4096 },
+      config: {
+        maxPageSize: 100,
+        maxQueryDepth: 8,
+        maxQueryComplexity: 200,
+        maxRequestBytes: 4096,
+        introspection: false,
+      },
       logger: createMemoryLogger(),
-      encoder: { state: { status: 'ready', providers: ['cpu'] }, modelId: modelPackage.id, graphs: [] },
+      encoder: {
+        state: { status: 'ready', providers: ['cpu'], readyAt: new Date() },
+        modelId: modelPackage.id,
+        graphs: [],
+      },
       modelPackage,
       plugins: [],
       pluginContext: () => undefined,
@@ -86,7 +96,9 @@ describe('the web console and GraphiQL, served by the gateway', () => {
     // An API client asking for JSON keeps the JSON 404.
     const json = await fetch(`${base}/search`, { headers: { accept: 'application/json' } });
     expect(json.status).toBe(404);
-    expect(await json.json()).toEqual({ errors: [{ message: 'No route /search', extensions: { code: 'NOT_FOUND' } }] });
+    expect(await json.json()).toEqual({
+      errors: [{ message: 'No route /search', extensions: { code: 'NOT_FOUND' } }],
+    });
   });
 
   it('serves the built assets with their content types, immutable, and HEAD without a body', async () => {
@@ -117,7 +129,9 @@ describe('the web console and GraphiQL, served by the gateway', () => {
 
   it('refuses to write to the console (POST /, PUT /search)', async () => {
     expect((await fetch(`${base}/`, { method: 'POST', body: '{}' })).status).toBe(404);
-    expect((await fetch(`${base}/search`, { method: 'PUT', body: 'x', headers: NAVIGATION })).status).toBe(404);
+    expect((await fetch(`${base}/search`, { method: 'PUT', body: 'x', headers: NAVIGATION })).status).toBe(
+      404,
+    );
   });
 
   it('answers a browser opening /graphql with GraphiQL, and everything else there with GraphQL', async () => {
