@@ -112,9 +112,11 @@ describe('the web console in chromium', () => {
   /** axe-core in the page (evaluated over the DevTools protocol, which the page's CSP does not govern). */
   async function seriousViolations(on: Page = page): Promise<Violation[]> {
     if (!(await on.evaluate('typeof window.axe !== "undefined"'))) await on.evaluate(await AXE_SOURCE);
-    const violations = (await on.evaluate(`axe.run(document, { resultTypes: ['violations'] }).then((result) =>
+    const violations = await on.evaluate<
+      Violation[]
+    >(`axe.run(document, { resultTypes: ['violations'] }).then((result) =>
       result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help,
-        nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) })))`)) as Violation[];
+        nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) })))`);
     return violations.filter(
       (violation) => violation.impact === 'serious' || violation.impact === 'critical',
     );
@@ -190,7 +192,7 @@ describe('the web console in chromium', () => {
 
     // The hit that starts latest in the video: playback must start there, not at 0.
     const starts = await hits.evaluateAll((buttons: any[]) => buttons.map((b) => Number(b.dataset.startMs)));
-    const latest = Math.max(...(starts as number[]));
+    const latest = Math.max(...starts);
     expect(latest).toBeGreaterThan(0);
     await page.locator(`[data-testid="hit"][data-start-ms="${latest}"]`).click();
     const player = page.getByTestId('player');

@@ -16,7 +16,6 @@ import { createMemoryLogger } from '../../../src/core/logger.js';
 import type { Platform } from '../../../src/core/platform.js';
 import { startPlatform } from '../../../src/core/platform.js';
 import { DEFAULT_TENANT_ID } from '../../../src/core/tenancy.js';
-import { BUILTIN_PLUGINS } from '../../../src/plugins/builtins.js';
 import { TINY_PACKAGE, tempDir } from '../../helpers/fixtures.js';
 import { gatewayClient } from '../../helpers/gateway-client.js';
 import { systemView } from '../../helpers/system-scope.js';
