@@ -305,6 +305,8 @@ describe('the web console in chromium', () => {
     });
     await page.goto(`${base}/graphql`);
     await page.locator('.graphiql-container').waitFor();
+    // The editors load in chunks after the page: run once the query is in the editor.
+    await page.locator('.graphiql-query-editor .CodeMirror-code').getByText('tenantId').waitFor();
     await page.locator('.graphiql-execute-button').click();
     await expect
       .poll(() => page.locator('.result-window').textContent(), { timeout: 15_000 })
