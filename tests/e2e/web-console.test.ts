@@ -10,7 +10,7 @@ import 'reflect-metadata';
 
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,7 +35,11 @@ import { gatewayClient } from '../helpers/gateway-client.js';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MODEL = path.join(ROOT, 'models/hbi-synth-tiny');
 const LIBRARY = path.join(ROOT, 'examples/demo-library/library.json');
-const DOCS = path.join(ROOT, 'docs');
+/**
+ * Where the screenshots go: docs/ (shown in the README) with UPDATE_SCREENSHOTS=1, else a temporary
+ * folder, so a test run leaves the working tree as it found it.
+ */
+const UPDATE_SCREENSHOTS = process.env.UPDATE_SCREENSHOTS === '1';
 /** Debian's chromium (infra/system-packages.sh installs it); CHROMIUM_PATH points elsewhere. */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** Demo clips joined into the uploaded video: 4 clips of 3 s, one segment each (HBI_SEGMENT_WINDOW_MS). */
@@ -133,7 +137,10 @@ describe('the web console in chromium', () => {
 
   async function screenshot(name: string): Promise<void> {
     await page.evaluate('window.scrollTo(0, 0)');
-    await page.screenshot({ path: path.join(DOCS, `console-${name}.png`), fullPage: true });
+    const file = path.join(UPDATE_SCREENSHOTS ? path.join(ROOT, 'docs') : temp.dir, `console-${name}.png`);
+    await page.screenshot({ path: file, fullPage: true });
+    // Small enough to commit: the README shows them.
+    expect((await stat(file)).size).toBeLessThan(300_000);
   }
 
   it('signs in with a key, and refuses a wrong one with what to do', async () => {
@@ -159,9 +166,29 @@ describe('the web console in chromium', () => {
     await open('Upload', 'Upload');
     expect(await seriousViolations()).toEqual([]);
     await page.getByLabel('Choose videos').setInputFiles(named);
-    const status = page.getByTestId('upload-status');
+    const status = page
+      .getByTestId('upload-row')
+      .filter({ hasText: `${TITLE}.mp4` })
+      .getByTestId('upload-status');
     await expect.poll(() => status.textContent(), { timeout: 120_000 }).toMatch(/succeeded .*\(100%\)/);
     expect(await status.textContent()).toContain(`${CLIPS}/${CLIPS} segments`);
+    // Dropped on the drop zone: a file the page builds from a demo clip's bytes, as a drag from the desktop.
+    const clip = [...(await readFile(path.join(ROOT, 'examples/demo-library/clips/test-000007.mp4')))];
+    const dropped = await page.evaluateHandle((bytes: number[]) => {
+      const transfer = new (globalThis as any).DataTransfer();
+      transfer.items.add(
+        new (globalThis as any).File([new Uint8Array(bytes)], 'dropped.mp4', { type: 'video/mp4' }),
+      );
+      return transfer;
+    }, clip);
+    await page.getByTestId('drop-zone').dispatchEvent('drop', { dataTransfer: dropped });
+    const droppedStatus = page
+      .getByTestId('upload-row')
+      .filter({ hasText: 'dropped.mp4' })
+      .getByTestId('upload-status');
+    await expect
+      .poll(() => droppedStatus.textContent(), { timeout: 120_000 })
+      .toMatch(/succeeded .*\(100%\)/);
     expect(await seriousViolations()).toEqual([]);
     await screenshot('upload');
 
@@ -180,8 +207,11 @@ describe('the web console in chromium', () => {
     await page.getByRole('button', { name: 'Search', exact: true }).click();
     const hits = page.getByTestId('hit');
     await hits.first().waitFor();
-    expect(await hits.count()).toBe(CLIPS);
+    // Every segment of the two uploads matches somewhat; the clip's own video comes first.
+    expect(await hits.count()).toBe(CLIPS + 1);
     expect(await hits.first().getAttribute('data-title')).toBe(TITLE);
+    const ours = page.locator(`[data-testid="hit"][data-title="${TITLE}"]`);
+    expect(await ours.count()).toBe(CLIPS);
     // The first hit shows its thumbnail: an image the browser loaded (not the placeholder).
     const thumbnail = hits.first().locator('img.thumb');
     await thumbnail.waitFor({ timeout: 10_000 });
@@ -191,10 +221,10 @@ describe('the web console in chromium', () => {
     expect(await seriousViolations()).toEqual([]);
 
     // The hit that starts latest in the video: playback must start there, not at 0.
-    const starts = await hits.evaluateAll((buttons: any[]) => buttons.map((b) => Number(b.dataset.startMs)));
+    const starts = await ours.evaluateAll((buttons: any[]) => buttons.map((b) => Number(b.dataset.startMs)));
     const latest = Math.max(...starts);
     expect(latest).toBeGreaterThan(0);
-    await page.locator(`[data-testid="hit"][data-start-ms="${latest}"]`).click();
+    await page.locator(`[data-testid="hit"][data-title="${TITLE}"][data-start-ms="${latest}"]`).click();
     const player = page.getByTestId('player');
     await player.waitFor({ timeout: 10_000 });
     // Sampled every 50 ms: the first sample with data to play (readyState ≥ 2) and playback under way.
