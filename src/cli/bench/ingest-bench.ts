@@ -6,12 +6,13 @@
  *      give the frames for the encoder-alone runs), then the video end to end with the encoder,
  *      database and object store timed by wrappers; the end-to-end time minus the stages is the rest
  *      (hashing, validation, events, bookkeeping);
- *   2. `--concurrency` videos at a time end to end, as the demo library is indexed.
+ *   2. `--concurrency` videos at a time end to end, as the demo library is indexed: twice, indexing alone
+ *      and then with the media a server makes (a thumbnail per segment and a poster), for their cost.
  * The encoder alone runs every segment one at a time, then all at once (its batched best case).
  * Then a long recording (`--long-minutes` of 720p at 30 fps, generated: a 60 s clip joined with the concat
  * demuxer) is ingested end to end and, in the same run, decoded alone by the very ffmpeg command ingest
  * runs (output read and discarded): ingest ÷ decode-only throughput, and the 720p cameras with 10 s
- * segments one node keeps up with.
+ * segments one node keeps up with; then once more with media, on a fresh database.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -26,6 +27,8 @@ import { bootKernel } from '../../core/kernel.js';
 import type { Logger } from '../../core/logger.js';
 import type { ObjectStore } from '../../core/storage/port.js';
 import { mapConcurrent } from '../../core/util/map-concurrent.js';
+import { MediaMaker } from '../../core/media/media-maker.js';
+import { processDecodeSlots } from '../../core/video/decode-slots.js';
 import { decodeFrames } from '../../core/video/decode-frames.js';
 import { videoDecodeArgs } from '../../core/video/decode-segments.js';
 import { runProcess } from '../../core/video/run-process.js';
@@ -114,15 +117,34 @@ export async function runIngestBench(
     const all = await timed(() => Promise.all(frames.map((clip) => kernel.encoder.encodeVideo(clip))));
     return { clips, segments, watches, encodeOneMs: one.ms, encodeAllMs: all.ms };
   });
-  const concurrent = await withKernel(config, logger, async (kernel) => {
-    const ingestor = new VideoIngestor({ ...kernel, model: kernel.modelPackage.manifest });
-    return timed(() =>
-      mapConcurrent(sequential.clips, options.concurrency, async (clip, i) => {
-        progress.update(i, sequential.clips.length, `${options.concurrency} videos at a time`);
-        return ingestor.ingestFile({ file: clip.file, title: clip.id });
-      }),
-    );
-  });
+  // The concurrent pass twice, each on a fresh database: indexing alone, then with the media a server
+  // makes (thumbnails, poster; the demo clips are H.264 MP4, so no rendition), for the cost of media.
+  const concurrentPass = (withMedia: boolean) =>
+    withKernel(config, logger, async (kernel) => {
+      const ingestor = new VideoIngestor({
+        ...kernel,
+        model: kernel.modelPackage.manifest,
+        ...(withMedia ? { media: benchMediaMaker(kernel, logger) } : {}),
+      });
+      const what = `${options.concurrency} videos at a time${withMedia ? ', with media' : ''}`;
+      return timed(() =>
+        mapConcurrent(sequential.clips, options.concurrency, async (clip, i) => {
+          progress.update(i, sequential.clips.length, what);
+          return ingestor.ingestFile({ file: clip.file, title: clip.id });
+        }),
+      );
+    });
+  // A B B A: without, with, with, without, so a machine that speeds up or slows down during the run
+  // (other processes) weighs on both sides alike.
+  const passes: { withMedia: boolean; ms: number }[] = [];
+  for (const withMedia of [false, true, true, false])
+    passes.push({ withMedia, ...(await concurrentPass(withMedia)) });
+  const meanMs = (withMedia: boolean) => {
+    const chosen = passes.filter((pass) => pass.withMedia === withMedia);
+    return chosen.reduce((sum, pass) => sum + pass.ms, 0) / chosen.length;
+  };
+  const concurrent = { ms: meanMs(false) };
+  const concurrentWithMedia = { ms: meanMs(true) };
   const long =
     options.longMinutes > 0 ? await longRecording(config, options.longMinutes, progress, logger) : null;
   progress.finish();
@@ -137,7 +159,18 @@ export async function runIngestBench(
     'segments',
     `window ${config.segmentWindowMs} ms, overlap ${config.segmentOverlapMs} ms`,
   );
-  report.measure(`end to end, ${options.concurrency} videos at a time`, rate(concurrent.ms), 'segments/s');
+  report.measure(
+    `end to end, ${options.concurrency} videos at a time`,
+    rate(concurrent.ms),
+    'segments/s',
+    'mean of the 2 passes without media',
+  );
+  report.measure(
+    `end to end with media (thumbnails, poster), ${options.concurrency} videos at a time`,
+    rate(concurrentWithMedia.ms),
+    'segments/s',
+    'HBI_MEDIA_PREVIEWS=on, the default; mean of 2 passes, run between the 2 without',
+  );
   report.measure('end to end, one video at a time', rate(endToEndMs), 'segments/s');
   report.measure(
     'encoder alone, all segments at once',
@@ -174,6 +207,10 @@ export async function runIngestBench(
     sequential.encodeAllMs / concurrent.ms,
   );
   report.ratio(
+    `end to end with media ÷ without (${options.concurrency} at a time), segments/s`,
+    concurrent.ms / concurrentWithMedia.ms,
+  );
+  report.ratio(
     'end to end ÷ encoder alone, both one at a time, segments/s',
     sequential.encodeOneMs / endToEndMs,
   );
@@ -192,7 +229,17 @@ export async function runIngestBench(
       `${what}: end to end`,
       ingestRate,
       'segments/s',
-      `${Math.round((long.frames * 1000) / long.ingestMs)} frames/s`,
+      `${Math.round((long.frames * 1000) / long.ingestMs)} frames/s; mean of 2 ingests without media`,
+    );
+    report.measure(
+      `${what}: end to end with media (thumbnails, poster)`,
+      (long.segments * 1000) / long.ingestWithMediaMs,
+      'segments/s',
+      'H.264 MP4, so no rendition; means of A B B A passes, each on a fresh database',
+    );
+    report.ratio(
+      `${what}: end to end with media ÷ without, segments/s`,
+      long.ingestMs / long.ingestWithMediaMs,
     );
     report.measure(`${what}: ingest peak RSS`, long.maxRssMb, 'MiB', 'the whole bench process so far');
     report.measure(
@@ -219,10 +266,18 @@ async function longRecording(
   minutes: number,
   progress: Progress,
   logger: Logger,
-): Promise<{ segments: number; frames: number; decodeMs: number; ingestMs: number; maxRssMb: number }> {
+): Promise<{
+  segments: number;
+  frames: number;
+  decodeMs: number;
+  ingestMs: number;
+  ingestWithMediaMs: number;
+  maxRssMb: number;
+}> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'hbi-bench-long-'));
   try {
-    return await withKernel(config, logger, async (kernel) => {
+    const file = path.join(dir, 'recording.mp4');
+    const measured = await withKernel(config, logger, async (kernel) => {
       const { ffmpeg } = kernel.ffmpeg;
       progress.update(0, 0, `generating a ${minutes} min 720p 30 fps recording`);
       const part = path.join(dir, 'minute.mp4');
@@ -232,7 +287,6 @@ async function longRecording(
       ]); // prettier-ignore
       const list = path.join(dir, 'minutes.txt');
       await writeFile(list, `file '${part}'\n`.repeat(minutes));
-      const file = path.join(dir, 'recording.mp4');
       await runTool(ffmpeg, [
         '-v',
         'error',
@@ -277,12 +331,42 @@ async function longRecording(
         frames: bytes / (dims.width * dims.height * 3),
         decodeMs: decode.ms,
         ingestMs: ingest.ms,
-        maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
       };
     });
+    // With media twice, then without once more (A B B A with the pass above), each on a fresh database.
+    const again = async (withMedia: boolean) => {
+      progress.update(0, 0, `end to end${withMedia ? ' with media' : ''}, again`);
+      return withKernel(config, logger, async (kernel) => {
+        const ingestor = new VideoIngestor({
+          ...kernel,
+          model: kernel.modelPackage.manifest,
+          ...(withMedia ? { media: benchMediaMaker(kernel, logger) } : {}),
+        });
+        return (await timed(() => ingestor.ingestFile({ file, title: 'long recording' }))).ms;
+      });
+    };
+    const withMediaMs = [await again(true), await again(true)];
+    const withoutMs = await again(false);
+    return {
+      ...measured,
+      ingestMs: (measured.ingestMs + withoutMs) / 2,
+      ingestWithMediaMs: (withMediaMs[0]! + withMediaMs[1]!) / 2,
+      maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+    };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** The media maker a server's library builds (library.ts), on the bench's kernel. */
+function benchMediaMaker(kernel: Kernel, logger: Logger): MediaMaker {
+  return new MediaMaker({
+    config: kernel.config,
+    storage: kernel.storage,
+    ffmpeg: kernel.ffmpeg,
+    logger,
+    decodeSlots: processDecodeSlots(kernel.config.maxConcurrentDecodes),
+  });
 }
 
 /** Runs a tool to completion; throws with its stderr when it fails. */

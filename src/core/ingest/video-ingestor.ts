@@ -10,6 +10,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import type { Config } from '../config.js';
@@ -23,7 +25,9 @@ import type { ModelManifest } from '../model/manifest.js';
 import { withLocalFile } from '../storage/local-file.js';
 import type { VectorStore } from '../segments/vector-store.js';
 import type { ObjectStore } from '../storage/port.js';
+import type { DecodedSegment } from '../video/decode-segments.js';
 import { decodeSegments } from '../video/decode-segments.js';
+import type { PreviewOutputs, Previews } from '../video/preview-outputs.js';
 import type { DecodeSlots } from '../video/decode-slots.js';
 import { processDecodeSlots } from '../video/decode-slots.js';
 import type { FfmpegTools } from '../video/ffmpeg-tools.js';
@@ -107,7 +111,7 @@ export interface VideoIngestorOptions {
    * Makes thumbnails, poster and playable rendition once the segments are indexed (media-maker.ts);
    * absent: no media (benchmarks of indexing alone, tools).
    */
-  media?: Pick<MediaMaker, 'make'>;
+  media?: Pick<MediaMaker, 'make' | 'previewsWanted'>;
 }
 
 interface StoredVideo {
@@ -353,57 +357,82 @@ export class VideoIngestor {
     // as soon as its window closes, while decoding goes on, and decoding pauses while `readAhead`
     // segments wait for the encoder. At most HBI_MAX_CONCURRENT_DECODES videos decode at once.
     const segments: IndexedSegment[] = [];
-    await this.#decodeSlots.run(() =>
-      decodeSegments(
-        ffmpeg,
-        {
-          file,
-          spans,
-          frames: model.dims.frames,
-          width: model.dims.width,
-          height: model.dims.height,
-          timeoutMs: config.decodeTimeoutMs,
-          maxFps: config.maxVideoFps,
-          containers: config.allowedContainers,
-        },
-        async ({ span, frames }) => {
-          const encoded = await encoder.encodeVideo(frames);
-          const segment: IndexedSegment = {
-            id: '',
-            createdAt: new Date(),
-            index: span.index,
-            startMs: Math.round(span.startMs),
-            endMs: Math.round(span.endMs),
-          };
-          const written = await vectors.writeSegment({
-            videoId,
-            index: segment.index,
-            startMs: segment.startMs,
-            endMs: segment.endMs,
-            vectors: encoded,
-          });
-          segment.id = written.id;
-          segment.createdAt = written.createdAt;
-          segments.push(segment);
-          await progress.segmentIndexed?.();
-        },
-      ),
-    );
-    segments.sort((a, b) => a.index - b.index);
-    // Media never fails the ingest: what cannot be made is logged and left out (media-maker.ts).
-    const made = media
-      ? await media.make(video, file, probe, spans).catch((error: unknown) => {
-          this.#options.logger.warn('video media not made; the video stays indexed without it', {
+    const onSegment = async ({ span, frames }: DecodedSegment) => {
+      // A decode run again (below) does not redo the segments already written.
+      if (segments.some((done) => done.index === span.index)) return;
+      const encoded = await encoder.encodeVideo(frames);
+      const written = await vectors.writeSegment({
+        videoId,
+        index: span.index,
+        startMs: Math.round(span.startMs),
+        endMs: Math.round(span.endMs),
+        vectors: encoded,
+      });
+      segments.push({
+        id: written.id,
+        createdAt: written.createdAt,
+        index: span.index,
+        startMs: Math.round(span.startMs),
+        endMs: Math.round(span.endMs),
+      });
+      await progress.segmentIndexed?.();
+    };
+    const decode = (previews?: PreviewOutputs) =>
+      this.#decodeSlots.run(() =>
+        decodeSegments(
+          ffmpeg,
+          {
+            file,
+            spans,
+            frames: model.dims.frames,
+            width: model.dims.width,
+            height: model.dims.height,
+            timeoutMs: config.decodeTimeoutMs,
+            maxFps: config.maxVideoFps,
+            containers: config.allowedContainers,
+            ...(previews ? { previews } : {}),
+          },
+          onSegment,
+        ),
+      );
+    // Thumbnails and poster come from the same decode (preview-outputs.ts); media never fails the
+    // ingest, so a decode that fails with them runs once more without (and media makes them apart).
+    const previewDir = media?.previewsWanted ? await mkdtemp(path.join(tmpdir(), 'hbi-previews-')) : null;
+    try {
+      let previews: Previews | undefined;
+      if (previewDir) {
+        try {
+          previews = (await decode({ outDir: previewDir })).previews;
+        } catch (error) {
+          // Only ffmpeg's own failure may be the preview outputs' doing; the encoder's or the database's is not.
+          if (!(error instanceof HbiError && error.code === 'VIDEO_UNREADABLE')) throw error;
+          this.#options.logger.warn('decoding with thumbnails failed; decoding again without them', {
             videoId,
             error,
           });
-          return null;
-        })
-      : null;
-    await db.prisma.video.updateMany({
-      where: { id: videoId },
-      data: { status: 'INDEXED', media: made ? toJson(made) : DB_NULL },
-    });
-    return segments;
+          await decode();
+        }
+      } else {
+        await decode();
+      }
+      segments.sort((a, b) => a.index - b.index);
+      // Media never fails the ingest: what cannot be made is logged and left out (media-maker.ts).
+      const made = media
+        ? await media.make(video, file, probe, spans, previews).catch((error: unknown) => {
+            this.#options.logger.warn('video media not made; the video stays indexed without it', {
+              videoId,
+              error,
+            });
+            return null;
+          })
+        : null;
+      await db.prisma.video.updateMany({
+        where: { id: videoId },
+        data: { status: 'INDEXED', media: made ? toJson(made) : DB_NULL },
+      });
+      return segments;
+    } finally {
+      if (previewDir) await rm(previewDir, { recursive: true, force: true });
+    }
   }
 }

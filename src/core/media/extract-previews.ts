@@ -1,5 +1,6 @@
 /**
- * A thumbnail per segment and a poster per video in ONE ffmpeg run: a `select` filter keeps, for each
+ * The fallback when ingest's decode could not write the previews itself (preview-outputs.ts): a
+ * thumbnail per segment and a poster per video in ONE extra ffmpeg run: a `select` filter keeps, for each
  * segment, the first frame at or after the middle of its window (nothing is encoded for the frames in
  * between), scales it to at most 320 px wide and writes it as a JPEG; the frame at the middle segment's
  * midpoint also becomes the poster, at most 640 px wide. Reading stops one second past the last
@@ -15,11 +16,9 @@ import { HbiError } from '../errors.js';
 import type { FfmpegTools } from '../video/ffmpeg-tools.js';
 import { confinedInputArgs, refuseIndirectInput } from '../video/input-guard.js';
 import { failureReason, runProcess } from '../video/run-process.js';
+import type { Previews } from '../video/preview-outputs.js';
+import { POSTER_WIDTH, THUMBNAIL_WIDTH } from '../video/preview-outputs.js';
 import type { SegmentSpan } from '../video/segments.js';
-
-/** Widest thumbnail and poster, in pixels (smaller sources are not scaled up). */
-export const THUMBNAIL_WIDTH = 320;
-export const POSTER_WIDTH = 640;
 
 export interface PreviewRequest {
   file: string;
@@ -29,13 +28,6 @@ export interface PreviewRequest {
   outDir: string;
   containers?: readonly string[];
   timeoutMs: number;
-}
-
-export interface Previews {
-  /** Segment index → its thumbnail file. */
-  thumbnails: Map<number, string>;
-  /** The poster file, or null when ffmpeg wrote none. */
-  poster: string | null;
 }
 
 /** Seconds with millisecond precision, as ffmpeg expressions read them. */

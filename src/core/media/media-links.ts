@@ -69,7 +69,7 @@ export interface OpenedMedia {
   grant: MediaGrant;
   info: ObjectInfo;
   /** The bytes `start`..`end` (inclusive) of the object. */
-  read(start: number, end: number): Promise<Readable>;
+  read: (start: number, end: number) => Promise<Readable>;
 }
 
 interface VideoMedia {
@@ -93,7 +93,7 @@ export class MediaService {
   /** The media links of one request: `tenantId`'s videos only, URLs on `origin` (or HBI_PUBLIC_URL). */
   forTenant(tenantId: string, origin: string | undefined): MediaLinks {
     const cache = new Map<string, Promise<VideoMedia | null>>();
-    const load = async (ids: readonly string[]): Promise<void> => {
+    const load = (ids: readonly string[]): void => {
       const missing = [...new Set(ids)].filter((id) => !cache.has(id) && isUuid(id));
       if (missing.length === 0) return;
       const rows = inTenantScope(tenantId, () =>
@@ -116,7 +116,7 @@ export class MediaService {
     const base = (this.#options.config.publicUrl ?? origin ?? '').replace(/\/+$/, '');
     return {
       segments: async (refs) => {
-        await load(refs.map((ref) => ref.videoId));
+        load(refs.map((ref) => ref.videoId));
         return Promise.all(
           refs.map(async (ref) => {
             const video = await get(ref.videoId);
@@ -136,7 +136,7 @@ export class MediaService {
         );
       },
       video: async (videoId) => {
-        await load([videoId]);
+        load([videoId]);
         const video = await get(videoId);
         const media = video?.media;
         if (!video || !media) return { posterUrl: null, playbackUrl: null };

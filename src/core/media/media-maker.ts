@@ -16,6 +16,7 @@ import type { Logger } from '../logger.js';
 import type { ObjectStore } from '../storage/port.js';
 import type { DecodeSlots } from '../video/decode-slots.js';
 import type { FfmpegTools } from '../video/ffmpeg-tools.js';
+import type { Previews } from '../video/preview-outputs.js';
 import type { SegmentSpan } from '../video/segments.js';
 import { extractPreviews } from './extract-previews.js';
 import type { VideoMediaRecord } from './media-record.js';
@@ -52,12 +53,22 @@ export class MediaMaker {
     this.#options = options;
   }
 
-  /** Makes and stores the media of `video` from its local `file`; never throws for a bad file. */
+  /** Whether ingest should take thumbnails and a poster from its decode (HBI_MEDIA_PREVIEWS=on). */
+  get previewsWanted(): boolean {
+    return this.#options.config.mediaPreviews === 'on';
+  }
+
+  /**
+   * Makes and stores the media of `video` from its local `file`; never throws for a bad file.
+   * `previews`: the thumbnails and poster ingest's decode already wrote; without them (and with
+   * HBI_MEDIA_PREVIEWS=on) one extra ffmpeg pass makes them.
+   */
   async make(
     video: MediaSubject,
     file: string,
     facts: PlayabilityFacts,
     spans: readonly SegmentSpan[],
+    previews?: Previews,
   ): Promise<VideoMediaRecord> {
     const { config, logger } = this.#options;
     const record: VideoMediaRecord = { thumbnails: [], posterKey: null, playback: null, warnings: [] };
@@ -75,7 +86,7 @@ export class MediaMaker {
     const dir = await mkdtemp(path.join(tmpdir(), 'hbi-media-'));
     try {
       if (config.mediaPreviews === 'on') {
-        await this.#previews(video, file, spans, dir, record).catch((error: unknown) =>
+        await this.#previews(video, file, spans, dir, record, previews).catch((error: unknown) =>
           note('thumbnails', error),
         );
       }
@@ -105,18 +116,21 @@ export class MediaMaker {
     spans: readonly SegmentSpan[],
     dir: string,
     record: VideoMediaRecord,
+    made: Previews | undefined,
   ): Promise<void> {
     const { config, storage, ffmpeg, decodeSlots } = this.#options;
     const previewDir = await mkdtemp(path.join(dir, 'previews-'));
-    const previews = await decodeSlots.run(() =>
-      extractPreviews(ffmpeg, {
-        file,
-        spans,
-        outDir: previewDir,
-        containers: config.allowedContainers,
-        timeoutMs: config.mediaTimeoutMs,
-      }),
-    );
+    const previews =
+      made ??
+      (await decodeSlots.run(() =>
+        extractPreviews(ffmpeg, {
+          file,
+          spans,
+          outDir: previewDir,
+          containers: config.allowedContainers,
+          timeoutMs: config.mediaTimeoutMs,
+        }),
+      ));
     for (const [index, thumbnail] of previews.thumbnails) {
       await storage.put(thumbnailKey(video.tenantId, video.id, index), await readFile(thumbnail), {
         contentType: 'image/jpeg',

@@ -23,6 +23,7 @@
  */
 import type { ChildProcessByStdio } from 'node:child_process';
 import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 
 import { HbiError, toHbiError } from '../errors.js';
@@ -31,6 +32,14 @@ import { frameDecodeArgs, sampleIndices } from './decode-frames.js';
 import type { FfmpegTools } from './ffmpeg-tools.js';
 import { confinedInputArgs, refuseIndirectInput } from './input-guard.js';
 import { failureReason } from './run-process.js';
+import type { PreviewOutputs, Previews } from './preview-outputs.js';
+import {
+  PreviewTracker,
+  collectPreviews,
+  previewOutputArgs,
+  thumbnailFilter,
+  thumbnailScript,
+} from './preview-outputs.js';
 import type { SegmentSpan } from './segments.js';
 
 export interface SegmentDecodeRequest {
@@ -52,6 +61,8 @@ export interface SegmentDecodeRequest {
   containers?: readonly string[];
   /** Sampled segments allowed to wait for (or be inside) `onSegment` before stdout is paused. Default 4. */
   readAhead?: number;
+  /** Also write a thumbnail per segment and a poster into this folder, from the same decode (preview-outputs.ts). */
+  previews?: PreviewOutputs;
 }
 
 export interface DecodedSegment {
@@ -72,6 +83,8 @@ export interface SegmentDecodeSummary {
   maxQueued: number;
   /** How many times stdout was paused because `onSegment` fell behind. */
   pauses: number;
+  /** The thumbnails and poster written, when the request asked for them. */
+  previews?: Previews;
 }
 
 /** The ffmpeg argv (without the binary) of the single pass over a multi-segment video. */
@@ -92,11 +105,15 @@ export function segmentPassArgs(
   ]; // prettier-ignore
 }
 
-/** The argv ingest runs for `spans`: the recipe's whole-file decode for one segment, else the single pass. */
+/**
+ * The argv ingest runs for `spans`: the recipe's whole-file decode for one segment, else the single
+ * pass; with `previews`, the preview outputs follow (the raw frames' output is unchanged by them).
+ */
 export function videoDecodeArgs(
-  request: Pick<SegmentDecodeRequest, 'file' | 'width' | 'height' | 'containers' | 'spans'>,
+  request: Pick<SegmentDecodeRequest, 'file' | 'width' | 'height' | 'containers' | 'spans' | 'previews'>,
 ): string[] {
-  return request.spans.length === 1 ? frameDecodeArgs(request) : segmentPassArgs(request);
+  const frames = request.spans.length === 1 ? frameDecodeArgs(request) : segmentPassArgs(request);
+  return request.previews ? [...frames, ...previewOutputArgs(request.previews, request.spans)] : frames;
 }
 
 /** `ms` milliseconds in a time base of num/den seconds, rounded to nearest (ties away from zero), as av_rescale_q. */
@@ -135,6 +152,8 @@ export async function decodeSegments(
   if (request.spans.length === 0) return { segments: 0, decodedFrames: 0, maxQueued: 0, pauses: 0 };
   await refuseIndirectInput(request.file);
   const whole = request.spans.length === 1;
+  const tracker = request.previews ? new PreviewTracker(request.spans) : null;
+  if (request.previews) await writeFile(thumbnailScript(request.previews), thumbnailFilter(request.spans));
   const frameBytes = request.width * request.height * 3;
   const readAhead = Math.max(1, request.readAhead ?? 4);
   const framesFor = (ms: number) => Math.ceil((ms / 1000) * request.maxFps) + Math.ceil(request.maxFps);
@@ -271,6 +290,8 @@ export async function decodeSegments(
     // A frame without a timestamp (rare) counts as at the previous one's time.
     const t = pts ?? lastPts ?? 0n;
     lastPts = t;
+    // The thumbnail filter's `t`: the pts (as a double) times the time base (as a double).
+    tracker?.frame(Number(t) * (timeBase[0] / timeBase[1]));
     for (let i = nextWindow; i < windows.length; i++) {
       const window = windows[i]!;
       if (t < window.start) break; // windows are in order of start: none further has begun either
@@ -413,5 +434,11 @@ export async function decodeSegments(
   pump();
   await allSettled;
   if (failure !== null) throw failure instanceof Error ? failure : toHbiError(failure);
-  return { segments: produced, decodedFrames, maxQueued, pauses };
+  const summary: SegmentDecodeSummary = { segments: produced, decodedFrames, maxQueued, pauses };
+  if (request.previews && tracker) {
+    // One segment: the recipe's decode reports no timestamps, and its one thumbnail is the first kept frame.
+    const assigned = whole ? new Map([[request.spans[0]!.index, 0]]) : tracker.assigned;
+    summary.previews = await collectPreviews(request.previews, assigned);
+  }
+  return summary;
 }
