@@ -90,6 +90,11 @@ describe('the web console in chromium', () => {
     platform = await startPlatform(config, createMemoryLogger(), { builtins: BUILTIN_PLUGINS });
     client = gatewayClient(platform.gateway.url, platform.adminKey);
     base = platform.gateway.url.replace(/\/graphql$/, '');
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(
+        `no browser at ${CHROMIUM}: run 'bash infra/system-packages.sh install' (Debian's chromium) or set CHROMIUM_PATH`,
+      );
+    }
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       // Root in containers needs --no-sandbox; muted videos may play without a gesture anyway.
