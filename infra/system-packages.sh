@@ -14,8 +14,11 @@ set -euo pipefail
 # package:command[,command...] — a package counts as present when all its commands are on PATH.
 # ffmpeg: the platform's decode, the camera tests' loop source and the model's training/evaluation
 # decode all run it; ffprobe comes in the same package.
+# chromium: the e2e tier's browser test of the web console drives it with playwright-core (no browser
+# download from npm).
 SYSTEM_PACKAGES=(
   "ffmpeg:ffmpeg,ffprobe"
+  "chromium:chromium"
 )
 
 missing_packages() {

@@ -83,7 +83,7 @@ if [ -n "$REMOVE_PACKAGES" ]; then
   mapfile -t packages < <(bash "$repo/infra/system-packages.sh" packages)
   say "removing the test command's system packages: ${packages[*]}"
   DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 remove -y -qq "${packages[@]}" >/dev/null
-  for tool in ffmpeg ffprobe; do
+  for tool in ffmpeg ffprobe chromium; do
     if command -v "$tool" >/dev/null; then say "warning: $tool is still on PATH at $(command -v "$tool") (not from these packages)"; fi
   done
 fi

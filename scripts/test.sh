@@ -42,11 +42,13 @@ step "lint (eslint + prettier)"
 npx --no-install eslint .
 npx --no-install prettier --check .
 
-step "typecheck (tsc)"
+step "typecheck (tsc: the platform, then the web console)"
 npx --no-install tsc -p tsconfig.json --noEmit
+npx --no-install tsc -p web/tsconfig.json --noEmit
 
-step "build (dist/: the tests that spawn the hbi command run it)"
+step "build (dist/: the tests that spawn the hbi command run it; dist/web: the console the browser test opens)"
 npx --no-install tsc -p tsconfig.build.json
+npx --no-install vite build --config web/vite.config.ts
 
 step "unit tests (vitest)"
 vitest_tier unit

@@ -2,7 +2,8 @@
  * The gateway's network side: one Node HTTP server carrying GraphQL over HTTP (POST and GET at
  * `/graphql`, through Apollo Server's integration API), graphql-ws subscriptions on the same port and
  * path, `PUT /uploads/<token>` for the URLs `createUpload` hands out, and plain `/health/live` and
- * `/health/ready` probes for orchestrators. The request size limit is enforced while reading the body,
+ * `/health/ready` probes for orchestrators, and the web console (`console-route.ts`): its pages at `/` and
+ * client routes, GraphiQL on `GET /graphql` from a browser. The request size limit is enforced while reading the body,
  * before anything is parsed. Before any route runs, the browser guards (`browser-guards.ts`) check the
  * Host and Origin headers, on HTTP requests and WebSocket upgrades alike; GraphQL POST bodies are JSON
  * only, and Apollo's CSRF prevention covers GET from browsers.
@@ -43,6 +44,7 @@ import {
   refuseBrowserRequest,
   unsupportedBodyType,
 } from './browser-guards.js';
+import { handleConsole, isGraphiQLRequest } from './console-route.js';
 import { readiness } from './context.js';
 import type { GatewayContext, GatewayServices } from './context.js';
 import { assertWithinLimits, measureOperation, operationLimitsPlugins } from './limits.js';
@@ -68,6 +70,8 @@ export interface GatewayOptions {
   host: string;
   /** 0 picks a free port. */
   port: number;
+  /** The built web console (default: dist/web, written by `npm run build`). */
+  consoleDir?: string;
 }
 
 export interface Gateway {
@@ -186,11 +190,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }));
 
   httpServer.on('request', (request: IncomingMessage, response: ServerResponse) => {
-    handleHttp(request, response, apollo, services, guards(), makeContext).catch((error: unknown) => {
-      logger.error('HTTP request failed outside GraphQL', { error });
-      if (!response.headersSent) sendJsonError(response, 500, 'Internal server error', 'INTERNAL');
-      else response.destroy();
-    });
+    handleHttp(request, response, apollo, services, guards(), makeContext, options.consoleDir).catch(
+      (error: unknown) => {
+        logger.error('HTTP request failed outside GraphQL', { error });
+        if (!response.headersSent) sendJsonError(response, 500, 'Internal server error', 'INTERNAL');
+        else response.destroy();
+      },
+    );
   });
 
   const sockets = new KeySockets(services, logger);
@@ -327,6 +333,7 @@ async function handleHttp(
   services: GatewayServices,
   policy: BrowserPolicy,
   makeContext: (request: IncomingMessage, principal: Principal | null) => GatewayContext,
+  consoleDir?: string,
 ): Promise<void> {
   const url = new URL(request.url ?? '/', 'http://gateway');
   const health = url.pathname === '/health/live' || url.pathname === '/health/ready';
@@ -350,10 +357,17 @@ async function handleHttp(
           ? ['GET', 'HEAD']
           : undefined;
   if (methods === undefined) {
+    // Everything else is the web console's: its files, and its page for client routes (/search, …).
+    if (await handleConsole(request, response, url, { dir: consoleDir })) return;
     request.resume();
     return sendJsonError(response, 404, `No route ${url.pathname}`, 'NOT_FOUND');
   }
   if (request.method === 'OPTIONS') return answerOptions(request, response, methods);
+  // A browser opening /graphql gets GraphiQL (it sends the console session's key itself).
+  if (url.pathname === GRAPHQL_PATH && isGraphiQLRequest(request, url)) {
+    await handleConsole(request, response, url, { dir: consoleDir, page: 'graphiql' });
+    return;
+  }
 
   if (health) {
     const detailed = hostAllowed(policy, request.headers.host);
