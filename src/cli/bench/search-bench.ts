@@ -279,11 +279,7 @@ export async function runSearchBench(
       'exact scan ÷ ANN + re-rank (as ingested), p50 latency in-process',
       quantile(exact, 0.5) / quantile(asIngested.inProcess, 0.5),
     );
-    report.ratio(
-      `recall@${K} of ANN + re-rank (HNSW) against exact`,
-      mean(recalls(withIndex.tops)),
-      0.95,
-    );
+    report.ratio(`recall@${K} of ANN + re-rank (HNSW) against exact`, mean(recalls(withIndex.tops)), 0.95);
     report.ratio(
       'search over HTTP: as ingested ÷ after ANALYZE, p50 latency',
       quantile(asIngested.http, 0.5) / quantile(withIndex.http, 0.5),

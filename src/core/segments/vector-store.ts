@@ -19,7 +19,7 @@ import type { Logger } from '../logger.js';
 import type { FrameTensors } from './frame-cache.js';
 import { FrameCache } from './frame-cache.js';
 import { TableStatistics } from './table-statistics.js';
-import { assignGroups, ensureRepresentativeIndex } from './near-duplicates.js';
+import { RepresentativeCache, assignGroups, ensureRepresentativeIndex } from './near-duplicates.js';
 
 /** One indexed segment with its stored frame tensors: [T,D], [T], [T]. */
 export interface SegmentFrames {
@@ -189,6 +189,7 @@ export class VectorStore {
   readonly #frameCache: FrameCache;
 
   readonly #nearDuplicateSimilarity: number;
+  readonly #representatives = new RepresentativeCache();
 
   /**
    * `frameCacheBytes`: decoded frame tensors kept for search (default 256 MiB; 0: none).
@@ -263,6 +264,7 @@ export class VectorStore {
         this.#model,
         [{ segmentId: id, videoId: write.videoId, embedding: write.vectors.embedding }],
         this.#nearDuplicateSimilarity,
+        this.#representatives,
       );
       // A rewrite keeps the segment's group: its members may point at it.
       await q.query(
@@ -293,6 +295,7 @@ export class VectorStore {
       this.#model,
       segments.map((s) => ({ segmentId: s.segmentId, videoId: s.videoId, embedding: s.vectors.embedding })),
       this.#nearDuplicateSimilarity,
+      this.#representatives,
     );
     await insertRows(
       tx,

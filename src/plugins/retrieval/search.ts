@@ -12,7 +12,13 @@
  * inside an expanded group is at least the current `exactTop`-th best score. With filters (a group's
  * members may lie outside them) the ANN stage returns segments, as before groups existed.
  */
-import type { GroupCandidate, SegmentCandidate, SegmentFilters, TaskContext, TextEncoding } from 'hbi-platform';
+import type {
+  GroupCandidate,
+  SegmentCandidate,
+  SegmentFilters,
+  TaskContext,
+  TextEncoding,
+} from 'hbi-platform';
 import { checkText } from 'hbi-platform';
 
 import type { RetrievalConfig } from './config.js';
@@ -46,7 +52,7 @@ export async function searchSegments(
   text: string,
   filters: SegmentFilters = {},
 ): Promise<SearchOutcome> {
-  const { config, encoder, segments } = context;
+  const { config, encoder } = context;
   const trimmed = checkText(text, config.maxTextLength, 'The search text');
   const encoded = await encoder.encodeText(trimmed);
   const { hits: ranked, reranked } = hasFilters(filters)
@@ -72,7 +78,10 @@ async function filteredSearch(
     filters,
   });
   const scores = await encoder.interaction([encoded], candidates);
-  return { hits: candidates.map((candidate, i) => toRanked(candidate, scores[i]!)), reranked: candidates.length };
+  return {
+    hits: candidates.map((candidate, i) => toRanked(candidate, scores[i]!)),
+    reranked: candidates.length,
+  };
 }
 
 /** Top `candidates` near-duplicate groups by cosine, re-ranked, and the members of those that can reach the top. */
