@@ -100,7 +100,7 @@ function commandLine(name: string, args: ParsedArgs): string {
 }
 
 /** A URL's password as `***`, so reports never carry credentials. */
-function redacted(value: string): string {
+export function redacted(value: string): string {
   return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@]*@/i, '$1***@');
 }
 
