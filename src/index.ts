@@ -43,6 +43,9 @@ export { QueryWarning, QueryWarningCode, textWarnings } from './core/gateway/que
 export { PageInfo } from './core/gateway/connections.js';
 
 export type {
+  GroupCandidate,
+  GroupMember,
+  GroupMembersQuery,
   NearestQuery,
   SegmentCandidate,
   SegmentFilters,

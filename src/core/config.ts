@@ -375,6 +375,12 @@ export const SETTINGS = {
     '256',
     "Memory for decoded frame tensors of recently searched segments (search's re-rank reads them on every query); 0 = none.",
   ),
+  nearDuplicateSimilarity: setting(
+    'HBI_NEAR_DUPLICATE_SIMILARITY',
+    z.coerce.number().min(0).max(1),
+    '0.99',
+    'Cosine similarity of segment embeddings at or above which a new segment joins an existing near-duplicate group (search diversifies its candidates by group); 1 = only exact copies.',
+  ),
   maxInFlightTasks: setting(
     'HBI_MAX_INFLIGHT_TASKS',
     positiveInt,

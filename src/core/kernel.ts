@@ -100,6 +100,7 @@ export async function bootKernel(
       const store = new VectorStore(db, modelVersion, {
         logger: logger.child({ component: 'statistics' }),
         frameCacheBytes: config.frameCacheMb * 1024 ** 2,
+        nearDuplicateSimilarity: config.nearDuplicateSimilarity,
       });
       await store.ensureIndex();
       return store;

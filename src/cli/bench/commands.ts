@@ -23,6 +23,7 @@ import { runIngestBench } from './ingest-bench.js';
 import { loadBenchCommand } from './load-bench.js';
 import { renderMarkdown, startReport, writeReport } from './report.js';
 import { runSearchBench } from './search-bench.js';
+import { VARIANTS } from './synthetic-segments.js';
 
 const COMMON: Readonly<Record<string, OptionSpec>> = {
   out: {
@@ -49,6 +50,8 @@ function benchCommand<S extends object>(spec: {
   ) => Promise<void>;
   /** Runs on a temporary data folder and a free port, leaving the configured ones alone (search). */
   isolated?: boolean;
+  /** A PostgreSQL URL the options chose for the database (search --database postgres), else embedded. */
+  databaseUrl?: (args: ParsedArgs, env: NodeJS.ProcessEnv) => string | undefined;
 }): Command {
   const { name } = spec;
   return {
@@ -64,10 +67,13 @@ function benchCommand<S extends object>(spec: {
       try {
         // Always the embedded adapters: a benchmark must never write its synthetic rows into a real cluster.
         const { DATABASE_URL: _db, HBI_OBJECT_STORE_URL: _store, KAFKA_BROKERS: _bus, ...env } = io.env;
+        // …unless the command names a database of its own for them (search --database postgres).
+        const databaseUrl = spec.databaseUrl?.(args, io.env);
         const config = loadConfig({
           HBI_LOG_LEVEL: 'warn',
           ...env,
           ...(dataDir ? { HBI_DATA_DIR: dataDir, HBI_PORT: '0' } : {}),
+          ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
         });
         const logger = createLogger(config.logLevel);
         const report = startReport(name, commandLine(name, args), settings);
@@ -89,8 +95,13 @@ function benchCommand<S extends object>(spec: {
 function commandLine(name: string, args: ParsedArgs): string {
   const flags = Object.entries(args.values)
     .filter(([flag, value]) => value !== undefined && flag !== 'help')
-    .map(([flag, value]) => (value === true ? `--${flag}` : `--${flag} ${String(value)}`));
+    .map(([flag, value]) => (value === true ? `--${flag}` : `--${flag} ${redacted(String(value))}`));
   return ['hbi bench', name, ...flags].join(' ');
+}
+
+/** A URL's password as `***`, so reports never carry credentials. */
+export function redacted(value: string): string {
+  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@]*@/i, '$1***@');
 }
 
 const size = (description: string): OptionSpec => ({ type: 'string', value: '<n>', description });
@@ -124,9 +135,23 @@ export const BENCH_COMMANDS: readonly Command[] = [
       'Builds a temporary index of --segments synthetic segments from real encodings of demo clips\n' +
       '(see docs/benchmarks.md), then measures p50/p95 latency of `search` over HTTP and in-process, before\n' +
       'and after ANALYZE (the embedded database only uses the HNSW index once it has statistics), an exact\n' +
-      'HBI scan over every segment, and recall@10 of the two-stage search against that exact ranking.',
+      'HBI scan over every segment, and recall@10 of the two-stage search against that exact ranking\n' +
+      '(and of the plain top-K by cosine, the baseline), HNSW build time, memory (RSS) and disk per segment.\n' +
+      'With --database postgres the rows go into the PostgreSQL database at --database-url (or\n' +
+      'HBI_DATABASE_URL): give it a database of its own, the benchmark leaves its rows there.',
     options: {
-      segments: size('Segments in the index (default 20000)'),
+      segments: size('Segments in the index (default 20000; --copies sets it instead)'),
+      copies: size('Noisy copies of each real encoding: segments = copies × bases × 16'),
+      database: {
+        type: 'string',
+        value: 'embedded|postgres',
+        description: 'Where the index lives (default embedded: PGlite in a temporary folder)',
+      },
+      'database-url': {
+        type: 'string',
+        value: '<url>',
+        description: 'PostgreSQL URL for --database postgres (default HBI_DATABASE_URL)',
+      },
       bases: size('Demo clips encoded as the corpus, 16 variants each (default 200)'),
       queries: size('Query texts (demo captions) (default 6)'),
       repeat: size('Times each query is sent over HTTP and in-process (default 5)'),
@@ -136,15 +161,31 @@ export const BENCH_COMMANDS: readonly Command[] = [
         description: 'Noise on synthetic segments, × RMS (default 0.05)',
       },
     },
-    settings: (args) => ({
-      segments: intOption(args, 'segments', 20_000, 10, 1_000_000),
-      bases: intOption(args, 'bases', 200, 1, 200),
-      queries: intOption(args, 'queries', 6, 1, 200),
-      repeat: intOption(args, 'repeat', 5, 1, 1000),
-      noise: noiseOption(args),
-    }),
+    settings: (args) => {
+      const bases = intOption(args, 'bases', 200, 1, 200);
+      const copies = args.values.copies === undefined ? undefined : intOption(args, 'copies', 1, 1, 10_000);
+      if (copies !== undefined && args.values.segments !== undefined)
+        throw new UsageError('Give --segments or --copies, not both');
+      return {
+        segments:
+          copies === undefined
+            ? intOption(args, 'segments', 20_000, 10, 2_000_000)
+            : Math.min(copies * bases * VARIANTS.length, 2_000_000),
+        bases,
+        queries: intOption(args, 'queries', 6, 1, 200),
+        repeat: intOption(args, 'repeat', 5, 1, 1000),
+        noise: noiseOption(args),
+        database: databaseOption(args),
+      };
+    },
     run: runSearchBench,
     isolated: true,
+    databaseUrl: (args, env) => {
+      if (databaseOption(args) === 'embedded') return undefined;
+      const url = stringOption(args, 'database-url') ?? env.HBI_DATABASE_URL;
+      if (!url) throw new UsageError('--database postgres needs --database-url <url> or HBI_DATABASE_URL');
+      return url;
+    },
   }),
   benchCommand({
     name: 'ingest',
@@ -174,6 +215,13 @@ export const BENCH_COMMANDS: readonly Command[] = [
   clusterBenchCommand,
   loadBenchCommand,
 ];
+
+function databaseOption(args: ParsedArgs): 'embedded' | 'postgres' {
+  const database = stringOption(args, 'database') ?? 'embedded';
+  if (database !== 'embedded' && database !== 'postgres')
+    throw new UsageError(`--database must be embedded or postgres, got ${JSON.stringify(database)}`);
+  return database;
+}
 
 function noiseOption(args: ParsedArgs): number {
   const given = stringOption(args, 'noise');

@@ -19,6 +19,7 @@ import type { Logger } from '../logger.js';
 import type { FrameTensors } from './frame-cache.js';
 import { FrameCache } from './frame-cache.js';
 import { TableStatistics } from './table-statistics.js';
+import { RepresentativeCache, assignGroups, ensureRepresentativeIndex } from './near-duplicates.js';
 
 /** One indexed segment with its stored frame tensors: [T,D], [T], [T]. */
 export interface SegmentFrames {
@@ -71,6 +72,31 @@ export interface SegmentCandidate extends SegmentFrames {
   similarity: number;
 }
 
+/** A near-duplicate group's representative as a candidate (near-duplicates.ts). */
+export interface GroupCandidate extends SegmentCandidate {
+  /** Other segments in its group (0: it stands alone). */
+  members: number;
+  /**
+   * False when the representative itself is not a hit (its video is being re-indexed): its score still
+   * stands for the group, but it must not be shown.
+   */
+  hit: boolean;
+}
+
+/** A member of a near-duplicate group, with the group's representative. */
+export interface GroupMember extends SegmentCandidate {
+  groupId: string;
+}
+
+export interface GroupMembersQuery {
+  /** The query embedding, for the members' similarity (and their order). */
+  embedding: Float32Array;
+  /** Representatives' segment ids (`GroupCandidate.segmentId`). */
+  groupIds: readonly string[];
+  /** Most members returned, the most similar first. */
+  limit: number;
+}
+
 /** What a plugin reads of indexed segments: bound to one tenant and the loaded model version. */
 export interface SegmentStore {
   /** The tenant every read is scoped to (for logs and cache keys; it cannot be changed). */
@@ -80,6 +106,15 @@ export interface SegmentStore {
    * their frame tensors. BAD_USER_INPUT for a malformed filter id.
    */
   nearest(query: NearestQuery): Promise<SegmentCandidate[]>;
+  /**
+   * Up to `k` near-duplicate groups nearest to `embedding`, each as its representative (one per scene:
+   * diverse candidates), best first, with frame tensors and member counts. Filters are not applied
+   * here (a group's members may lie in other videos than its representative): filtered searches use
+   * `nearest`.
+   */
+  nearestGroups(query: Omit<NearestQuery, 'filters'>): Promise<GroupCandidate[]>;
+  /** Indexed members of the given groups (not the representatives), with frame tensors. */
+  groupMembers(query: GroupMembersQuery): Promise<GroupMember[]>;
   /**
    * The segments of `scope` with this model version's frame tensors, in video order. NOT_FOUND for an
    * id that names nothing of this tenant (malformed ids included), a deleted or failed video, or a
@@ -153,14 +188,25 @@ export class VectorStore {
   readonly #statistics: TableStatistics;
   readonly #frameCache: FrameCache;
 
-  /** `frameCacheBytes`: decoded frame tensors kept for search (default 256 MiB; 0: none). */
-  constructor(db: Database, model: VectorModel, options: { logger?: Logger; frameCacheBytes?: number } = {}) {
+  readonly #nearDuplicateSimilarity: number;
+  readonly #representatives = new RepresentativeCache();
+
+  /**
+   * `frameCacheBytes`: decoded frame tensors kept for search (default 256 MiB; 0: none).
+   * `nearDuplicateSimilarity`: cosine at which a written segment joins a near-duplicate group (0.99).
+   */
+  constructor(
+    db: Database,
+    model: VectorModel,
+    options: { logger?: Logger; frameCacheBytes?: number; nearDuplicateSimilarity?: number } = {},
+  ) {
     vectorIndexName(model.id);
     vectorExpression(model.embedDim);
     this.#db = db;
     this.#model = model;
     this.#statistics = new TableStatistics(db, options.logger);
     this.#frameCache = new FrameCache(options.frameCacheBytes ?? 256 * 1024 ** 2);
+    this.#nearDuplicateSimilarity = options.nearDuplicateSimilarity ?? 0.99;
   }
 
   /** The frame cache's counters. */
@@ -184,6 +230,10 @@ export class VectorStore {
     return Object.freeze({
       tenantId,
       nearest: (query: NearestQuery) => inTenantScope(tenantId, () => this.#nearest(tenantId, query)),
+      nearestGroups: (query: Omit<NearestQuery, 'filters'>) =>
+        inTenantScope(tenantId, () => this.#nearestGroups(tenantId, query)),
+      groupMembers: (query: GroupMembersQuery) =>
+        inTenantScope(tenantId, () => this.#groupMembers(tenantId, query)),
       frames: (scope: SegmentScope) => inTenantScope(tenantId, () => this.#frames(tenantId, scope)),
     });
   }
@@ -191,6 +241,7 @@ export class VectorStore {
   /** Creates this model version's HNSW index when missing; safe to call at every start. */
   async ensureIndex(db: Queryable = this.#db): Promise<void> {
     await ensureVectorIndex(db, this.#model.id, this.#model.embedDim);
+    await ensureRepresentativeIndex(db, this.#model.id, this.#model.embedDim);
     // Tables loaded by an earlier process (or restored from a backup) may never have been analysed.
     if (db === this.#db) this.#statistics.refreshSoon();
   }
@@ -208,12 +259,20 @@ export class VectorStore {
         [write.videoId, write.index, write.startMs, write.endMs, randomUUID()],
       );
       const id = rows[0]!.id;
+      const [group] = await assignGroups(
+        q,
+        this.#model,
+        [{ segmentId: id, videoId: write.videoId, embedding: write.vectors.embedding }],
+        this.#nearDuplicateSimilarity,
+        this.#representatives,
+      );
+      // A rewrite keeps the segment's group: its members may point at it.
       await q.query(
-        `INSERT INTO "segment_embeddings" ("segment_id", "model_version_id", "embedding", "frame_tokens", "frame_weights", "frame_mask")
-         VALUES ($1, $2, $3::vector, $4, $5, $6)
+        `INSERT INTO "segment_embeddings" ("segment_id", "model_version_id", "embedding", "frame_tokens", "frame_weights", "frame_mask", "duplicate_of")
+         VALUES ($1, $2, $3::vector, $4, $5, $6, $7)
          ON CONFLICT ("segment_id", "model_version_id") DO UPDATE SET "embedding" = EXCLUDED."embedding",
            "frame_tokens" = EXCLUDED."frame_tokens", "frame_weights" = EXCLUDED."frame_weights", "frame_mask" = EXCLUDED."frame_mask"`,
-        [id, this.#model.id, ...vectorParams(write.vectors)],
+        [id, this.#model.id, ...vectorParams(write.vectors), group ?? null],
       );
       return { id, createdAt: rows[0]!.created_at };
     };
@@ -231,11 +290,18 @@ export class VectorStore {
       `INSERT INTO "segments" ("id", "video_id", "index", "start_ms", "end_ms")`,
       segments.map((s) => [s.segmentId, s.videoId, s.index, s.startMs, s.endMs]),
     );
+    const groups = await assignGroups(
+      tx,
+      this.#model,
+      segments.map((s) => ({ segmentId: s.segmentId, videoId: s.videoId, embedding: s.vectors.embedding })),
+      this.#nearDuplicateSimilarity,
+      this.#representatives,
+    );
     await insertRows(
       tx,
-      `INSERT INTO "segment_embeddings" ("segment_id", "model_version_id", "embedding", "frame_tokens", "frame_weights", "frame_mask")`,
-      segments.map((s) => [s.segmentId, this.#model.id, ...vectorParams(s.vectors)]),
-      (p) => `(${p[0]}, ${p[1]}, ${p[2]}::vector, ${p[3]}, ${p[4]}, ${p[5]})`,
+      `INSERT INTO "segment_embeddings" ("segment_id", "model_version_id", "embedding", "frame_tokens", "frame_weights", "frame_mask", "duplicate_of")`,
+      segments.map((s, i) => [s.segmentId, this.#model.id, ...vectorParams(s.vectors), groups[i] ?? null]),
+      (p) => `(${p[0]}, ${p[1]}, ${p[2]}::vector, ${p[3]}, ${p[4]}, ${p[5]}, ${p[6]}::uuid)`,
     );
     for (const segment of segments) this.#frameCache.delete(segment.segmentId);
     this.#statistics.wrote(segments.length);
@@ -327,6 +393,80 @@ export class VectorStore {
     }
   }
 
+  async #nearestGroups(tenantId: string, query: Omit<NearestQuery, 'filters'>): Promise<GroupCandidate[]> {
+    const { id: modelVersionId, embedDim } = this.#model;
+    const efSearch = checkedEfSearch(query);
+    const distance = `${vectorExpression(embedDim).replace('embedding', 'e."embedding"')} <=> $1::vector(${embedDim})`;
+    // The predicate matches the representatives' partial index (near-duplicates.ts) exactly.
+    const sql = `SELECT ${SEGMENT_COLUMNS}, v."camera_id", v."title", v."source_uri", 1 - (${distance}) AS "similarity",
+         v."status" = 'INDEXED' AS "hit",
+         (SELECT count(*)::int FROM "segment_embeddings" m
+           WHERE m."duplicate_of" = e."segment_id" AND m."model_version_id" = e."model_version_id") AS "members"
+       FROM "segment_embeddings" e
+       JOIN "segments" s ON s."id" = e."segment_id"
+       JOIN "videos" v ON v."id" = s."video_id"
+       WHERE e."model_version_id" = '${modelVersionId}' AND e."duplicate_of" IS NULL AND e."tenant_id" = $3
+       ORDER BY ${distance}
+       LIMIT $2`;
+    const rows = await this.#candidateRows<CandidateRow & { hit: boolean; members: number }>(efSearch, sql, [
+      toVectorLiteral(query.embedding),
+      query.k,
+      tenantId,
+    ]);
+    return rows.map((row) => ({ ...this.#toCandidate(row), hit: row.hit, members: row.members }));
+  }
+
+  async #groupMembers(tenantId: string, query: GroupMembersQuery): Promise<GroupMember[]> {
+    if (query.groupIds.length === 0 || query.limit < 1) return [];
+    for (const id of query.groupIds) {
+      if (!isUuid(id)) throw new HbiError('BAD_USER_INPUT', `Not a group id: ${JSON.stringify(id)}`);
+    }
+    const { id: modelVersionId, embedDim } = this.#model;
+    const distance = `${vectorExpression(embedDim).replace('embedding', 'e."embedding"')} <=> $1::vector(${embedDim})`;
+    // Ordered by similarity, not distance: the members come from the btree on duplicate_of, never from
+    // an HNSW scan that would stop after ef_search rows.
+    const sql = `SELECT ${SEGMENT_COLUMNS}, v."camera_id", v."title", v."source_uri", 1 - (${distance}) AS "similarity",
+         e."duplicate_of" AS "group_id"
+       FROM "segment_embeddings" e
+       JOIN "segments" s ON s."id" = e."segment_id"
+       JOIN "videos" v ON v."id" = s."video_id"
+       WHERE e."model_version_id" = '${modelVersionId}' AND e."duplicate_of" = ANY($4::uuid[])
+         AND v."tenant_id" = $3 AND v."status" = 'INDEXED'
+       ORDER BY "similarity" DESC, s."id"
+       LIMIT $2`;
+    const rows = await this.#candidateRows<CandidateRow & { group_id: string }>(undefined, sql, [
+      toVectorLiteral(query.embedding),
+      Math.min(query.limit, 100_000),
+      tenantId,
+      [...query.groupIds],
+    ]);
+    return rows.map((row) => ({ ...this.#toCandidate(row), groupId: row.group_id }));
+  }
+
+  /** Runs a candidate query (ids and scores) and fills in the frame tensors from the cache or by id. */
+  async #candidateRows<R extends CandidateRow>(
+    efSearch: number | undefined,
+    sql: string,
+    params: unknown[],
+  ): Promise<R[]> {
+    return this.#db.transaction(async (tx) => {
+      if (efSearch !== undefined) await tx.exec(`SET LOCAL hnsw.ef_search = ${efSearch}`);
+      const found = (await tx.query<R>(sql, params)).rows;
+      await this.#fillFrames(tx, found);
+      return found;
+    });
+  }
+
+  #toCandidate(row: CandidateRow): SegmentCandidate {
+    return {
+      ...toFrames(row, this.#model),
+      cameraId: row.camera_id,
+      videoTitle: row.title,
+      sourceUri: row.source_uri,
+      similarity: Number(row.similarity),
+    };
+  }
+
   /** The plan the database would run `query` with, for `tenantId` (diagnostics and tests). */
   explainNearest(tenantId: string, query: NearestQuery): Promise<string> {
     return inTenantScope(tenantId, async () => {
@@ -375,10 +515,7 @@ export class VectorStore {
       params.push(filters.recordedBefore);
       where.push(`v."recorded_at" < $${params.length}`);
     }
-    const efSearch = Math.max(query.efSearch ?? 0, query.k);
-    if (!Number.isInteger(efSearch) || efSearch < 1 || efSearch > 10_000) {
-      throw new HbiError('BAD_USER_INPUT', `Unsupported candidate count ${efSearch}`);
-    }
+    const efSearch = checkedEfSearch(query);
     const columns = withFrames ? FRAME_COLUMNS : SEGMENT_COLUMNS;
     const sql = `SELECT ${columns}, v."camera_id", v."title", v."source_uri", 1 - (${distance}) AS "similarity"
        FROM "segment_embeddings" e
@@ -430,6 +567,15 @@ export class VectorStore {
     if (rows.length === 0) throw notFound('video', videoId, 'it has no segments');
     return rows.map((row) => toFrames(row, this.#model));
   }
+}
+
+/** `hnsw.ef_search` for a query: its own, at least `k`; BAD_USER_INPUT outside 1..10 000. */
+function checkedEfSearch(query: { k: number; efSearch?: number }): number {
+  const efSearch = Math.max(query.efSearch ?? 0, query.k);
+  if (!Number.isInteger(efSearch) || efSearch < 1 || efSearch > 10_000) {
+    throw new HbiError('BAD_USER_INPUT', `Unsupported candidate count ${efSearch}`);
+  }
+  return efSearch;
 }
 
 /** The index name for a model version (identifiers cannot be parameters, so the id is validated). */

@@ -2,10 +2,20 @@
 import { z } from 'zod';
 
 export const retrievalConfigSchema = z.strictObject({
-  /** Segments the ANN stage hands to the HBI re-rank; also the deepest a client can page. */
+  /**
+   * Near-duplicate groups (their representatives) the ANN stage hands to the HBI re-rank, or segments
+   * when the search has filters.
+   */
   candidates: z.number().int().min(1).max(1000).default(100),
   /** pgvector `hnsw.ef_search` for the ANN stage (recall vs latency); at least `candidates` is used. */
   efSearch: z.number().int().min(1).max(1000).default(100),
+  /**
+   * Hits made exact against a scan of every segment: the re-rank takes in the members of each
+   * near-duplicate group that can still reach this many best hits (search.ts).
+   */
+  exactTop: z.number().int().min(1).max(1000).default(10),
+  /** Most segments one search re-ranks, representatives and group members together. */
+  maxRerank: z.number().int().min(1).max(20_000).default(2000),
   /** Longest search (or ranked) text accepted, in characters. */
   maxTextLength: z.number().int().min(1).max(10_000).default(1000),
   /** Most texts one rankTexts request may rank against a segment. */

@@ -3,6 +3,7 @@ import 'reflect-metadata';
 
 import { describe, expect, it } from 'vitest';
 
+import { redacted } from '../../../src/cli/bench/commands.js';
 import { EXIT_CODES } from '../../../src/cli/exit-codes.js';
 import { COMMANDS, runCli } from '../../../src/cli/run.js';
 import { captureIo } from '../../helpers/cli-io.js';
@@ -67,12 +68,22 @@ describe('hbi: usage errors exit 2 and do nothing', () => {
     [['migrate', 'now'], 'takes at most 0 argument'],
     [['bench', 'search', '--noise', 'loud'], '--noise must be a number'],
     [['bench', 'encoder', '--clips', '0'], '--clips must be an integer from 1'],
+    [['bench', 'search', '--copies', '4', '--segments', '100'], 'Give --segments or --copies, not both'],
+    [['bench', 'search', '--database', 'mysql'], '--database must be embedded or postgres'],
+    [['bench', 'search', '--database', 'postgres'], '--database postgres needs --database-url'],
   ])('hbi %j', async (argv, message) => {
     const { code, stderr, stdout } = await hbi(argv);
     expect(code).toBe(EXIT_CODES.USAGE);
     expect(stderr).toContain(message);
     expect(stderr).toContain('--help" for usage');
     expect(stdout).toBe('');
+  });
+
+  it('writes no database password into a benchmark report', () => {
+    expect(redacted('postgresql://hbi:s3cret@127.0.0.1:5432/bench')).toBe(
+      'postgresql://hbi:***@127.0.0.1:5432/bench',
+    );
+    expect(redacted('postgresql://127.0.0.1/bench')).toBe('postgresql://127.0.0.1/bench');
   });
 
   it('reads HBI_URL when --url is absent, and validates it the same way', async () => {
