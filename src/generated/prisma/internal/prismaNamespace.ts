@@ -1302,6 +1302,7 @@ export const SegmentEmbeddingScalarFieldEnum = {
   frameTokens: 'frameTokens',
   frameWeights: 'frameWeights',
   frameMask: 'frameMask',
+  duplicateOf: 'duplicateOf',
   createdAt: 'createdAt'
 } as const
 

@@ -192,6 +192,7 @@ export const SegmentEmbeddingScalarFieldEnum = {
   frameTokens: 'frameTokens',
   frameWeights: 'frameWeights',
   frameMask: 'frameMask',
+  duplicateOf: 'duplicateOf',
   createdAt: 'createdAt'
 } as const
 

@@ -33,6 +33,7 @@ export type SegmentEmbeddingMinAggregateOutputType = {
   frameTokens: runtime.Bytes | null
   frameWeights: runtime.Bytes | null
   frameMask: runtime.Bytes | null
+  duplicateOf: string | null
   createdAt: Date | null
 }
 
@@ -43,6 +44,7 @@ export type SegmentEmbeddingMaxAggregateOutputType = {
   frameTokens: runtime.Bytes | null
   frameWeights: runtime.Bytes | null
   frameMask: runtime.Bytes | null
+  duplicateOf: string | null
   createdAt: Date | null
 }
 
@@ -53,6 +55,7 @@ export type SegmentEmbeddingCountAggregateOutputType = {
   frameTokens: number
   frameWeights: number
   frameMask: number
+  duplicateOf: number
   createdAt: number
   _all: number
 }
@@ -65,6 +68,7 @@ export type SegmentEmbeddingMinAggregateInputType = {
   frameTokens?: true
   frameWeights?: true
   frameMask?: true
+  duplicateOf?: true
   createdAt?: true
 }
 
@@ -75,6 +79,7 @@ export type SegmentEmbeddingMaxAggregateInputType = {
   frameTokens?: true
   frameWeights?: true
   frameMask?: true
+  duplicateOf?: true
   createdAt?: true
 }
 
@@ -85,6 +90,7 @@ export type SegmentEmbeddingCountAggregateInputType = {
   frameTokens?: true
   frameWeights?: true
   frameMask?: true
+  duplicateOf?: true
   createdAt?: true
   _all?: true
 }
@@ -168,6 +174,7 @@ export type SegmentEmbeddingGroupByOutputType = {
   frameTokens: runtime.Bytes
   frameWeights: runtime.Bytes
   frameMask: runtime.Bytes
+  duplicateOf: string | null
   createdAt: Date
   _count: SegmentEmbeddingCountAggregateOutputType | null
   _min: SegmentEmbeddingMinAggregateOutputType | null
@@ -199,6 +206,7 @@ export type SegmentEmbeddingWhereInput = {
   frameTokens?: Prisma.BytesFilter<"SegmentEmbedding"> | runtime.Bytes
   frameWeights?: Prisma.BytesFilter<"SegmentEmbedding"> | runtime.Bytes
   frameMask?: Prisma.BytesFilter<"SegmentEmbedding"> | runtime.Bytes
+  duplicateOf?: Prisma.UuidNullableFilter<"SegmentEmbedding"> | string | null
   createdAt?: Prisma.DateTimeFilter<"SegmentEmbedding"> | Date | string
   segment?: Prisma.XOR<Prisma.SegmentScalarRelationFilter, Prisma.SegmentWhereInput>
   modelVersion?: Prisma.XOR<Prisma.ModelVersionScalarRelationFilter, Prisma.ModelVersionWhereInput>
@@ -211,6 +219,7 @@ export type SegmentEmbeddingOrderByWithRelationInput = {
   frameTokens?: Prisma.SortOrder
   frameWeights?: Prisma.SortOrder
   frameMask?: Prisma.SortOrder
+  duplicateOf?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   segment?: Prisma.SegmentOrderByWithRelationInput
   modelVersion?: Prisma.ModelVersionOrderByWithRelationInput
@@ -227,6 +236,7 @@ export type SegmentEmbeddingWhereUniqueInput = Prisma.AtLeast<{
   frameTokens?: Prisma.BytesFilter<"SegmentEmbedding"> | runtime.Bytes
   frameWeights?: Prisma.BytesFilter<"SegmentEmbedding"> | runtime.Bytes
   frameMask?: Prisma.BytesFilter<"SegmentEmbedding"> | runtime.Bytes
+  duplicateOf?: Prisma.UuidNullableFilter<"SegmentEmbedding"> | string | null
   createdAt?: Prisma.DateTimeFilter<"SegmentEmbedding"> | Date | string
   segment?: Prisma.XOR<Prisma.SegmentScalarRelationFilter, Prisma.SegmentWhereInput>
   modelVersion?: Prisma.XOR<Prisma.ModelVersionScalarRelationFilter, Prisma.ModelVersionWhereInput>
@@ -239,6 +249,7 @@ export type SegmentEmbeddingOrderByWithAggregationInput = {
   frameTokens?: Prisma.SortOrder
   frameWeights?: Prisma.SortOrder
   frameMask?: Prisma.SortOrder
+  duplicateOf?: Prisma.SortOrderInput | Prisma.SortOrder
   createdAt?: Prisma.SortOrder
   _count?: Prisma.SegmentEmbeddingCountOrderByAggregateInput
   _max?: Prisma.SegmentEmbeddingMaxOrderByAggregateInput
@@ -255,6 +266,7 @@ export type SegmentEmbeddingScalarWhereWithAggregatesInput = {
   frameTokens?: Prisma.BytesWithAggregatesFilter<"SegmentEmbedding"> | runtime.Bytes
   frameWeights?: Prisma.BytesWithAggregatesFilter<"SegmentEmbedding"> | runtime.Bytes
   frameMask?: Prisma.BytesWithAggregatesFilter<"SegmentEmbedding"> | runtime.Bytes
+  duplicateOf?: Prisma.UuidNullableWithAggregatesFilter<"SegmentEmbedding"> | string | null
   createdAt?: Prisma.DateTimeWithAggregatesFilter<"SegmentEmbedding"> | Date | string
 }
 
@@ -263,6 +275,7 @@ export type SegmentEmbeddingUpdateInput = {
   frameTokens?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
   frameWeights?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
   frameMask?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
+  duplicateOf?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   segment?: Prisma.SegmentUpdateOneRequiredWithoutEmbeddingsNestedInput
   modelVersion?: Prisma.ModelVersionUpdateOneRequiredWithoutEmbeddingsNestedInput
@@ -275,6 +288,7 @@ export type SegmentEmbeddingUncheckedUpdateInput = {
   frameTokens?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
   frameWeights?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
   frameMask?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
+  duplicateOf?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -283,6 +297,7 @@ export type SegmentEmbeddingUpdateManyMutationInput = {
   frameTokens?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
   frameWeights?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
   frameMask?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
+  duplicateOf?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -293,6 +308,7 @@ export type SegmentEmbeddingUncheckedUpdateManyInput = {
   frameTokens?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
   frameWeights?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
   frameMask?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
+  duplicateOf?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -318,6 +334,7 @@ export type SegmentEmbeddingCountOrderByAggregateInput = {
   frameTokens?: Prisma.SortOrder
   frameWeights?: Prisma.SortOrder
   frameMask?: Prisma.SortOrder
+  duplicateOf?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
 }
 
@@ -328,6 +345,7 @@ export type SegmentEmbeddingMaxOrderByAggregateInput = {
   frameTokens?: Prisma.SortOrder
   frameWeights?: Prisma.SortOrder
   frameMask?: Prisma.SortOrder
+  duplicateOf?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
 }
 
@@ -338,6 +356,7 @@ export type SegmentEmbeddingMinOrderByAggregateInput = {
   frameTokens?: Prisma.SortOrder
   frameWeights?: Prisma.SortOrder
   frameMask?: Prisma.SortOrder
+  duplicateOf?: Prisma.SortOrder
   createdAt?: Prisma.SortOrder
 }
 
@@ -421,6 +440,7 @@ export type SegmentEmbeddingScalarWhereInput = {
   frameTokens?: Prisma.BytesFilter<"SegmentEmbedding"> | runtime.Bytes
   frameWeights?: Prisma.BytesFilter<"SegmentEmbedding"> | runtime.Bytes
   frameMask?: Prisma.BytesFilter<"SegmentEmbedding"> | runtime.Bytes
+  duplicateOf?: Prisma.UuidNullableFilter<"SegmentEmbedding"> | string | null
   createdAt?: Prisma.DateTimeFilter<"SegmentEmbedding"> | Date | string
 }
 
@@ -439,6 +459,7 @@ export type SegmentEmbeddingUpdateWithoutModelVersionInput = {
   frameTokens?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
   frameWeights?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
   frameMask?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
+  duplicateOf?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   segment?: Prisma.SegmentUpdateOneRequiredWithoutEmbeddingsNestedInput
 }
@@ -449,6 +470,7 @@ export type SegmentEmbeddingUncheckedUpdateWithoutModelVersionInput = {
   frameTokens?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
   frameWeights?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
   frameMask?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
+  duplicateOf?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -458,6 +480,7 @@ export type SegmentEmbeddingUncheckedUpdateManyWithoutModelVersionInput = {
   frameTokens?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
   frameWeights?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
   frameMask?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
+  duplicateOf?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -466,6 +489,7 @@ export type SegmentEmbeddingUpdateWithoutSegmentInput = {
   frameTokens?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
   frameWeights?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
   frameMask?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
+  duplicateOf?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
   modelVersion?: Prisma.ModelVersionUpdateOneRequiredWithoutEmbeddingsNestedInput
 }
@@ -476,6 +500,7 @@ export type SegmentEmbeddingUncheckedUpdateWithoutSegmentInput = {
   frameTokens?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
   frameWeights?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
   frameMask?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
+  duplicateOf?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -485,6 +510,7 @@ export type SegmentEmbeddingUncheckedUpdateManyWithoutSegmentInput = {
   frameTokens?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
   frameWeights?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
   frameMask?: Prisma.BytesFieldUpdateOperationsInput | runtime.Bytes
+  duplicateOf?: Prisma.NullableStringFieldUpdateOperationsInput | string | null
   createdAt?: Prisma.DateTimeFieldUpdateOperationsInput | Date | string
 }
 
@@ -497,6 +523,7 @@ export type SegmentEmbeddingSelect<ExtArgs extends runtime.Types.Extensions.Inte
   frameTokens?: boolean
   frameWeights?: boolean
   frameMask?: boolean
+  duplicateOf?: boolean
   createdAt?: boolean
   segment?: boolean | Prisma.SegmentDefaultArgs<ExtArgs>
   modelVersion?: boolean | Prisma.ModelVersionDefaultArgs<ExtArgs>
@@ -510,6 +537,7 @@ export type SegmentEmbeddingSelectUpdateManyAndReturn<ExtArgs extends runtime.Ty
   frameTokens?: boolean
   frameWeights?: boolean
   frameMask?: boolean
+  duplicateOf?: boolean
   createdAt?: boolean
   segment?: boolean | Prisma.SegmentDefaultArgs<ExtArgs>
   modelVersion?: boolean | Prisma.ModelVersionDefaultArgs<ExtArgs>
@@ -522,10 +550,11 @@ export type SegmentEmbeddingSelectScalar = {
   frameTokens?: boolean
   frameWeights?: boolean
   frameMask?: boolean
+  duplicateOf?: boolean
   createdAt?: boolean
 }
 
-export type SegmentEmbeddingOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"segmentId" | "tenantId" | "modelVersionId" | "frameTokens" | "frameWeights" | "frameMask" | "createdAt", ExtArgs["result"]["segmentEmbedding"]>
+export type SegmentEmbeddingOmit<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = runtime.Types.Extensions.GetOmit<"segmentId" | "tenantId" | "modelVersionId" | "frameTokens" | "frameWeights" | "frameMask" | "duplicateOf" | "createdAt", ExtArgs["result"]["segmentEmbedding"]>
 export type SegmentEmbeddingInclude<ExtArgs extends runtime.Types.Extensions.InternalArgs = runtime.Types.Extensions.DefaultArgs> = {
   segment?: boolean | Prisma.SegmentDefaultArgs<ExtArgs>
   modelVersion?: boolean | Prisma.ModelVersionDefaultArgs<ExtArgs>
@@ -548,6 +577,10 @@ export type $SegmentEmbeddingPayload<ExtArgs extends runtime.Types.Extensions.In
     frameTokens: runtime.Bytes
     frameWeights: runtime.Bytes
     frameMask: runtime.Bytes
+    /**
+     * The representative of this segment's near-duplicate group (same tenant and model version); null: it is one.
+     */
+    duplicateOf: string | null
     createdAt: Date
   }, ExtArgs["result"]["segmentEmbedding"]>
   composites: {}
@@ -909,6 +942,7 @@ export interface SegmentEmbeddingFieldRefs {
   readonly frameTokens: Prisma.FieldRef<"SegmentEmbedding", 'Bytes'>
   readonly frameWeights: Prisma.FieldRef<"SegmentEmbedding", 'Bytes'>
   readonly frameMask: Prisma.FieldRef<"SegmentEmbedding", 'Bytes'>
+  readonly duplicateOf: Prisma.FieldRef<"SegmentEmbedding", 'String'>
   readonly createdAt: Prisma.FieldRef<"SegmentEmbedding", 'DateTime'>
 }
     
