@@ -23,6 +23,7 @@ import { HbiError } from './errors.js';
 import type { EventBus } from './events/port.js';
 import type { Gateway } from './gateway/http-server.js';
 import { startGateway } from './gateway/http-server.js';
+import { objectStoreOrigin } from './gateway/console-route.js';
 import type { GatewayServices } from './gateway/context.js';
 import type { GatewayPubSub } from './gateway/schema.js';
 import { buildGatewaySchema } from './gateway/schema.js';
@@ -282,6 +283,10 @@ async function serveGateway(
         schema,
         host: config.host,
         port: config.port,
+        // Presigned media and upload URLs point at the S3 store itself: the console may reach it.
+        objectStoreOrigins: [objectStoreOrigin(config.objectStoreUrl)].filter(
+          (origin): origin is string => origin !== undefined,
+        ),
         services: {
           config,
           logger: logger.child({ component: 'gateway' }),

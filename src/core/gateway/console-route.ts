@@ -23,29 +23,50 @@ const GRAPHIQL_PAGE = 'graphiql.html';
 /**
  * Only this origin: scripts, styles, fonts, images, media and connections (fetch, XHR uploads and the
  * graphql-ws socket, which `'self'` covers on the same host and port). `data:` and `blob:` images are
- * GraphiQL's icons and locally chosen files; nothing may frame the console.
+ * GraphiQL's icons and locally chosen files; nothing may frame the console. With an S3 object store the
+ * browser also loads thumbnails, posters and videos from, and PUTs uploads to, the store's own origin
+ * (presigned URLs): `objectStoreOrigins` adds exactly those origins to img-src, media-src and connect-src.
  */
-export const CONSOLE_CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data: blob:",
-  "media-src 'self' blob:",
-  "font-src 'self' data:",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-].join('; ');
+export function consoleCsp(objectStoreOrigins: readonly string[] = []): string {
+  const extra = objectStoreOrigins.map((origin) => ` ${origin}`).join('');
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    `img-src 'self' data: blob:${extra}`,
+    `media-src 'self' blob:${extra}`,
+    "font-src 'self' data:",
+    `connect-src 'self'${extra}`,
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
 
-const SECURITY_HEADERS: Readonly<Record<string, string>> = {
-  'content-security-policy': CONSOLE_CSP,
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-  'x-frame-options': 'DENY',
-  'cross-origin-opener-policy': 'same-origin',
-};
+/** The console's policy with the embedded store (everything from this origin). */
+export const CONSOLE_CSP = consoleCsp();
+
+/** The origin (`scheme://host[:port]`) of an object store URL, for the console's policy; undefined if none. */
+export function objectStoreOrigin(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === 'http:' || parsed.protocol === 'https:' ? parsed.origin : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function securityHeaders(objectStoreOrigins: readonly string[]): Readonly<Record<string, string>> {
+  return {
+    'content-security-policy': consoleCsp(objectStoreOrigins),
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'no-referrer',
+    'x-frame-options': 'DENY',
+    'cross-origin-opener-policy': 'same-origin',
+  };
+}
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',
@@ -82,20 +103,21 @@ export async function handleConsole(
   request: IncomingMessage,
   response: ServerResponse,
   url: URL,
-  options: { dir?: string; page?: 'console' | 'graphiql' } = {},
+  options: { dir?: string; page?: 'console' | 'graphiql'; objectStoreOrigins?: readonly string[] } = {},
 ): Promise<boolean> {
   const dir = options.dir ?? CONSOLE_DIR;
+  const headers = securityHeaders(options.objectStoreOrigins ?? []);
   const method = (request.method ?? 'GET').toUpperCase();
   if (method !== 'GET' && method !== 'HEAD') return false;
-  if (options.page === 'graphiql') return sendPage(request, response, dir, GRAPHIQL_PAGE);
+  if (options.page === 'graphiql') return sendPage(request, response, dir, GRAPHIQL_PAGE, headers);
   const file = resolveInside(dir, url.pathname);
   if (file !== undefined && (await isFile(file))) {
     request.resume();
-    return sendFile(request, response, file, url.pathname.startsWith('/assets/'));
+    return sendFile(request, response, file, url.pathname.startsWith('/assets/'), headers);
   }
   // A client route (/search, /library, …) is the app's page; other requests keep their JSON 404.
   if (!wantsHtml(request) || url.pathname.startsWith('/assets/')) return false;
-  return sendPage(request, response, dir, CONSOLE_PAGE);
+  return sendPage(request, response, dir, CONSOLE_PAGE, headers);
 }
 
 async function sendPage(
@@ -103,11 +125,12 @@ async function sendPage(
   response: ServerResponse,
   dir: string,
   page: string,
+  headers: Readonly<Record<string, string>>,
 ): Promise<boolean> {
   request.resume();
   const file = path.join(dir, page);
-  if (await isFile(file)) return sendFile(request, response, file, false);
-  for (const [name, value] of Object.entries(SECURITY_HEADERS)) response.setHeader(name, value);
+  if (await isFile(file)) return sendFile(request, response, file, false, headers);
+  for (const [name, value] of Object.entries(headers)) response.setHeader(name, value);
   response.statusCode = 503;
   response.setHeader('content-type', 'text/plain; charset=utf-8');
   response.end(
@@ -122,9 +145,10 @@ async function sendFile(
   response: ServerResponse,
   file: string,
   immutable: boolean,
+  headers: Readonly<Record<string, string>>,
 ): Promise<boolean> {
   const body = await readFile(file);
-  for (const [name, value] of Object.entries(SECURITY_HEADERS)) response.setHeader(name, value);
+  for (const [name, value] of Object.entries(headers)) response.setHeader(name, value);
   response.statusCode = 200;
   response.setHeader(
     'content-type',

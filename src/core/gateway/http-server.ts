@@ -72,6 +72,11 @@ export interface GatewayOptions {
   port: number;
   /** The built web console (default: dist/web, written by `npm run build`). */
   consoleDir?: string;
+  /**
+   * Origins of the S3 object store the console's browser reaches by presigned URL (media, uploads),
+   * added to its Content-Security-Policy; none with the embedded store.
+   */
+  objectStoreOrigins?: readonly string[];
 }
 
 export interface Gateway {
@@ -190,13 +195,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }));
 
   httpServer.on('request', (request: IncomingMessage, response: ServerResponse) => {
-    handleHttp(request, response, apollo, services, guards(), makeContext, options.consoleDir).catch(
-      (error: unknown) => {
-        logger.error('HTTP request failed outside GraphQL', { error });
-        if (!response.headersSent) sendJsonError(response, 500, 'Internal server error', 'INTERNAL');
-        else response.destroy();
-      },
-    );
+    handleHttp(request, response, apollo, services, guards(), makeContext, {
+      dir: options.consoleDir,
+      objectStoreOrigins: options.objectStoreOrigins ?? [],
+    }).catch((error: unknown) => {
+      logger.error('HTTP request failed outside GraphQL', { error });
+      if (!response.headersSent) sendJsonError(response, 500, 'Internal server error', 'INTERNAL');
+      else response.destroy();
+    });
   });
 
   const sockets = new KeySockets(services, logger);
@@ -333,7 +339,7 @@ async function handleHttp(
   services: GatewayServices,
   policy: BrowserPolicy,
   makeContext: (request: IncomingMessage, principal: Principal | null) => GatewayContext,
-  consoleDir?: string,
+  consoleOptions: { dir: string | undefined; objectStoreOrigins: readonly string[] },
 ): Promise<void> {
   const url = new URL(request.url ?? '/', 'http://gateway');
   const health = url.pathname === '/health/live' || url.pathname === '/health/ready';
@@ -358,14 +364,14 @@ async function handleHttp(
           : undefined;
   if (methods === undefined) {
     // Everything else is the web console's: its files, and its page for client routes (/search, …).
-    if (await handleConsole(request, response, url, { dir: consoleDir })) return;
+    if (await handleConsole(request, response, url, consoleOptions)) return;
     request.resume();
     return sendJsonError(response, 404, `No route ${url.pathname}`, 'NOT_FOUND');
   }
   if (request.method === 'OPTIONS') return answerOptions(request, response, methods);
   // A browser opening /graphql gets GraphiQL (it sends the console session's key itself).
   if (url.pathname === GRAPHQL_PATH && isGraphiQLRequest(request, url)) {
-    await handleConsole(request, response, url, { dir: consoleDir, page: 'graphiql' });
+    await handleConsole(request, response, url, { ...consoleOptions, page: 'graphiql' });
     return;
   }
 

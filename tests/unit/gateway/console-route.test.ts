@@ -5,7 +5,7 @@ import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { CONSOLE_CSP } from '../../../src/core/gateway/console-route.js';
+import { CONSOLE_CSP, consoleCsp, objectStoreOrigin } from '../../../src/core/gateway/console-route.js';
 import type { GatewayServices } from '../../../src/core/gateway/context.js';
 import type { Gateway } from '../../../src/core/gateway/http-server.js';
 import { startGateway } from '../../../src/core/gateway/http-server.js';
@@ -85,6 +85,28 @@ describe('the web console and GraphiQL, served by the gateway', () => {
     expect(CONSOLE_CSP).toContain("default-src 'self'");
     expect(CONSOLE_CSP).toContain("script-src 'self'");
     expect(CONSOLE_CSP).not.toMatch(/unsafe-inline|unsafe-eval|https?:|\*/);
+  });
+
+  it('with an S3 store, lets the page reach exactly its origin for media and uploads (presigned URLs)', async () => {
+    const withStore = await startGateway({
+      schema,
+      services,
+      host: '127.0.0.1',
+      port: 0,
+      consoleDir: path.join(temp.dir, 'web'),
+      objectStoreOrigins: [objectStoreOrigin('http://127.0.0.1:9000/ignored/path')!],
+    });
+    gateways.push(withStore);
+    const response = await fetch(withStore.url.replace(/\/graphql$/, '/'), { headers: NAVIGATION });
+    const csp = response.headers.get('content-security-policy') ?? '';
+    expect(csp).toBe(consoleCsp(['http://127.0.0.1:9000']));
+    for (const directive of ['img-src', 'media-src', 'connect-src'])
+      expect(csp).toMatch(new RegExp(`${directive} 'self'[^;]* http://127\\.0\\.0\\.1:9000(;|$)`));
+    for (const directive of ['script-src', 'style-src', 'default-src'])
+      expect(csp).toMatch(new RegExp(`${directive} 'self'(;|$)`));
+    expect(objectStoreOrigin(undefined)).toBeUndefined();
+    expect(objectStoreOrigin('not a url')).toBeUndefined();
+    expect(objectStoreOrigin('file:///srv/objects')).toBeUndefined();
   });
 
   it('answers client routes (/search, /library/…) with the same page, for page navigations only', async () => {
