@@ -153,7 +153,8 @@ export const BENCH_COMMANDS: readonly Command[] = [
       'Ingests --videos demo clips into fresh temporary databases: end to end one at a time (stages timed),\n' +
       'probe and decode alone, the encoder alone, and end to end --concurrency videos at a time. Then a\n' +
       'generated --long-minutes 720p 30 fps recording end to end against ffmpeg decoding the same frames alone.\n' +
-      'The concurrent pass and the recording also run with media (thumbnails, poster) for its cost.',
+      'The concurrent pass also runs with media (thumbnails, poster), and ffmpeg over 20 s of the recording\n' +
+      'with and without the thumbnail outputs, for their cost.',
     options: {
       videos: size('Demo clips to ingest (default 48)'),
       concurrency: size('Videos at a time in the concurrent pass (default 4)'),
