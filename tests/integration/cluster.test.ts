@@ -198,6 +198,31 @@ describe('cluster mode: one gateway, two workers, real services', () => {
       (edge: { node: { videoTitle: string } }) => edge.node.videoTitle,
     );
     expect(titles).toContain(target.id);
+    // Media on MinIO: the hit's thumbnail and the video's poster are presigned GETs on the store itself,
+    // and the H.264 demo clip plays as it was stored (its playback URL carries the hit's media fragment).
+    const media = await client.graphql(
+      'query ($text: String!) { search(text: $text, first: 1) { edges { node { thumbnailUrl playbackUrl startMs endMs } } } videos(first: 1) { edges { node { posterUrl } } } }',
+      { text: target.caption },
+    );
+    expect(media.body.errors).toBeUndefined();
+    const hit = media.body.data.search.edges[0].node as {
+      thumbnailUrl: string;
+      playbackUrl: string;
+      startMs: number;
+      endMs: number;
+    };
+    const store = new URL(settings.s3.url).origin;
+    const poster = media.body.data.videos.edges[0].node.posterUrl as string;
+    for (const url of [hit.thumbnailUrl, poster, hit.playbackUrl]) expect(new URL(url).origin).toBe(store);
+    expect(hit.playbackUrl).toMatch(/#t=[\d.]+,[\d.]+$/);
+    for (const url of [hit.thumbnailUrl, poster]) {
+      const image = await fetch(url);
+      expect(image.status).toBe(200);
+      expect(Buffer.from(await image.arrayBuffer()).subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
+    }
+    const range = await fetch(hit.playbackUrl.replace(/#.*$/, ''), { headers: { range: 'bytes=0-99' } });
+    expect(range.status).toBe(206);
+    expect((await range.arrayBuffer()).byteLength).toBe(100);
     const bad = await client.graphql('{ rankTexts(segmentId: "nope", texts: []) { text } }');
     expect(client.codes(bad)).toEqual(['BAD_USER_INPUT']);
     // Dead letters are read from Kafka's dead-letter topic through the gateway: none in this run.
