@@ -7,6 +7,7 @@
 import { DATABASE_DEPENDENCY, HbiError, isDatabaseOutage } from '../errors.js';
 import type { Database, Queryable } from './port.js';
 import { inSystemScope } from './scope.js';
+import { sleep } from '../util/sleep.js';
 
 export { DATABASE_DEPENDENCY, isConnectionError, isDatabaseOutage } from '../errors.js';
 
@@ -54,19 +55,6 @@ export async function waitForDatabase(db: Queryable, options: WaitForDatabaseOpt
     await sleep(Math.min(pause, left), options.signal);
     pause = Math.min(pause * 2, maxPause);
   }
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }
 
 /**

@@ -4,11 +4,12 @@
  * the key can check it without a lookup. Single use is enforced where the upload is received (its job
  * row is claimed once), not here.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 
 import { z } from 'zod';
 
 import { HbiError } from '../errors.js';
+import { openToken, signToken } from '../util/signed-token.js';
 
 /** What one upload URL allows. */
 export interface UploadGrant {
@@ -56,8 +57,7 @@ export class UploadTokens {
 
   /** The token for `grant`: `<payload>.<signature>`, both base64url, safe in a URL path. */
   sign(grant: UploadGrant): string {
-    const payload = Buffer.from(JSON.stringify(grant)).toString('base64url');
-    return `${payload}.${this.#signature(payload).toString('base64url')}`;
+    return signToken(this.#key, grant);
   }
 
   /**
@@ -66,17 +66,8 @@ export class UploadTokens {
    */
   verify(token: string, now = Date.now()): UploadGrant {
     const invalid = () => new HbiError('UNAUTHENTICATED', 'The upload URL is not valid');
-    const [payload, signature, ...rest] = token.split('.');
-    if (!payload || !signature || rest.length > 0) throw invalid();
-    const expected = this.#signature(payload);
-    const given = Buffer.from(signature, 'base64url');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw invalid();
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
-    } catch {
-      throw invalid();
-    }
+    const parsed = openToken(this.#key, token);
+    if (parsed === undefined) throw invalid();
     const grant = grantSchema.safeParse(parsed);
     if (!grant.success) throw invalid();
     if (now > grant.data.expiresAt) {
@@ -85,9 +76,5 @@ export class UploadTokens {
       });
     }
     return grant.data;
-  }
-
-  #signature(payload: string): Buffer {
-    return createHmac('sha256', this.#key).update(payload).digest();
   }
 }
