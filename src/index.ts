@@ -41,6 +41,7 @@ export type {
 export type { TextReading } from './core/gateway/query-warning.js';
 export { QueryWarning, QueryWarningCode, textWarnings } from './core/gateway/query-warning.js';
 export { PageInfo } from './core/gateway/connections.js';
+export { selectsAnyField } from './core/gateway/selection.js';
 
 export type {
   GroupCandidate,

@@ -82,8 +82,10 @@ def test_shipped_package_reproduces_pytorch_on_real_clips():
 
 
 @pytest.mark.parametrize("arch", [{}, {"conv_stem": "maxpool", "conv_channels": (32, 64, 128), "conv_pooled": True},
-                                  {"conv_stem": "maxpool", "conv_channels": (32, 64, 128), "conv_pooled": True, "qa_head": "clip"}],
-                         ids=["patchify", "maxpool-pooled", "maxpool-pooled-clip-qa"])
+                                  {"conv_stem": "maxpool", "conv_channels": (32, 64, 128), "conv_pooled": True, "qa_head": "clip"},
+                                  {"conv_stem": "maxpool", "conv_channels": (32, 64, 128), "conv_pooled": True, "motion_input": "diff",
+                                   "frame_ratios": (0.5, 0.5)}],
+                         ids=["patchify", "maxpool-pooled", "maxpool-pooled-clip-qa", "motion-diff-event-2"])
 def test_export_parity_with_dynamic_shapes_on_real_clips(tmp_path, arch):
     torch.manual_seed(0)
     model = HBIModel(TINY.replace(vocab_size=int(json.loads((PACKAGE / "manifest.json").read_text())["dims"]["vocab"]), answers=28, **arch)).eval()

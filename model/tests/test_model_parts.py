@@ -1,6 +1,8 @@
 """Similarity formula, DPC-KNN merging, reconstruction, and gradient flow through the whole model."""
 import math
 
+import pytest
+
 import torch
 
 from hbi.model.config import ABLATIONS, TINY
@@ -115,3 +117,32 @@ def test_every_ablation_row_trains():
         assert ("contrastive" in losses) == (name != "baseline")
         assert ("banzhaf" in losses) == switches["banzhaf"]
         sum(losses.values()).backward()
+
+
+def test_motion_input_diff_sees_the_change_to_the_next_frame_and_never_padding():
+    from hbi.model.encoders import VideoEncoder
+
+    torch.manual_seed(0)
+    enc = VideoEncoder(TINY.replace(conv_stem="maxpool", conv_channels=(32, 64, 128), motion_input="diff")).eval()
+    assert enc.frame.features[0].in_channels == 6
+    frames = torch.randint(0, 256, (2, 8, 64, 64, 3), dtype=torch.uint8)
+    mask = torch.ones(2, 8)
+    with torch.no_grad():
+        base = enc(frames, mask)
+        # a frame's token depends on the frame after it (the change), not only on itself
+        moved = frames.clone()
+        moved[0, 4] = torch.roll(frames[0, 4], shifts=5, dims=1)
+        per_frame = enc.frame_tokens(frames[0], torch.cat([frames[0, 1:], frames[0, -1:]]))
+        per_frame_moved = enc.frame_tokens(moved[0], torch.cat([moved[0, 1:], moved[0, -1:]]))
+        assert not torch.allclose(per_frame[3], per_frame_moved[3])  # frame 3 sees frame 4 change
+        assert torch.allclose(per_frame[2], per_frame_moved[2])  # frame 2 does not
+        # the last valid frame of a short clip is followed by itself: what is in the padding is never seen
+        short = mask.clone()
+        short[1, 5:] = 0
+        junk = frames.clone()
+        junk[1, 5:] = 255 - junk[1, 5:]
+        a, b = enc(frames, short), enc(junk, short)
+        assert torch.allclose(a[1, :5], b[1, :5], atol=1e-5)
+        assert base.shape == (2, 8, TINY.embed_dim)
+    with pytest.raises(ValueError, match="motion_input"):
+        VideoEncoder(TINY.replace(motion_input="flow"))

@@ -8,7 +8,7 @@ from hbi.model.config import TINY
 from hbi.model.heads import grouped_cross_entropy
 from hbi.model.hbi import HBIModel
 from hbi.data import scenes as S
-from hbi.train.batches import FRAME_SCENE_GROUPS, SCENE_GROUPS, Split, frame_scene_targets, make_batch, present_only_flags, scene_targets
+from hbi.train.batches import FRAME_CHANGE_GROUPS, FRAME_SCENE_GROUPS, SCENE_GROUPS, frame_change, frame_scene_groups, Split, frame_scene_targets, make_batch, present_only_flags, scene_targets
 
 from test_model_parts import small_batch
 
@@ -113,6 +113,26 @@ def test_frame_scene_targets_follow_the_rendered_timeline():
     assert col["visible_circle"] == [1] * 8 and col["visible_triangle"] == [0] * 8
     assert col["visible_square"] == [1 if v else 0 for v in blue]
     assert S.FRAMES == 24  # the timeline the targets sample (uniform_indices of the decode recipe)
+    # with frame changes: the same columns first, then what each object did before the next frame
+    both = frame_scene_targets(scene, 8, changes=True)
+    assert both.shape == (8, len(frame_scene_groups(True))) and np.array_equal(both[:, :t.shape[1]], t)
+    change = {name: both[:, len(FRAME_SCENE_GROUPS) + k].tolist() for k, (name, _) in enumerate(FRAME_CHANGE_GROUPS)}
+    assert change["change_of_red"][:7] == [1 + G.MOTIONS.index("right")] * 7 and change["change_of_red"][7] == 0
+    kinds = {G.MOTIONS[v - 1] for v in change["change_of_blue"] if v}
+    assert "appear" in kinds and kinds <= {"appear", "stay"}  # appears once, then stays put
+    assert change["change_of_green"] == [0] * 8  # absent colours
+
+
+def test_frame_change_names_the_largest_change():
+    still = (50.0, 50.0, 10.0, 1.0)
+    assert frame_change(still, still) == "stay"
+    assert frame_change(still, (48.0, 50.5, 10.0, 1.0)) == "left"
+    assert frame_change(still, (50.5, 47.0, 10.0, 1.0)) == "up"  # image y grows downwards
+    assert frame_change(still, (50.0, 53.0, 10.0, 1.0)) == "down"
+    assert frame_change(still, (50.0, 50.0, 11.0, 1.0)) == "grow"
+    assert frame_change(still, (50.0, 50.0, 10.0, 0.2)) == "disappear"
+    assert frame_change((50.0, 50.0, 10.0, 0.0), (50.0, 50.0, 10.0, 0.6)) == "appear"
+    assert frame_change((50.0, 50.0, 10.0, 0.0), (60.0, 50.0, 10.0, 0.3)) is None  # visible in neither
 
 
 def test_frame_scene_loss_reads_every_frame_token():

@@ -20,6 +20,9 @@ class ModelConfig:
     conv_channels: tuple[int, ...] = (48, 96, 128)
     conv_stem: str = "patchify"  # "patchify" (4x4 stride 4, GroupNorm) or "maxpool" (VGG-style, BatchNorm)
     conv_pooled: bool = False  # add the max over the last conv map's cells to the frame token
+    # what each frame's encoder sees besides the frame: "none", or "diff": the change to the next
+    # sampled frame as three more input channels (motion at the pixel level, bound to its colour)
+    motion_input: str = "none"
     vit_patch: int = 32
     vit_width: int = 768
     vit_layers: int = 12

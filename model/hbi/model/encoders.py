@@ -120,9 +120,10 @@ class VisionTransformer(nn.Module):
 
 
 CONV_STEMS = ("patchify", "maxpool")
+MOTION_INPUTS = ("none", "diff")
 
 
-def conv_features(stem: str, channels: tuple[int, ...]) -> nn.Sequential:
+def conv_features(stem: str, channels: tuple[int, ...], in_channels: int = 3) -> nn.Sequential:
     """The conv feature stack of ConvFrameEncoder: [N,3,H,W] → [N, channels[-1], H/2^(k+1), W/2^(k+1)]
     for k = len(channels) (a 4×4 map from 64×64 with three stages).
 
@@ -135,11 +136,11 @@ def conv_features(stem: str, channels: tuple[int, ...]) -> nn.Sequential:
     """
     layers: list[nn.Module] = []
     if stem == "patchify":
-        layers += [nn.Conv2d(3, channels[0], 4, stride=4), nn.GroupNorm(8, channels[0]), nn.GELU()]
+        layers += [nn.Conv2d(in_channels, channels[0], 4, stride=4), nn.GroupNorm(8, channels[0]), nn.GELU()]
         for c_in, c in zip(channels[:-1], channels[1:]):
             layers += [nn.Conv2d(c_in, c, 3, stride=2, padding=1), nn.GroupNorm(8, c), nn.GELU()]
     elif stem == "maxpool":
-        layers += [nn.Conv2d(3, channels[0], 4, stride=2, padding=1), nn.BatchNorm2d(channels[0]), nn.ReLU(), nn.MaxPool2d(2)]
+        layers += [nn.Conv2d(in_channels, channels[0], 4, stride=2, padding=1), nn.BatchNorm2d(channels[0]), nn.ReLU(), nn.MaxPool2d(2)]
         for c_in, c in zip(channels[:-1], channels[1:]):
             layers += [nn.Conv2d(c_in, c, 3, padding=1), nn.BatchNorm2d(c), nn.ReLU(), nn.MaxPool2d(2)]
     else:
@@ -155,9 +156,10 @@ class ConvFrameEncoder(nn.Module):
     ``pooled`` the max over the map's cells (position-free "what" features) is projected and added.
     """
 
-    def __init__(self, image_size: int, channels: tuple[int, ...], out_dim: int, pooled: bool = False, stem: str = "patchify") -> None:
+    def __init__(self, image_size: int, channels: tuple[int, ...], out_dim: int, pooled: bool = False, stem: str = "patchify",
+                 in_channels: int = 3) -> None:
         super().__init__()
-        self.features = conv_features(stem, channels)
+        self.features = conv_features(stem, channels, in_channels)
         side = image_size // (4 * 2 ** (len(channels) - 1))
         self.proj = nn.Linear(channels[-1] * side * side, out_dim)
         self.pool_proj = nn.Linear(channels[-1], out_dim) if pooled else None
@@ -183,23 +185,41 @@ class VideoEncoder(nn.Module):
         if cfg.frame_encoder == "vit":
             self.frame = VisionTransformer(cfg.image_size, cfg.vit_patch, cfg.vit_width, cfg.vit_layers, cfg.vit_heads, d)
         elif cfg.frame_encoder == "conv":
-            self.frame = ConvFrameEncoder(cfg.image_size, cfg.conv_channels, d, pooled=cfg.conv_pooled, stem=cfg.conv_stem)
+            self.frame = ConvFrameEncoder(cfg.image_size, cfg.conv_channels, d, pooled=cfg.conv_pooled, stem=cfg.conv_stem,
+                                          in_channels=6 if cfg.motion_input == "diff" else 3)
         else:
             raise ValueError(f"unknown frame_encoder {cfg.frame_encoder!r}: use 'conv' or 'vit'")
+        if cfg.motion_input not in MOTION_INPUTS:
+            raise ValueError(f"unknown motion_input {cfg.motion_input!r}: use one of {', '.join(MOTION_INPUTS)}")
+        if cfg.motion_input == "diff" and cfg.frame_encoder != "conv":
+            raise ValueError("motion_input 'diff' needs the conv frame encoder")
         self.frame_position = nn.Parameter(torch.zeros(cfg.frames, d))
         nn.init.normal_(self.frame_position, std=0.02)
         self.temporal = Transformer(d, cfg.temporal_layers, cfg.heads)
 
-    def frame_tokens(self, frames: torch.Tensor) -> torch.Tensor:
-        """uint8 frames [N,H,W,3] → per-frame tokens [N,D] (before the temporal transformer)."""
+    def frame_tokens(self, frames: torch.Tensor, following: torch.Tensor | None = None) -> torch.Tensor:
+        """uint8 frames [N,H,W,3] → per-frame tokens [N,D] (before the temporal transformer).
+
+        With ``motion_input == "diff"`` the encoder also sees ``following`` − ``frames`` (each frame's
+        next sampled frame, uint8 [N,H,W,3]; the frame itself where there is none, so no change)."""
         x = frames.permute(0, 3, 1, 2).float()
+        if self.cfg.motion_input == "diff":
+            nxt = x if following is None else following.permute(0, 3, 1, 2).float()
+            # both in the graph: callers pass ffmpeg's rgb24; the change is scaled like the frame
+            return self.frame(torch.cat([(x - self.mean) / self.std, (nxt - x) / self.std], dim=1))
         x = (x - self.mean) / self.std  # normalisation lives in the graph: callers pass ffmpeg's rgb24
         return self.frame(x)
 
     def forward(self, frames: torch.Tensor, frame_mask: torch.Tensor) -> torch.Tensor:
         """frames: uint8 [B,T,H,W,3]; frame_mask: [B,T] (1 valid) → frame tokens [B,T,D]."""
         b, t, h, w, _ = frames.shape
-        x = self.frame_tokens(frames.reshape(b * t, h, w, 3)).reshape(b, t, -1)
+        following = None
+        if self.cfg.motion_input == "diff":
+            # each frame's next valid frame; the last valid frame (and padding) is followed by itself
+            nxt = torch.cat([frames[:, 1:], frames[:, -1:]], dim=1)
+            has_next = torch.cat([frame_mask[:, 1:], torch.zeros_like(frame_mask[:, :1])], dim=1) > 0
+            following = torch.where(has_next[:, :, None, None, None], nxt, frames).reshape(b * t, h, w, 3)
+        x = self.frame_tokens(frames.reshape(b * t, h, w, 3), following).reshape(b, t, -1)
         h_in = x + self.frame_position[:t]
         return x + self.temporal(h_in, additive_mask(frame_mask, self.cfg.heads))
 

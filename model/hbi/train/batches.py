@@ -37,18 +37,59 @@ FRAME_SCENE_GROUPS: tuple[tuple[str, int], ...] = tuple(
     for c in G.COLOURS) + tuple((f"visible_{s}", 2) for s in G.SHAPES)
 
 
+# With a "diff" motion input each frame also sees the change to the next sampled frame; these groups ask,
+# for each colour, what its object did between the two (G.MOTIONS; "stay": no change; index 0: not
+# visible in either, or the last frame, which is followed by itself).
+FRAME_CHANGE_GROUPS: tuple[tuple[str, int], ...] = tuple((f"change_of_{c}", 1 + len(G.MOTIONS)) for c in G.COLOURS)
+
+
+def frame_scene_groups(changes: bool = False) -> tuple[tuple[str, int], ...]:
+    """The per-frame scene groups, with the change groups appended when the frame encoder sees changes."""
+    return FRAME_SCENE_GROUPS + FRAME_CHANGE_GROUPS if changes else FRAME_SCENE_GROUPS
+
+
+def frame_change(before: tuple[float, float, float, float], after: tuple[float, float, float, float]) -> str | None:
+    """What an object did between two sampled frames, from its (x, y, half extent, alpha) in each: the
+    largest of its opacity, position and size changes, as one of G.MOTIONS; None when it is visible in
+    neither. Thresholds: a quarter of full opacity, one pixel of 128 (image y grows downwards), half a
+    pixel of half extent."""
+    (x0, y0, r0, a0), (x1, y1, r1, a1) = before, after
+    if a0 < 0.5 and a1 < 0.5:
+        return None
+    if a1 - a0 >= 0.25:
+        return "appear"
+    if a0 - a1 >= 0.25:
+        return "disappear"
+    dx, dy, dr = x1 - x0, y1 - y0, r1 - r0
+    if max(abs(dx), abs(dy)) >= 1.0:
+        if abs(dx) >= abs(dy):
+            return "right" if dx > 0 else "left"
+        return "down" if dy > 0 else "up"
+    if abs(dr) >= 0.5:
+        return "grow" if dr > 0 else "shrink"
+    return "stay"
+
+
 def present_only_flags(groups: tuple[tuple[str, int], ...]) -> tuple[bool, ...]:
     """Which scene groups name an attribute *of an object* (index 0: no such object), to be averaged
     over the objects that are there: every group but the counts and the per-frame visible_* flags."""
     return tuple(not (name in ("objects", "moving") or name.startswith("visible_")) for name, _ in groups)
 
 
-def frame_scene_targets(scene: dict, T: int) -> np.ndarray:
-    """Ground-truth scene → int64 [T, len(FRAME_SCENE_GROUPS)] for the T frames the decode recipe selects."""
+def frame_scene_targets(scene: dict, T: int, changes: bool = False) -> np.ndarray:
+    """Ground-truth scene → int64 [T, len(frame_scene_groups(changes))] for the T frames the decode recipe selects."""
     objs = {o["colour"]: o for o in scene["objects"]}
-    out = np.zeros((T, len(FRAME_SCENE_GROUPS)), dtype=np.int64)
+    out = np.zeros((T, len(frame_scene_groups(changes))), dtype=np.int64)
     nc = len(G.COLOURS)
-    for t, frame in enumerate(uniform_indices(S.FRAMES, T)):
+    sampled = uniform_indices(S.FRAMES, T)
+    if changes:
+        base = len(FRAME_SCENE_GROUPS)
+        for t in range(T - 1):
+            for k, c in enumerate(G.COLOURS):
+                if c in objs:
+                    what = frame_change(*(S.obj_state(objs[c], scene["n_steps"], float(f)) for f in sampled[t:t + 2]))
+                    out[t, base + k] = 0 if what is None else 1 + G.MOTIONS.index(what)
+    for t, frame in enumerate(sampled):
         for k, c in enumerate(G.COLOURS):
             if c not in objs:
                 continue
@@ -99,8 +140,9 @@ class Split:
 
 
 def load_tokenised(data: str | Path, split: str, frames: int, size: int, max_words: int, in_memory: bool = False,
-                   scenes: bool = False) -> Split:
-    """Tokenised split; scenes: also the scene targets of the auxiliary losses (from each record's scene)."""
+                   scenes: bool = False, frame_changes: bool = False) -> Split:
+    """Tokenised split; scenes: also the scene targets of the auxiliary losses (from each record's scene),
+    with frame_changes the per-frame change groups (FRAME_CHANGE_GROUPS) too."""
     tok = load_tokenizer(Path(data) / "tokenizer.json")
     answers = {a: i for i, a in enumerate(load_meta(data)["answers"])}
     video, records = load_split(data, split, frames, size, mmap=not in_memory)
@@ -124,7 +166,7 @@ def load_tokenised(data: str | Path, split: str, frames: int, size: int, max_wor
             raise ValueError(f"split {split!r}: {len(missing)} records (e.g. {missing[0]}) have no ground-truth scene; "
                              "the scene losses need synthclips records (python -m hbi.data.synthclips)")
         scene = np.stack([scene_targets(r["scene"]) for r in records])
-        per_frame = np.stack([frame_scene_targets(r["scene"], frames) for r in records])
+        per_frame = np.stack([frame_scene_targets(r["scene"], frames, frame_changes) for r in records])
     return Split(split, video, records, ids.reshape(n, per, -1), mask.reshape(n, per, -1), np.array(qa_clip),
                  qids, qmask, np.array(answer), qtype, np.array(first), scene, per_frame)
 

@@ -18,7 +18,7 @@ import torch
 from tqdm import tqdm
 
 from hbi.model.hbi import HBIModel
-from hbi.train.batches import FRAME_SCENE_GROUPS, Split, frame_scene_targets
+from hbi.train.batches import Split, frame_scene_groups, frame_scene_targets
 
 
 def visible_accuracy(logits: torch.Tensor, targets: torch.Tensor, sizes: list[int], groups: range) -> float:
@@ -33,26 +33,33 @@ def visible_accuracy(logits: torch.Tensor, targets: torch.Tensor, sizes: list[in
     return ok / max(1, total)
 
 
-def head_accuracy(model: HBIModel, frames: np.ndarray, targets: np.ndarray, what: str) -> float:
+def head_accuracy(model: HBIModel, frames: np.ndarray, targets: np.ndarray, what: str,
+                  following: np.ndarray | None = None) -> float:
     """Share of the visible objects whose `what` ("shape" / "column") the per-frame scene head gets
-    right from the frame encoder's tokens: frames [N,H,W,3] uint8, targets [N, len(FRAME_SCENE_GROUPS)]."""
-    sizes = [n for _, n in FRAME_SCENE_GROUPS]
+    right from the frame encoder's tokens: frames [N,H,W,3] uint8 (and each one's next sampled frame,
+    for a ``diff`` motion input), targets [N, len(FRAME_SCENE_GROUPS)]."""
+    groups_of = frame_scene_groups(targets.shape[1] > len(frame_scene_groups(False)))
+    sizes = [n for _, n in groups_of]
     was_training = model.training
     model.eval()
     with torch.no_grad():
-        logits = model.frame_scene_head.mlp(model.video.frame_tokens(torch.from_numpy(np.ascontiguousarray(frames))))
+        nxt = None if following is None else torch.from_numpy(np.ascontiguousarray(following))
+        logits = model.frame_scene_head.mlp(model.video.frame_tokens(torch.from_numpy(np.ascontiguousarray(frames)), nxt))
     model.train(was_training)
-    groups = [g for g, (name, _) in enumerate(FRAME_SCENE_GROUPS) if name.startswith(f"{what}_of_")]
+    groups = [g for g, (name, _) in enumerate(groups_of) if name.startswith(f"{what}_of_")]
     return visible_accuracy(logits, torch.from_numpy(targets), sizes, range(groups[0], groups[-1] + 1))
 
 
-def val_frames(val: Split, clips: int = 128) -> tuple[np.ndarray, np.ndarray]:
-    """Every frame of the first `clips` val clips [N*T,H,W,3] and their per-frame targets."""
+def val_frames(val: Split, clips: int = 128, changes: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every frame of the first `clips` val clips [N*T,H,W,3], each one's next frame (the last its
+    own) and their per-frame targets."""
     n = min(clips, val.size)
     t = val.frames.shape[1]
-    frames = np.ascontiguousarray(val.frames[:n]).reshape(-1, *val.frames.shape[2:])
-    targets = np.stack([frame_scene_targets(r["scene"], t) for r in val.records[:n]]).reshape(n * t, -1)
-    return frames, targets
+    clip_frames = np.ascontiguousarray(val.frames[:n])
+    frames = clip_frames.reshape(-1, *val.frames.shape[2:])
+    following = np.concatenate([clip_frames[:, 1:], clip_frames[:, -1:]], axis=1).reshape(frames.shape)
+    targets = np.stack([frame_scene_targets(r["scene"], t, changes) for r in val.records[:n]]).reshape(n * t, -1)
+    return frames, following, targets
 
 
 def pretrain_frames(model: HBIModel, train: Split, val: Split, steps: int, rng: np.random.Generator,
@@ -72,18 +79,22 @@ def pretrain_frames(model: HBIModel, train: Split, val: Split, steps: int, rng: 
         idx = rng.choice(n, size=min(batch, n), replace=False)
         ts = rng.integers(0, t, size=len(idx))
         x = torch.from_numpy(np.stack([train.frames[i, j] for i, j in zip(idx, ts)]))
+        nxt = torch.from_numpy(np.stack([train.frames[i, min(j + 1, t - 1)] for i, j in zip(idx, ts)]))
         y = torch.from_numpy(train.frame_scene[idx, ts])[:, None, :]
-        loss = model.frame_scene_head.loss(model.video.frame_tokens(x)[:, None, :], ones[: len(idx)], y)
+        loss = model.frame_scene_head.loss(model.video.frame_tokens(x, nxt)[:, None, :], ones[: len(idx)], y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         running = float(loss) if running is None else 0.95 * running + 0.05 * float(loss)
         bar.set_postfix(loss=f"{running:.3f}", refresh=False)
     bar.close()
-    vf, vt = val_frames(val)
+    changes = model.cfg.motion_input == "diff" and len(model.cfg.frame_scene_classes) > len(frame_scene_groups(False))
+    vf, vn, vt = val_frames(val, changes=changes)
     out = {"steps": steps, "batch": batch, "lr": lr, "loss": round(running or 0.0, 4),
-           "val_shape_of_colour": round(head_accuracy(model, vf, vt, "shape"), 4),
-           "val_column_of_colour": round(head_accuracy(model, vf, vt, "column"), 4)}
+           "val_shape_of_colour": round(head_accuracy(model, vf, vt, "shape", vn), 4),
+           "val_column_of_colour": round(head_accuracy(model, vf, vt, "column", vn), 4)}
+    if changes:
+        out["val_change_of_colour"] = round(head_accuracy(model, vf, vt, "change", vn), 4)
     print(f"[train] frame pre-training: {out}", file=sys.stderr)
     return out
 

@@ -22,12 +22,12 @@ from tqdm import tqdm
 from hbi.data.dataset import load_meta
 from hbi.eval.evaluate import evaluate
 from hbi.model.config import ABLATIONS, PRESETS, ModelConfig
-from hbi.model.encoders import CONV_STEMS
+from hbi.model.encoders import CONV_STEMS, MOTION_INPUTS
 from hbi.model.hbi import HBIModel
 from hbi.provenance import git_commit
 from hbi.train.banzhaf_pretrain import load_or_pretrain
 from hbi.train.frame_pretrain import pretrain_frames
-from hbi.train.batches import FRAME_SCENE_GROUPS, SCENE_GROUPS, load_tokenised, make_batch, present_only_flags, twin_batches
+from hbi.train.batches import SCENE_GROUPS, frame_scene_groups, load_tokenised, make_batch, present_only_flags, twin_batches
 
 
 def build_config(preset: str, ablation: str, vocab: int, answers: int, heads: bool) -> ModelConfig:
@@ -53,6 +53,8 @@ def arch_overrides(args: argparse.Namespace) -> dict:
         out["conv_channels"] = tuple(int(v) for v in _floats(args.conv_channels, "--conv-channels"))
     if args.conv_pooled:
         out["conv_pooled"] = True
+    if args.motion_input:
+        out["motion_input"] = args.motion_input
     if args.word_ratios:
         out["word_ratios"] = _floats(args.word_ratios, "--word-ratios", 2)
     if args.frame_ratios:
@@ -117,6 +119,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--conv-stem", default=None, choices=CONV_STEMS, help="the tiny frame encoder's conv stack (default: the preset's)")
     ap.add_argument("--conv-channels", default=None, metavar="C1,C2,C3", help="channels of the conv stages (default: the preset's)")
     ap.add_argument("--conv-pooled", action="store_true", help="add the max-pooled conv map to each frame token")
+    ap.add_argument("--motion-input", default=None, choices=MOTION_INPUTS, help="what the frame encoder sees besides each frame: diff = the change to the next sampled frame (default: the preset's, none)")
     ap.add_argument("--word-ratios", default=None, metavar="A,E", help="action and event clusters as fractions of the level below (default: the preset's)")
     ap.add_argument("--frame-ratios", default=None, metavar="A,E", help="the same for frames")
     ap.add_argument("--frame-pretrain", type=int, default=0, metavar="N", help="with --scene-aux: first N steps of the frame encoder alone on the per-frame scene targets (single frames of 256 clips per step), then the joint training")
@@ -143,13 +146,15 @@ def main(argv: list[str] | None = None) -> dict:
     cfg = ModelConfig.from_dict(init["config"]) if init else build_config(args.preset, args.ablation, vocab, len(answers), heads)
     if not init:
         cfg = cfg.replace(**arch_overrides(args))
+    changes = cfg.motion_input == "diff"  # each frame token also learns what changed to the next frame
     if args.scene_aux:
-        cfg = cfg.replace(scene_classes=tuple(n for _, n in SCENE_GROUPS), frame_scene_classes=tuple(n for _, n in FRAME_SCENE_GROUPS))
+        frame_groups = frame_scene_groups(changes)
+        cfg = cfg.replace(scene_classes=tuple(n for _, n in SCENE_GROUPS), frame_scene_classes=tuple(n for _, n in frame_groups))
         if args.scene_present_only:
-            cfg = cfg.replace(scene_present_only=present_only_flags(SCENE_GROUPS), frame_scene_present_only=present_only_flags(FRAME_SCENE_GROUPS))
+            cfg = cfg.replace(scene_present_only=present_only_flags(SCENE_GROUPS), frame_scene_present_only=present_only_flags(frame_groups))
     print(f"[train] {cfg.name}/{args.ablation} heads={heads} steps={args.steps} batch={args.batch} seed={args.seed}", file=sys.stderr)
     train = load_tokenised(args.data, "train", cfg.frames, cfg.image_size, cfg.max_words, in_memory=True,
-                           scenes=bool(cfg.scene_classes or cfg.frame_scene_classes))
+                           scenes=bool(cfg.scene_classes or cfg.frame_scene_classes), frame_changes=changes and bool(cfg.frame_scene_classes))
     val = load_tokenised(args.data, "val", cfg.frames, cfg.image_size, cfg.max_words)
 
     model = HBIModel(cfg)

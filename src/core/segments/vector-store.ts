@@ -601,8 +601,17 @@ export async function ensureVectorIndex(
   db: Queryable,
   modelVersionId: string,
   dimension: number,
+  options: { buildMemoryMb?: number } = {},
 ): Promise<void> {
-  const sql = `CREATE INDEX IF NOT EXISTS "${vectorIndexName(modelVersionId)}" ON "segment_embeddings"
+  // A build whose graph outgrows maintenance_work_mem goes on much slower (pgvector says so in a
+  // notice); a bulk load's caller may give it more for this statement alone (SET LOCAL, one implicit
+  // transaction with the CREATE INDEX).
+  const memory = options.buildMemoryMb;
+  const setting =
+    memory !== undefined && Number.isInteger(memory) && memory > 0
+      ? `SET LOCAL maintenance_work_mem = '${memory}MB';\n`
+      : '';
+  const sql = `${setting}CREATE INDEX IF NOT EXISTS "${vectorIndexName(modelVersionId)}" ON "segment_embeddings"
      USING hnsw (${vectorExpression(dimension)} vector_cosine_ops)
      WHERE "model_version_id" = '${modelVersionId}'`;
   // Index builds are the owner's work (db/scope.ts).

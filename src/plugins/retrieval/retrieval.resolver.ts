@@ -3,10 +3,19 @@
  * and `rankTexts` (segment → the given texts, ranked). Both run as tasks through the dispatcher; the
  * resolver only pages and shapes the result.
  */
-import { Arg, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Ctx, ID, Info, Int, Query, Resolver } from 'type-graphql';
 
 import type { GatewayContext } from 'hbi-platform';
-import { Cost, HbiError, Policy, numberArg, pluginSettings, textWarnings } from 'hbi-platform';
+import {
+  Cost,
+  HbiError,
+  Policy,
+  numberArg,
+  pluginSettings,
+  selectsAnyField,
+  textWarnings,
+} from 'hbi-platform';
 
 import type { RetrievalConfig } from './config.js';
 import {
@@ -21,6 +30,8 @@ import type { SearchTaskInput } from './tasks.js';
 import { rankTextsTask, searchTask } from './tasks.js';
 
 const CURSOR_PREFIX = 'search:';
+/** The hit fields that need the media lookup. */
+const MEDIA_FIELDS = ['thumbnailUrl', 'playbackUrl'] as const;
 
 /** Opaque cursor of the hit at `offset` (0-based). */
 export function encodeCursor(offset: number): string {
@@ -66,6 +77,7 @@ export class RetrievalResolver {
     })
     groupBy: SearchGrouping,
     @Ctx() context: GatewayContext,
+    @Info() info: GraphQLResolveInfo,
   ): Promise<SegmentSearchConnection> {
     const maxPageSize = context.services.config.maxPageSize;
     if (!Number.isInteger(first) || first < 1 || first > maxPageSize) {
@@ -88,8 +100,10 @@ export class RetrievalResolver {
       first,
       context.services.encoder.modelId,
     );
-    // The page's media URLs in one lookup, from the kernel's media capability (bound to the tenant).
+    // The page's media URLs in one lookup, from the kernel's media capability (bound to the tenant),
+    // when the operation asks for them.
     const hits = connection.edges.map((edge) => edge.node);
+    if (!selectsAnyField(info, MEDIA_FIELDS)) return connection;
     const links = await context.media.segments(hits);
     hits.forEach((hit, i) => {
       hit.thumbnailUrl = links[i]?.thumbnailUrl ?? null;

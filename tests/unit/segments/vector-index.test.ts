@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { migrate } from '../../../src/core/db/migrate.js';
+import { inOwnerScope } from '../../../src/core/db/scope.js';
 import type { PgliteDatabase } from '../../../src/core/db/pglite.js';
 import { openPgliteDatabase } from '../../../src/core/db/pglite.js';
 import {
@@ -72,6 +73,21 @@ describe('per-model-version HNSW indexes', () => {
     expect(rows.map((row) => row.indexname).sort()).toEqual(
       [vectorIndexName(tiny), vectorIndexName(wide)].sort(),
     );
+  });
+
+  it('builds with more maintenance memory for that statement alone when asked', async () => {
+    const setting = async () =>
+      (await systemView(db).query<{ maintenance_work_mem: string }>('SHOW maintenance_work_mem')).rows[0]!
+        .maintenance_work_mem;
+    const before = await setting();
+    await inOwnerScope('test', () => db.exec(`DROP INDEX IF EXISTS "${vectorIndexName(wide)}"`));
+    await ensureVectorIndex(db, wide, 6, { buildMemoryMb: 300 });
+    const { rows } = await systemView(db).query<{ indexname: string }>(
+      `SELECT indexname FROM pg_indexes WHERE indexname = '${vectorIndexName(wide)}'`,
+    );
+    expect(rows).toHaveLength(1);
+    expect(before).not.toBe('300MB');
+    expect(await setting()).toBe(before); // SET LOCAL: gone with the build's transaction
   });
 
   it('serves nearest-neighbour queries through the index for that version', async () => {
