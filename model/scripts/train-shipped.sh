@@ -20,13 +20,11 @@ cd "$here"
 export OMP_WAIT_POLICY=PASSIVE
 [ -f "$data/meta.json" ] && [ -d "$data/videos/comp" ] || "$py" -m hbi.data.synthclips --out "$data" --seed 0 --workers 2
 "$py" -m hbi.data.cache --data "$data" --frames 8 --size 64
-# The frame encoder is the VGG-style max-pool stack with a pooled "what" path (it learns shape; the
-# 4x4-patchify default does not at this budget), 300 steps of frame pre-training on the per-frame scene
-# targets come first, the scene losses count only the objects that are there, and the event level
-# merges words to ~1/6 and frames 8 -> 4 -> 1 (see model/RESULTS.md).
-"$py" -m hbi.train.train --data "$data" --out "$run" --steps 700 --batch 64 --eval-every 350 --threads 2 --seed 0 \
-  --conv-stem maxpool --conv-channels 32,64,128 --conv-pooled --word-ratios 0.3333333333333333,0.16666666666666666 --frame-ratios 0.5,0.25 \
-  --scene-aux --scene-present-only --frame-pretrain 300 --questions 3 --resume
+# Stage 1: the shipped recipe (hbi/train/recipes.py): the VGG-style max-pool frame encoder with a pooled
+# "what" path that also sees each frame's change to the next sampled frame, frames 8 -> 4 -> 2 and
+# words to ~1/3 then ~1/6, 300 steps of frame pre-training on the per-frame scene and change targets,
+# the scene losses over the objects that are there, 1000 joint steps of 64 clips with 3 questions each.
+"$py" -m hbi.train.train --recipe shipped --data "$data" --out "$run" --seed 0 --resume
 # Stage 2 replaces the QA head with the "clip" head (a clip summary read like the scene head's, plus each
 # frame in its place, modulated by the question; started from the scene head's first layer) and trains it
 # on the frozen encoder's cached tokens; test/comp are evaluated once, on the final model.

@@ -31,7 +31,7 @@ def test_init_from_may_lack_only_the_scene_heads():
 
 
 def _args(**kw):
-    base = dict(conv_stem=None, conv_channels=None, conv_pooled=False, word_ratios=None, frame_ratios=None)
+    base = dict(conv_stem=None, conv_channels=None, conv_pooled=False, word_ratios=None, frame_ratios=None, motion_input=None)
     base.update(kw)
     return argparse.Namespace(**base)
 
@@ -84,3 +84,34 @@ def test_pooled_path_is_nearly_position_free():
 def test_unknown_conv_stem_is_refused():
     with pytest.raises(ValueError, match="patchify"):
         conv_features("huge", (32, 64, 128))
+
+
+def test_a_recipe_stands_for_its_flags_and_explicit_flags_override_it():
+    from pathlib import Path
+
+    from hbi.train.recipes import RECIPES, SCENE, expand
+
+    out = expand(["--data", "d", "--recipe", "shipped", "--steps", "300"])
+    assert out[: len(RECIPES["shipped"])] == RECIPES["shipped"] and out[-4:] == ["--data", "d", "--steps", "300"]
+    assert expand(["--recipe=shipped-no-scene"]) == RECIPES["shipped-no-scene"]
+    assert not set(SCENE) & set(RECIPES["shipped-no-scene"])
+    with pytest.raises(SystemExit, match="unknown --recipe 'fast'"):
+        expand(["--recipe", "fast"])
+    # the flags parse as the training command's, the last --steps wins, and the shipped script uses the recipe
+    from hbi.train import train
+
+    ap_args = arch_overrides(argparse.Namespace(conv_stem="maxpool", conv_channels="32,64,128", conv_pooled=True, motion_input="diff",
+                                                word_ratios=None, frame_ratios="0.5,0.5"))
+    assert ap_args["motion_input"] == "diff" and ap_args["frame_ratios"] == (0.5, 0.5)
+    script = (Path(train.__file__).parents[2] / "scripts" / "train-shipped.sh").read_text()
+    assert "--recipe shipped " in script
+
+
+def test_ablation_rows_differ_only_in_their_switches():
+    from hbi.model.config import ABLATIONS
+
+    keys = {k for row in ABLATIONS.values() for k in row}
+    assert keys == {"fine_grained", "hierarchy", "banzhaf", "reconstruction", "self_distill"}
+    assert all(ABLATIONS["full"].values()) and not any(ABLATIONS["baseline"].values())
+    # self-distillation comes with the full row, not with the hierarchy
+    assert not ABLATIONS["hierarchy"]["self_distill"] and ABLATIONS["hierarchy"]["hierarchy"]

@@ -56,6 +56,7 @@ class ModelConfig:
     hierarchy: bool = True  # action + event levels with DPC-KNN merging and self-distillation
     banzhaf: bool = True  # Banzhaf-interaction KL (needs a pre-trained prediction network)
     reconstruction: bool = True  # V2 representation reconstruction (cross-modal gated fusion)
+    self_distill: bool = True  # with the hierarchy: the entity level teaches the coarser levels (KL)
     qa: bool = True
     caption: bool = True
     # auxiliary scene loss (training only, no exported graph): class counts of the scene targets read
@@ -119,9 +120,9 @@ PRESETS: dict[str, ModelConfig] = {"tiny": TINY, "vit-b32": VIT_B32}
 
 # The ablation ladder of model/RESULTS.md, each a set of switches applied to a preset.
 ABLATIONS: dict[str, dict[str, bool]] = {
-    "baseline": dict(fine_grained=False, hierarchy=False, banzhaf=False, reconstruction=False),
-    "fine-grained": dict(fine_grained=True, hierarchy=False, banzhaf=False, reconstruction=False),
-    "hierarchy": dict(fine_grained=True, hierarchy=True, banzhaf=False, reconstruction=False),
-    "banzhaf": dict(fine_grained=True, hierarchy=True, banzhaf=True, reconstruction=False),
-    "full": dict(fine_grained=True, hierarchy=True, banzhaf=True, reconstruction=True),
+    "baseline": dict(fine_grained=False, hierarchy=False, banzhaf=False, reconstruction=False, self_distill=False),
+    "fine-grained": dict(fine_grained=True, hierarchy=False, banzhaf=False, reconstruction=False, self_distill=False),
+    "hierarchy": dict(fine_grained=True, hierarchy=True, banzhaf=False, reconstruction=False, self_distill=False),
+    "banzhaf": dict(fine_grained=True, hierarchy=True, banzhaf=True, reconstruction=False, self_distill=False),
+    "full": dict(fine_grained=True, hierarchy=True, banzhaf=True, reconstruction=True, self_distill=True),
 }

@@ -172,7 +172,7 @@ class HBIModel(nn.Module):
             scores = self.level_scores(words, frames)
             logits = [s * lvl.logit_scale.exp().clamp(max=100.0) for s, lvl in zip(scores, self.level_modules)]
             out["contrastive"] = sum(symmetric_infonce(lg) for lg in logits) / n
-            if cfg.hierarchy:
+            if cfg.hierarchy and cfg.self_distill:
                 teacher = logits[0].detach()
                 out["self_distill"] = 2.0 * sum(distill_kl(teacher, lg) for lg in logits[1:]) / (n - 1)
             if cfg.banzhaf:

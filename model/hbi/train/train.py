@@ -23,6 +23,7 @@ from hbi.data.dataset import load_meta
 from hbi.eval.evaluate import evaluate
 from hbi.model.config import ABLATIONS, PRESETS, ModelConfig
 from hbi.model.encoders import CONV_STEMS, MOTION_INPUTS
+from hbi.train.recipes import RECIPES, expand
 from hbi.model.hbi import HBIModel
 from hbi.provenance import git_commit
 from hbi.train.banzhaf_pretrain import load_or_pretrain
@@ -125,7 +126,10 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--frame-pretrain", type=int, default=0, metavar="N", help="with --scene-aux: first N steps of the frame encoder alone on the per-frame scene targets (single frames of 256 clips per step), then the joint training")
     ap.add_argument("--scene-present-only", action="store_true", help="with --scene-aux: average each object-attribute group over the objects that are there, not over every colour")
     ap.add_argument("--scene-aux", action="store_true", help="add the auxiliary scene losses: the pooled frame tokens predict each object's shape, motion, order and size, and each frame token what is visible where, from the ground-truth scene (training only)")
-    args = ap.parse_args(argv)
+    ap.add_argument("--recipe", default=None, choices=sorted(RECIPES), help="a named recipe's flags (hbi.train.recipes), before the others: explicit flags override it")
+    given = list(sys.argv[1:] if argv is None else argv)
+    commit = git_commit()  # the code that runs: taken before anything can change under it
+    args = ap.parse_args(expand(given))
     weights = parse_loss_weights(args.loss_weight)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -220,7 +224,7 @@ def main(argv: list[str] | None = None) -> dict:
             model.train()
     bar.close()
     elapsed = time.time() - started
-    summary: dict = {"preset": args.preset, "ablation": args.ablation, "heads": heads, "steps": args.steps, "batch": args.batch, "init_from": args.init_from, "loss_weights": weights, "questions_per_clip": args.questions, "scene_aux": bool(cfg.scene_classes), "frame_pretrain": pretrained, "lr": args.lr, "seed": args.seed, "train_seconds": round(elapsed, 1), "best_val_score": best, "command": " ".join(["python", "-m", "hbi.train.train", *(argv if argv is not None else sys.argv[1:])]), "data_seed": meta["seed"], "git_commit": git_commit()}
+    summary: dict = {"preset": args.preset, "ablation": args.ablation, "heads": heads, "steps": args.steps, "batch": args.batch, "init_from": args.init_from, "loss_weights": weights, "questions_per_clip": args.questions, "scene_aux": bool(cfg.scene_classes), "frame_pretrain": pretrained, "lr": args.lr, "seed": args.seed, "train_seconds": round(elapsed, 1), "best_val_score": best, "command": " ".join(["python", "-m", "hbi.train.train", *given]), "expanded_command": " ".join(["python", "-m", "hbi.train.train", *expand(given)]), "data_seed": meta["seed"], "git_commit": commit}
     if args.test:
         ck = torch.load(out / "best.pt", map_location="cpu", weights_only=False)
         model.load_state_dict(ck["model"])

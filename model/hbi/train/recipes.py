@@ -1,0 +1,49 @@
+"""Named training recipes: one place that says how the shipped model's stage 1 is trained, so the
+shipped script, the ablation ladder and a hand-run experiment cannot drift apart.
+
+    python -m hbi.train.train --recipe shipped --data DIR --out RUN [--seed 1] [--ablation baseline] ...
+
+``--recipe NAME`` stands for the recipe's flags, placed before the others on the command line: a flag
+given explicitly after it wins (argparse keeps the last value), so ``--recipe shipped --steps 300``
+is the shipped recipe at 300 steps. ``shipped-no-scene`` is the same model and budget without any
+ground-truth scene supervision (no scene losses, no frame pre-training on scene targets): what real
+footage, which has no scene annotations, allows.
+"""
+from __future__ import annotations
+
+# The frame encoder: the VGG-style max-pool stack with a pooled "what" path (it learns shape; the 4x4
+# patchify default does not at this budget) that also sees each frame's change to the next sampled
+# frame; words merge to ~1/3 then ~1/6 of the level below, frames 8 -> 4 -> 2 (a real event level).
+ARCHITECTURE = ["--conv-stem", "maxpool", "--conv-channels", "32,64,128", "--conv-pooled",
+                "--word-ratios", "0.3333333333333333,0.16666666666666666", "--frame-ratios", "0.5,0.5",
+                "--motion-input", "diff"]
+# Budget: 1000 joint steps of 64 clips, 3 questions per clip, val twice (the best checkpoint is kept).
+BUDGET = ["--steps", "1000", "--batch", "64", "--eval-every", "500", "--questions", "3", "--threads", "2"]
+# Ground-truth scene supervision: the scene losses (over the objects that are there) and 300 steps of
+# frame pre-training on the per-frame scene (and change) targets.
+SCENE = ["--scene-aux", "--scene-present-only", "--frame-pretrain", "300"]
+
+RECIPES: dict[str, list[str]] = {
+    "shipped": ARCHITECTURE + BUDGET + SCENE,
+    "shipped-no-scene": ARCHITECTURE + BUDGET,
+}
+
+
+def expand(argv: list[str]) -> list[str]:
+    """`argv` with each ``--recipe NAME`` (or ``--recipe=NAME``) replaced by the recipe's flags, moved
+    to the front so that explicit flags override them; SystemExit naming the recipes on an unknown one."""
+    recipe: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--recipe" or arg.startswith("--recipe="):
+            name = arg.split("=", 1)[1] if "=" in arg else (argv[i + 1] if i + 1 < len(argv) else "")
+            i += 1 if "=" in arg else 2
+            if name not in RECIPES:
+                raise SystemExit(f"unknown --recipe {name!r}: use one of {', '.join(sorted(RECIPES))}")
+            recipe += RECIPES[name]
+            continue
+        rest.append(arg)
+        i += 1
+    return recipe + rest
