@@ -109,13 +109,16 @@ def test_gradients_reach_every_trainable_module():
     assert all(not p.requires_grad for p in model.banzhaf_teacher.parameters())  # the teacher stays frozen
 
 
-def test_every_ablation_row_trains():
+@pytest.mark.parametrize("heads", [False, True], ids=["retrieval-only", "with-qa-and-captions"])
+def test_every_ablation_row_trains(heads):
     for name, switches in ABLATIONS.items():
-        cfg = TINY.replace(vocab_size=40, answers=10, qa=False, caption=False, **switches)
+        cfg = TINY.replace(vocab_size=40, answers=10, qa=heads, caption=heads, **switches)
         model = HBIModel(cfg)
         losses = model.losses(small_batch(cfg, 4))
         assert ("contrastive" in losses) == (name != "baseline")
         assert ("banzhaf" in losses) == switches["banzhaf"]
+        assert ("self_distill" in losses) == (switches["hierarchy"] and switches["self_distill"])
+        assert ("qa" in losses) == heads
         sum(losses.values()).backward()
 
 

@@ -115,3 +115,22 @@ def test_ablation_rows_differ_only_in_their_switches():
     assert all(ABLATIONS["full"].values()) and not any(ABLATIONS["baseline"].values())
     # self-distillation comes with the full row, not with the hierarchy
     assert not ABLATIONS["hierarchy"]["self_distill"] and ABLATIONS["hierarchy"]["hierarchy"]
+
+
+def test_ablation_rows_train_on_the_recipe_and_tabulate_seeds_as_mean_and_sd(tmp_path):
+    from hbi.train.ablation import ROWS, figures, table, train_command
+
+    cmd = train_command("d", tmp_path / "e0-s1", "e0", 1, ["--steps", "300"])
+    assert cmd[cmd.index("--recipe") + 1] == "shipped-no-scene" and cmd[cmd.index("--ablation") + 1] == "full"
+    assert cmd[cmd.index("--seed") + 1] == "1" and "--test" in cmd and cmd[-2:] == ["--steps", "300"]
+    assert {ROWS[k][1] for k in "abcde"} == {"shipped"}
+
+    def row(key, seed, r1, motion):
+        result = {s: {"retrieval": {"t2v": {"R@1": r1}}, "qa": {"overall": 80.0, "by_type": {"direction": 70.0, "order": 60.0}}} for s in ("test", "comp")}
+        binding = {s: {"twins": {"motion": motion, "order": 55.0, "binding": 90.0}} for s in ("test", "comp")}
+        return {"row": key, "seed": seed, "wall_seconds": 1800.0, **figures(result, binding)}
+
+    text = table([row("a", 0, 60.0, 50.0), row("a", 1, 62.0, 52.0), row("e", 0, 70.0, 80.0)])
+    lines = [line for line in text.splitlines() if line.startswith("| (")]
+    assert len(lines) == 2 and lines[0].startswith("| (a) global embedding only | 0, 1 | 61.0 ± 1.4 | 61.0 ± 1.4 | 51.0 ± 1.4 | 55.0")
+    assert "| 80.0 | 70.0 | 60.0 | 30.0 |" in lines[1]

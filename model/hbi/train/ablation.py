@@ -1,71 +1,157 @@
-"""The ablation ladder of model/RESULTS.md: every row trained with the same budget, then a table.
+"""The ablation ladder of model/RESULTS.md (issue 15, item 3): separately trained rows at the shipped
+recipe and budget, then a table of R@1, twin accuracy and QA per row.
 
-    python -m hbi.train.ablation --data DIR --out runs/ablation [--steps 300] [--seeds 0 1 2]
+    python -m hbi.train.ablation --data .data/synthclips --out runs/ablation --rows a e --seeds 0 1 2
+    python -m hbi.train.ablation --data .data/synthclips --out runs/ablation --table   # the table only
 
-Rows: baseline (global mean-pooled embeddings, CLIP4Clip-style) → +fine-grained interaction →
-+hierarchy → +Banzhaf KL → +reconstruction (full HBI). The first and last rows run for every seed,
-the middle rows for the first seed. Runs that already have a result.json are reused (resumable).
-Retrieval only (no QA/caption heads) to keep the ladder affordable on a CPU; checkpoints are chosen
-on val, numbers are reported on test-1k and comp-1k.
+Rows (each a set of ModelConfig switches, hbi.model.config.ABLATIONS, on the `shipped` recipe of
+hbi.train.recipes, QA head and caption decoder included):
+
+- ``a`` global embedding only (mean-pooled, CLIP4Clip-style); ``b`` + fine-grained token similarity at
+  one level; ``c`` + the three-level hierarchy with DPC-KNN; ``d`` + the Banzhaf interaction;
+  ``e`` full HBI (+ self-distillation and V2 reconstruction).
+- ``a0`` and ``e0``: rows a and e with the ``shipped-no-scene`` recipe, without any ground-truth
+  scene supervision.
+
+Rows may be run one at a time, across sessions: each (row, seed) trains into OUT/<row>-s<seed>/ with
+its output in train.log, then is exported to a package there and scored by hbi.eval.binding (twins);
+OUT/<row>-s<seed>/row.json records the command, commit, seed, wall time, log and figures. A row with a
+row.json is never trained again; one stopped half-way resumes from its last checkpoint.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import statistics
+import subprocess
+import sys
+import time
 from pathlib import Path
 
-from hbi.train import train
+from hbi.provenance import git_commit
 
-ROWS = [("baseline", "baseline"), ("fine-grained", "+ fine-grained interaction"), ("hierarchy", "+ hierarchy (action/event levels)"),
-        ("banzhaf", "+ Banzhaf KL"), ("full", "+ reconstruction (full HBI)")]
-METRICS = ("R@1", "R@5", "R@10", "MdR", "MnR")
+# key → (ablation switches, recipe, label)
+ROWS: dict[str, tuple[str, str, str]] = {
+    "a": ("baseline", "shipped", "(a) global embedding only"),
+    "b": ("fine-grained", "shipped", "(b) + fine-grained token similarity, one level"),
+    "c": ("hierarchy", "shipped", "(c) + three-level hierarchy, DPC-KNN"),
+    "d": ("banzhaf", "shipped", "(d) + Banzhaf interaction"),
+    "e": ("full", "shipped", "(e) full: + self-distillation, V2 reconstruction"),
+    "a0": ("baseline", "shipped-no-scene", "(a) without ground-truth scene supervision"),
+    "e0": ("full", "shipped-no-scene", "(e) without ground-truth scene supervision"),
+}
+TWIN_KINDS = ("motion", "order", "binding")
 
 
-def fmt(values: list[float]) -> str:
+def train_command(data: str, run: Path, key: str, seed: int, extra: list[str]) -> list[str]:
+    ablation, recipe, _ = ROWS[key]
+    return [sys.executable, "-m", "hbi.train.train", "--recipe", recipe, "--ablation", ablation, "--data", data,
+            "--out", str(run), "--seed", str(seed), "--test", "--resume", *extra]
+
+
+def figures(result: dict, binding: dict | None) -> dict:
+    """The row's numbers: t2v R@1 (test, comp), QA overall / direction / order, twin accuracy per kind."""
+    out: dict = {}
+    for split in ("test", "comp"):
+        res = result.get(split, {})
+        qa = res.get("qa", {})
+        by_type = qa.get("by_type", qa)
+        twins = ((binding or {}).get(split) or {}).get("twins", {})
+        out[split] = {"t2v_R@1": res.get("retrieval", {}).get("t2v", {}).get("R@1"),
+                      "qa": qa.get("overall"), "qa_direction": by_type.get("direction"), "qa_order": by_type.get("order"),
+                      **{f"twins_{k}": twins.get(k) for k in TWIN_KINDS}}
+    return out
+
+
+def run_row(data: str, out: Path, key: str, seed: int, extra: list[str], threads: int) -> dict:
+    run = out / f"{key}-s{seed}"
+    done = run / "row.json"
+    if done.exists():
+        return json.loads(done.read_text())
+    run.mkdir(parents=True, exist_ok=True)
+    commit = git_commit()
+    command = train_command(data, run, key, seed, extra)
+    started = time.time()
+    with open(run / "train.log", "a") as log:
+        log.write(f"$ {' '.join(command)}\n")
+        log.flush()
+        subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, check=True)
+        trained = time.time() - started
+        package = run / "package"
+        for step in ([sys.executable, "-m", "hbi.export.package", "--run", str(run), "--checkpoint", "best.pt", "--data", data, "--out", str(package)],
+                     [sys.executable, "-m", "hbi.eval.binding", "--data", data, "--package", str(package), "--threads", str(threads),
+                      "--out", str(run / "binding.json")]):
+            log.write(f"$ {' '.join(step)}\n")
+            log.flush()
+            subprocess.run(step, stdout=log, stderr=subprocess.STDOUT, check=True)
+    result = json.loads((run / "result.json").read_text())
+    binding = json.loads((run / "binding.json").read_text())
+    row = {"row": key, "label": ROWS[key][2], "ablation": ROWS[key][0], "recipe": ROWS[key][1], "seed": seed,
+           "command": " ".join(["python", *command[1:]]), "expanded_command": result.get("expanded_command"),
+           "git_commit": commit, "train_commit": result.get("git_commit"), "wall_seconds": round(time.time() - started, 1),
+           "train_wall_seconds": round(trained, 1), "log": str(run / "train.log"), "best_step": result.get("best_step"),
+           **figures(result, binding)}
+    done.write_text(json.dumps(row, indent=2) + "\n")
+    return row
+
+
+def fmt(values: list) -> str:
+    values = [v for v in values if v is not None]
+    if not values:
+        return "–"
     if len(values) == 1:
         return f"{values[0]:.1f}"
     return f"{statistics.mean(values):.1f} ± {statistics.stdev(values):.1f}"
 
 
-def table(results: dict[str, list[dict]]) -> str:
-    lines = []
-    for split, title in (("test", "test-1k"), ("comp", "compositional-1k")):
-        lines += [f"**{title}**", "", "| configuration | seeds | t2v R@1 | t2v R@5 | t2v R@10 | t2v MdR | t2v MnR | v2t R@1 | v2t R@5 | v2t R@10 |", "|---|---|---|---|---|---|---|---|---|---|"]
-        for key, label in ROWS:
-            runs = results.get(key, [])
-            if not runs:
-                continue
-            t2v = [r[split]["retrieval"]["t2v"] for r in runs]
-            v2t = [r[split]["retrieval"]["v2t"] for r in runs]
-            cells = [fmt([m[k] for m in t2v]) for k in METRICS] + [fmt([m[k] for m in v2t]) for k in ("R@1", "R@5", "R@10")]
-            lines.append(f"| {label} | {len(runs)} | " + " | ".join(cells) + " |")
-        lines.append("")
-    return "\n".join(lines)
+def table(rows: list[dict]) -> str:
+    """Markdown table, one line per row key (seeds pooled as mean ± sd)."""
+    by_key: dict[str, list[dict]] = {}
+    for row in rows:
+        by_key.setdefault(row["row"], []).append(row)
+    lines = ["| row | seeds | test t2v R@1 | comp t2v R@1 | twins motion | twins order | twins binding | QA | QA direction | QA order | wall min / seed |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for key in ROWS:
+        runs = by_key.get(key)
+        if not runs:
+            continue
+        test = [r["test"] for r in runs]
+        cells = [fmt([t["t2v_R@1"] for t in test]), fmt([r["comp"]["t2v_R@1"] for r in runs]),
+                 *(fmt([t[f"twins_{k}"] for t in test]) for k in TWIN_KINDS),
+                 fmt([t["qa"] for t in test]), fmt([t["qa_direction"] for t in test]), fmt([t["qa_order"] for t in test]),
+                 fmt([r["wall_seconds"] / 60 for r in runs])]
+        lines.append(f"| {ROWS[key][2]} | {', '.join(str(r['seed']) for r in runs)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def collect(out: Path) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted(out.glob("*-s*/row.json"))]
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", required=True)
     ap.add_argument("--out", default="runs/ablation")
-    ap.add_argument("--steps", type=int, default=300)
-    ap.add_argument("--batch", type=int, default=64)
-    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--rows", nargs="+", default=list(ROWS), choices=list(ROWS))
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="for rows a and e; the others run the first seed")
+    ap.add_argument("--threads", type=int, default=2, help="threads of the twin scoring")
+    ap.add_argument("--table", action="store_true", help="print the table of the finished rows and stop")
+    ap.add_argument("extra", nargs="*", help="after --: more training flags for every row (e.g. -- --steps 300 for a smoke run)")
     args = ap.parse_args(argv)
     out = Path(args.out)
-    results: dict[str, list[dict]] = {}
-    for key, _ in ROWS:
-        seeds = args.seeds if key in ("baseline", "full") else args.seeds[:1]
-        for seed in seeds:
-            run = out / f"{key}-s{seed}"
-            if not (run / "result.json").exists():
-                train.main(["--data", args.data, "--out", str(run), "--ablation", key, "--no-heads", "--steps", str(args.steps), "--batch", str(args.batch),
-                            "--seed", str(seed), "--eval-every", str(max(1, args.steps // 3)), "--threads", str(args.threads), "--test"])
-            results.setdefault(key, []).append(json.loads((run / "result.json").read_text()))
-            (out / "table.md").write_text(table(results))
-    (out / "summary.json").write_text(json.dumps({k: [{s: r[s]["retrieval"] for s in ("test", "comp")} | {"seed": r["seed"], "train_seconds": r["train_seconds"]} for r in v] for k, v in results.items()}, indent=2))
-    print(table(results))
+    if not args.table:
+        for key in args.rows:
+            seeds = args.seeds if key in ("a", "e") else args.seeds[:1]
+            for seed in seeds:
+                print(f"[ablation] row {key} seed {seed}: training (output in {out / f'{key}-s{seed}' / 'train.log'})", file=sys.stderr)
+                row = run_row(args.data, out, key, seed, args.extra, args.threads)
+                print(f"[ablation] row {key} seed {seed}: test t2v R@1 {row['test']['t2v_R@1']}, twins "
+                      f"{[row['test'][f'twins_{k}'] for k in TWIN_KINDS]}, QA {row['test']['qa']}, {row['wall_seconds'] / 60:.1f} min", file=sys.stderr)
+    rows = collect(out)
+    text = table(rows)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "table.md").write_text(text)
+    print(text)
 
 
 if __name__ == "__main__":
