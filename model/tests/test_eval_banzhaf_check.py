@@ -79,3 +79,30 @@ def test_level_matrices_read_out_of_the_interaction_graph(tmp_path):
             want = paired_matrix(rw, rf)[0, :nw, :nf].numpy()
             assert int(wmk.sum()) == nw and int(fmk.sum()) == nf
             assert np.abs(mat[0, 0, :nw, :nf] - want).max() < 1e-4
+
+
+def test_a_fitted_standardised_predictor_learns_exact_interactions_at_any_spread(tmp_path):
+    from hbi.eval.banzhaf_check import compare, predictor_for
+    from hbi.train.banzhaf_fit import fit, save, standardised_examples
+
+    rng = np.random.default_rng(0)
+    # matrices like a trained model's: a narrow spread around an offset, and one word that best matches
+    # one frame (what makes the interaction), at three shapes
+    def matrices(n, lt, tv, spread):
+        out = []
+        for _ in range(n):
+            m = 0.3 + spread * rng.standard_normal((lt, tv)) * 0.3
+            m[rng.integers(lt), rng.integers(tv)] += spread
+            out.append(m)
+        return out
+
+    mats = {"entity": matrices(80, 6, 4, 0.02), "action": matrices(80, 4, 2, 0.05), "event": matrices(80, 2, 2, 0.3)}
+    net, report = fit(standardised_examples(mats), steps=250, batch=32)
+    assert set(report["held_out"]) == set(mats)
+    save(net, report, tmp_path / "p.pt")
+    loaded, info = predictor_for({}, tmp_path / "p.pt")
+    assert info["kind"] == "standardised"
+    test = {k: v[:30] for k, v in {"entity": matrices(30, 6, 4, 0.01), "action": matrices(30, 4, 2, 0.1), "event": matrices(30, 2, 2, 0.6)}.items()}
+    levels = compare(test, loaded, samples=(50,))
+    # far better than predicting zero at every level, though the spreads differ from those it was fitted on
+    assert all(levels[lvl]["network_rel_rms"] < 0.5 for lvl in test), {k: v["network_rel_rms"] for k, v in levels.items()}

@@ -113,3 +113,26 @@ def test_banzhaf_kl_is_zero_when_distributions_match_and_positive_otherwise():
     wm, fm = torch.ones(2, 5), torch.ones(2, 3)
     assert banzhaf_kl(m / 0.1, m, wm, fm, tau=0.1).abs() < 1e-5
     assert banzhaf_kl(-m / 0.1, m, wm, fm, tau=0.1) > 1e-3
+
+
+def test_the_game_moves_with_shifts_and_scales_of_the_matrix_as_the_standardised_predictor_assumes():
+    from hbi.model.banzhaf import StandardisedBanzhafPredictor, constant_game_interaction, similarity_banzhaf_exact
+
+    g = torch.Generator().manual_seed(3)
+    for lt, tv in ((3, 2), (4, 3), (2, 4)):
+        m = torch.rand(lt, tv, generator=g, dtype=torch.float64)
+        base = similarity_banzhaf_exact(m)
+        # B(s·m + c) = s·B(m) + c·B(ones), and B(ones) = 2^-(L+T-2) in every cell
+        ones = similarity_banzhaf_exact(torch.ones(lt, tv, dtype=torch.float64)).double()
+        assert torch.allclose(similarity_banzhaf_exact(2.5 * m + 0.7).double(), 2.5 * base.double() + 0.7 * ones, atol=1e-6)
+        assert torch.allclose(similarity_banzhaf_exact(torch.ones(lt, tv, dtype=torch.float64)).double(),
+                              constant_game_interaction(torch.tensor(lt), torch.tensor(tv)).double().expand(lt, tv).contiguous())
+    # so a predictor that got B(z) right gets B(m) right: check with the exact B(z) standing in for the network
+    net = StandardisedBanzhafPredictor()
+    m = torch.rand(1, 4, 3, generator=g) * 0.02 + 0.3  # a trained model's narrow spread
+    wm, fm = torch.ones(1, 4), torch.ones(1, 3)
+    z, mu, sigma = net.standardise(m, wm, fm)
+    assert abs(float(z.mean())) < 1e-5 and abs(float(z.std(unbiased=False)) - 1.0) < 1e-4
+    exact_z = similarity_banzhaf_exact(z[0].double()).float()
+    net.predict_z = lambda z_, wm_, fm_: exact_z[None]
+    assert torch.allclose(net(m, wm, fm)[0], similarity_banzhaf_exact(m[0].double()).float(), atol=1e-5)

@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from hbi.model.banzhaf import BanzhafPredictor, similarity_banzhaf_mc
+from hbi.model.banzhaf import BanzhafPredictor, StandardisedBanzhafPredictor, similarity_banzhaf_mc
 
 LEVELS = ("entity", "action", "event")
 
@@ -169,11 +169,16 @@ def model_matrices(package: Path, data: Path, split: str, clips: int, work: Path
     return out
 
 
-def predictor_for(cfg_dict: dict, path: Path | None) -> tuple[BanzhafPredictor, dict]:
+def predictor_for(cfg_dict: dict, path: Path | None) -> tuple[BanzhafPredictor | StandardisedBanzhafPredictor, dict]:
     from hbi.model.config import ModelConfig
     from hbi.train.banzhaf_pretrain import pretrain
 
     if path is not None and path.exists():
+        from hbi.train.banzhaf_fit import load
+
+        fitted = load(path)  # hbi.train.banzhaf_fit: standardised, fitted on a model's own matrices
+        if fitted is not None:
+            return fitted, {"loaded": str(path), "kind": "standardised"}
         net = BanzhafPredictor()
         net.load_state_dict(torch.load(path, map_location="cpu"))
         return net.eval(), {"loaded": str(path)}
@@ -185,13 +190,15 @@ def predictor_for(cfg_dict: dict, path: Path | None) -> tuple[BanzhafPredictor, 
 
 
 @torch.no_grad()
-def predict(net: BanzhafPredictor, m: np.ndarray) -> np.ndarray:
+def predict(net: BanzhafPredictor | StandardisedBanzhafPredictor, m: np.ndarray) -> np.ndarray:
     x = torch.from_numpy(m.astype(np.float32))[None]
     wm, fm = torch.ones(1, m.shape[0]), torch.ones(1, m.shape[1])
+    if isinstance(net, StandardisedBanzhafPredictor):  # its outputs are true interactions already
+        return net(x, wm, fm)[0].double().numpy()
     return (net(x, wm, fm)[0] * net.target_scale).double().numpy()
 
 
-def compare(mats: dict[str, list[np.ndarray]], net: BanzhafPredictor, samples=(50, 100, 500), seed: int = 0) -> dict:
+def compare(mats: dict[str, list[np.ndarray]], net: BanzhafPredictor | StandardisedBanzhafPredictor, samples=(50, 100, 500), seed: int = 0) -> dict:
     g = torch.Generator().manual_seed(seed)
     report = {}
     for lvl, lst in mats.items():
