@@ -94,7 +94,9 @@ def test_a_recipe_stands_for_its_flags_and_explicit_flags_override_it():
     out = expand(["--data", "d", "--recipe", "shipped", "--steps", "300"])
     assert out[: len(RECIPES["shipped"])] == RECIPES["shipped"] and out[-4:] == ["--data", "d", "--steps", "300"]
     assert expand(["--recipe=shipped-no-scene"]) == RECIPES["shipped-no-scene"]
-    assert not set(SCENE) & set(RECIPES["shipped-no-scene"])
+    for name in RECIPES:
+        if name.endswith("-no-scene"):
+            assert not set(SCENE) & set(RECIPES[name]) and RECIPES[name] + SCENE == RECIPES[name.removesuffix("-no-scene")]
     with pytest.raises(SystemExit, match="unknown --recipe 'fast'"):
         expand(["--recipe", "fast"])
     # the flags parse as the training command's, the last --steps wins, and the shipped script uses the recipe
@@ -120,10 +122,11 @@ def test_ablation_rows_differ_only_in_their_switches():
 def test_ablation_rows_train_on_the_recipe_and_tabulate_seeds_as_mean_and_sd(tmp_path):
     from hbi.train.ablation import ROWS, figures, table, train_command
 
-    cmd = train_command("d", tmp_path / "e0-s1", "e0", 1, ["--steps", "300"])
-    assert cmd[cmd.index("--recipe") + 1] == "shipped-no-scene" and cmd[cmd.index("--ablation") + 1] == "full"
+    cmd = train_command("d", tmp_path / "e0-s1", "e0", 1, ["--steps", "300"], recipe="motion")
+    assert cmd[cmd.index("--recipe") + 1] == "motion-no-scene" and cmd[cmd.index("--ablation") + 1] == "full"
     assert cmd[cmd.index("--seed") + 1] == "1" and "--test" in cmd and cmd[-2:] == ["--steps", "300"]
-    assert {ROWS[k][1] for k in "abcde"} == {"shipped"}
+    assert train_command("d", tmp_path / "a-s0", "a", 0, [])[4] == "shipped"
+    assert all(ROWS[k][1] for k in "abcde") and not ROWS["a0"][1]
 
     def row(key, seed, r1, motion):
         result = {s: {"retrieval": {"t2v": {"R@1": r1}}, "qa": {"overall": 80.0, "by_type": {"direction": 70.0, "order": 60.0}}} for s in ("test", "comp")}

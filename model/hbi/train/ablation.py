@@ -4,13 +4,13 @@ recipe and budget, then a table of R@1, twin accuracy and QA per row.
     python -m hbi.train.ablation --data .data/synthclips --out runs/ablation --rows a e --seeds 0 1 2
     python -m hbi.train.ablation --data .data/synthclips --out runs/ablation --table   # the table only
 
-Rows (each a set of ModelConfig switches, hbi.model.config.ABLATIONS, on the `shipped` recipe of
-hbi.train.recipes, QA head and caption decoder included):
+Rows (each a set of ModelConfig switches, hbi.model.config.ABLATIONS, on one recipe of hbi.train.recipes,
+`--recipe`, default `shipped`; QA head and caption decoder included):
 
 - ``a`` global embedding only (mean-pooled, CLIP4Clip-style); ``b`` + fine-grained token similarity at
   one level; ``c`` + the three-level hierarchy with DPC-KNN; ``d`` + the Banzhaf interaction;
   ``e`` full HBI (+ self-distillation and V2 reconstruction).
-- ``a0`` and ``e0``: rows a and e with the ``shipped-no-scene`` recipe, without any ground-truth
+- ``a0`` and ``e0``: rows a and e with the recipe's ``-no-scene`` twin, without any ground-truth
   scene supervision.
 
 Rows may be run one at a time, across sessions: each (row, seed) trains into OUT/<row>-s<seed>/ with
@@ -30,22 +30,27 @@ from pathlib import Path
 
 from hbi.provenance import git_commit
 
-# key → (ablation switches, recipe, label)
-ROWS: dict[str, tuple[str, str, str]] = {
-    "a": ("baseline", "shipped", "(a) global embedding only"),
-    "b": ("fine-grained", "shipped", "(b) + fine-grained token similarity, one level"),
-    "c": ("hierarchy", "shipped", "(c) + three-level hierarchy, DPC-KNN"),
-    "d": ("banzhaf", "shipped", "(d) + Banzhaf interaction"),
-    "e": ("full", "shipped", "(e) full: + self-distillation, V2 reconstruction"),
-    "a0": ("baseline", "shipped-no-scene", "(a) without ground-truth scene supervision"),
-    "e0": ("full", "shipped-no-scene", "(e) without ground-truth scene supervision"),
+# key → (ablation switches, scene supervision, label)
+ROWS: dict[str, tuple[str, bool, str]] = {
+    "a": ("baseline", True, "(a) global embedding only"),
+    "b": ("fine-grained", True, "(b) + fine-grained token similarity, one level"),
+    "c": ("hierarchy", True, "(c) + three-level hierarchy, DPC-KNN"),
+    "d": ("banzhaf", True, "(d) + Banzhaf interaction"),
+    "e": ("full", True, "(e) full: + self-distillation, V2 reconstruction"),
+    "a0": ("baseline", False, "(a) without ground-truth scene supervision"),
+    "e0": ("full", False, "(e) without ground-truth scene supervision"),
 }
 TWIN_KINDS = ("motion", "order", "binding")
 
 
-def train_command(data: str, run: Path, key: str, seed: int, extra: list[str]) -> list[str]:
-    ablation, recipe, _ = ROWS[key]
-    return [sys.executable, "-m", "hbi.train.train", "--recipe", recipe, "--ablation", ablation, "--data", data,
+def row_recipe(key: str, recipe: str) -> str:
+    """The recipe a row trains with: `recipe`, or its -no-scene twin for the rows without scene supervision."""
+    return recipe if ROWS[key][1] else f"{recipe}-no-scene"
+
+
+def train_command(data: str, run: Path, key: str, seed: int, extra: list[str], recipe: str = "shipped") -> list[str]:
+    ablation = ROWS[key][0]
+    return [sys.executable, "-m", "hbi.train.train", "--recipe", row_recipe(key, recipe), "--ablation", ablation, "--data", data,
             "--out", str(run), "--seed", str(seed), "--test", "--resume", *extra]
 
 
@@ -63,14 +68,14 @@ def figures(result: dict, binding: dict | None) -> dict:
     return out
 
 
-def run_row(data: str, out: Path, key: str, seed: int, extra: list[str], threads: int) -> dict:
+def run_row(data: str, out: Path, key: str, seed: int, extra: list[str], threads: int, recipe: str = "shipped") -> dict:
     run = out / f"{key}-s{seed}"
     done = run / "row.json"
     if done.exists():
         return json.loads(done.read_text())
     run.mkdir(parents=True, exist_ok=True)
     commit = git_commit()
-    command = train_command(data, run, key, seed, extra)
+    command = train_command(data, run, key, seed, extra, recipe)
     started = time.time()
     with open(run / "train.log", "a") as log:
         log.write(f"$ {' '.join(command)}\n")
@@ -86,7 +91,7 @@ def run_row(data: str, out: Path, key: str, seed: int, extra: list[str], threads
             subprocess.run(step, stdout=log, stderr=subprocess.STDOUT, check=True)
     result = json.loads((run / "result.json").read_text())
     binding = json.loads((run / "binding.json").read_text())
-    row = {"row": key, "label": ROWS[key][2], "ablation": ROWS[key][0], "recipe": ROWS[key][1], "seed": seed,
+    row = {"row": key, "label": ROWS[key][2], "ablation": ROWS[key][0], "recipe": row_recipe(key, recipe), "seed": seed,
            "command": " ".join(["python", *command[1:]]), "expanded_command": result.get("expanded_command"),
            "git_commit": commit, "train_commit": result.get("git_commit"), "wall_seconds": round(time.time() - started, 1),
            "train_wall_seconds": round(trained, 1), "log": str(run / "train.log"), "best_step": result.get("best_step"),
@@ -133,6 +138,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--data", required=True)
     ap.add_argument("--out", default="runs/ablation")
     ap.add_argument("--rows", nargs="+", default=list(ROWS), choices=list(ROWS))
+    ap.add_argument("--recipe", default="shipped", help="the recipe every row trains with (hbi.train.recipes; rows a0/e0 its -no-scene twin)")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="for rows a and e; the others run the first seed")
     ap.add_argument("--threads", type=int, default=2, help="threads of the twin scoring")
     ap.add_argument("--table", action="store_true", help="print the table of the finished rows and stop")
@@ -144,7 +150,7 @@ def main(argv: list[str] | None = None) -> None:
             seeds = args.seeds if key in ("a", "e") else args.seeds[:1]
             for seed in seeds:
                 print(f"[ablation] row {key} seed {seed}: training (output in {out / f'{key}-s{seed}' / 'train.log'})", file=sys.stderr)
-                row = run_row(args.data, out, key, seed, args.extra, args.threads)
+                row = run_row(args.data, out, key, seed, args.extra, args.threads, args.recipe)
                 print(f"[ablation] row {key} seed {seed}: test t2v R@1 {row['test']['t2v_R@1']}, twins "
                       f"{[row['test'][f'twins_{k}'] for k in TWIN_KINDS]}, QA {row['test']['qa']}, {row['wall_seconds'] / 60:.1f} min", file=sys.stderr)
     rows = collect(out)
