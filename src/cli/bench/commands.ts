@@ -160,12 +160,23 @@ export const BENCH_COMMANDS: readonly Command[] = [
         value: '<x>',
         description: 'Noise on synthetic segments, × RMS (default 0.05)',
       },
+      reuse: {
+        type: 'boolean',
+        description: 'With --database postgres: search the corpus an earlier run left there (same size) instead of loading one',
+      },
+      budgets: {
+        type: 'string',
+        value: '<n,n,…>',
+        description: "Also measure recall and latency in-process at these maxRerank budgets (default: the plugin's only)",
+      },
     },
     settings: (args) => {
       const bases = intOption(args, 'bases', 200, 1, 200);
       const copies = args.values.copies === undefined ? undefined : intOption(args, 'copies', 1, 1, 10_000);
       if (copies !== undefined && args.values.segments !== undefined)
         throw new UsageError('Give --segments or --copies, not both');
+      if (args.values.reuse === true && databaseOption(args) !== 'postgres')
+        throw new UsageError('--reuse needs --database postgres (the embedded database lives in a temporary folder)');
       return {
         segments:
           copies === undefined
@@ -176,6 +187,8 @@ export const BENCH_COMMANDS: readonly Command[] = [
         repeat: intOption(args, 'repeat', 5, 1, 1000),
         noise: noiseOption(args),
         database: databaseOption(args),
+        reuse: args.values.reuse === true,
+        budgets: budgetsOption(args),
       };
     },
     run: runSearchBench,
@@ -229,4 +242,13 @@ function noiseOption(args: ParsedArgs): number {
   if (!(value >= 0 && value <= 10))
     throw new UsageError(`--noise must be a number from 0 to 10, got ${JSON.stringify(given)}`);
   return value;
+}
+
+function budgetsOption(args: ParsedArgs): number[] {
+  const given = stringOption(args, 'budgets');
+  if (given === undefined) return [];
+  const values = given.split(',').map((part) => Number(part.trim()));
+  if (values.length === 0 || values.some((value) => !Number.isInteger(value) || value < 1 || value > 20_000))
+    throw new UsageError(`--budgets must be whole numbers from 1 to 20000, comma-separated, got ${JSON.stringify(given)}`);
+  return values;
 }

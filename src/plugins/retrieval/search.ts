@@ -8,8 +8,8 @@
  * representative per scene, `SegmentStore.nearestGroups`), so a hundred copies of one clip take one slot
  * of `candidates`, not all. The representatives are re-ranked; then, best group first, the members of
  * every group that can still reach the top `exactTop` hits are re-ranked too, in rounds until no group
- * left can: a group can reach them when its representative's score plus the most any member of an
- * expanded group rose above its own representative is at least the current `exactTop`-th best score. With filters (a group's
+ * left can: a group can reach them when its representative's score plus the widest range of scores
+ * inside an expanded group is at least the current `exactTop`-th best score. With filters (a group's
  * members may lie outside them) the ANN stage returns segments, as before groups existed.
  */
 import type {
@@ -101,16 +101,19 @@ async function groupedSearch(
     .filter(({ group }) => group.members > 0)
     .sort((a, b) => b.score - a.score || b.group.similarity - a.group.similarity);
   let budget = Math.max(0, config.maxRerank - groups.length);
-  // The most a member rose above its group's representative, over the groups expanded so far; unknown
-  // until the best group is expanded. A representative is one member of its group (its first), no
-  // better placed than any other, so the same lift bounds the groups not expanded yet.
-  let lift: number | undefined;
+  // The widest range of scores inside one expanded group (its representative included), over the
+  // groups expanded so far; unknown until the best group is expanded. A representative is just a
+  // group's first member, possibly its worst-scored, so a group not expanded yet can reach its
+  // representative's score plus that range. (The most a member rose above its own representative, the
+  // rule before, held at 63 copies per scene but missed groups of ~170: recall@10 0.88 at 200 000
+  // segments, docs/benchmarks.md.)
+  let spread: number | undefined;
   while (budget > 0 && waiting.length > 0) {
     const floor = nthBest(hits, config.exactTop);
     const round =
-      lift === undefined
+      spread === undefined
         ? waiting.splice(0, 1)
-        : takeWhere(waiting, ({ score }) => score + (lift ?? 0) >= floor);
+        : takeWhere(waiting, ({ score }) => score + (spread ?? 0) >= floor);
     if (round.length === 0) break;
     const members = await segments.groupMembers({
       embedding: encoded.embedding,
@@ -119,14 +122,16 @@ async function groupedSearch(
     });
     budget -= members.length;
     const scores = await encoder.interaction([encoded], members);
-    const representatives = new Map(round.map(({ group, score }) => [group.segmentId, score]));
-    lift ??= 0;
+    const ranges = new Map<string, { low: number; high: number }>(
+      round.map(({ group, score }) => [group.segmentId, { low: score, high: score }]),
+    );
     members.forEach((member, i) => {
       const score = scores[i]!;
       hits.push(toRanked(member, score));
-      const representative = representatives.get(member.groupId);
-      if (representative !== undefined) lift = Math.max(lift ?? 0, score - representative);
+      const range = ranges.get(member.groupId);
+      if (range) [range.low, range.high] = [Math.min(range.low, score), Math.max(range.high, score)];
     });
+    for (const { low, high } of ranges.values()) spread = Math.max(spread ?? 0, high - low);
   }
   return { hits, reranked: config.maxRerank - budget };
 }

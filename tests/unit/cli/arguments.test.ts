@@ -71,6 +71,8 @@ describe('hbi: usage errors exit 2 and do nothing', () => {
     [['bench', 'search', '--copies', '4', '--segments', '100'], 'Give --segments or --copies, not both'],
     [['bench', 'search', '--database', 'mysql'], '--database must be embedded or postgres'],
     [['bench', 'search', '--database', 'postgres'], '--database postgres needs --database-url'],
+    [['bench', 'search', '--reuse'], '--reuse needs --database postgres'],
+    [['bench', 'search', '--budgets', '2000,lots'], '--budgets must be whole numbers'],
   ])('hbi %j', async (argv, message) => {
     const { code, stderr, stdout } = await hbi(argv);
     expect(code).toBe(EXIT_CODES.USAGE);
