@@ -4,6 +4,7 @@
  * over every segment), and recall@10 of the two-stage search against that exact ranking. The corpus
  * is synthesised from real encodings of demo clips (synthetic-segments.ts); queries are demo captions.
  */
+import { ApiKeyStore } from '../../core/auth/api-keys.js';
 import type { Config } from '../../core/config.js';
 import type { Database } from '../../core/db/port.js';
 import type { SharedEncoder, VideoEncoding } from '../../core/encoder/types.js';
@@ -173,8 +174,18 @@ export async function runSearchBench(
     );
 
     const texts = clips.slice(0, options.queries).map((clip) => clip.captions[0]!);
-    // The benchmark's data folder is new, so this start made the admin key.
-    const adminKey = platform.adminKey ?? '';
+    // The benchmark's data folder is new, so this start made the admin key, unless the database was
+    // already set up (--database postgres): then the benchmark makes itself an hour's read key.
+    const adminKey =
+      platform.adminKey ??
+      (
+        await new ApiKeyStore(kernel.db).create({
+          tenantId: DEFAULT_TENANT_ID,
+          name: 'hbi bench search',
+          role: 'read',
+          expiresAt: new Date(Date.now() + 3_600_000),
+        })
+      ).token;
     const route = platform.registry.taskHandler(searchTask.kind);
     if (!route) throw new HbiError('INTERNAL', 'the retrieval plugin is not started');
     const retrieval = route.context(DEFAULT_TENANT_ID) as TaskContext<RetrievalConfig>;
