@@ -22,6 +22,7 @@ import { runEncoderBench } from './encoder-bench.js';
 import { runIngestBench } from './ingest-bench.js';
 import { loadBenchCommand } from './load-bench.js';
 import { renderMarkdown, startReport, writeReport } from './report.js';
+import type { SearchBudget } from './search-bench.js';
 import { runSearchBench } from './search-bench.js';
 import { VARIANTS } from './synthetic-segments.js';
 
@@ -162,12 +163,14 @@ export const BENCH_COMMANDS: readonly Command[] = [
       },
       reuse: {
         type: 'boolean',
-        description: 'With --database postgres: search the corpus an earlier run left there (same size) instead of loading one',
+        description:
+          'With --database postgres: search the corpus an earlier run left there (same size) instead of loading one',
       },
       budgets: {
         type: 'string',
-        value: '<n,n,…>',
-        description: "Also measure recall and latency in-process at these maxRerank budgets (default: the plugin's only)",
+        value: '<[c:]n,…>',
+        description:
+          "Also measure recall and latency in-process at these budgets: maxRerank, or candidates:maxRerank (default: the plugin's only)",
       },
     },
     settings: (args) => {
@@ -176,7 +179,9 @@ export const BENCH_COMMANDS: readonly Command[] = [
       if (copies !== undefined && args.values.segments !== undefined)
         throw new UsageError('Give --segments or --copies, not both');
       if (args.values.reuse === true && databaseOption(args) !== 'postgres')
-        throw new UsageError('--reuse needs --database postgres (the embedded database lives in a temporary folder)');
+        throw new UsageError(
+          '--reuse needs --database postgres (the embedded database lives in a temporary folder)',
+        );
       return {
         segments:
           copies === undefined
@@ -244,11 +249,18 @@ function noiseOption(args: ParsedArgs): number {
   return value;
 }
 
-function budgetsOption(args: ParsedArgs): number[] {
+function budgetsOption(args: ParsedArgs): SearchBudget[] {
   const given = stringOption(args, 'budgets');
   if (given === undefined) return [];
-  const values = given.split(',').map((part) => Number(part.trim()));
-  if (values.length === 0 || values.some((value) => !Number.isInteger(value) || value < 1 || value > 20_000))
-    throw new UsageError(`--budgets must be whole numbers from 1 to 20000, comma-separated, got ${JSON.stringify(given)}`);
-  return values;
+  const budgets = given.split(',').map((part) => {
+    const [first, second] = part.trim().split(':').map(Number);
+    return second === undefined ? { maxRerank: first! } : { candidates: first!, maxRerank: second };
+  });
+  const whole = (value: number | undefined, max: number) =>
+    value === undefined || (Number.isInteger(value) && value >= 1 && value <= max);
+  if (budgets.some((b) => !whole(b.maxRerank, 20_000) || !whole(b.candidates, 1000)))
+    throw new UsageError(
+      `--budgets must be comma-separated maxRerank values (1–20000), each optionally after candidates (1–1000) and a colon, got ${JSON.stringify(given)}`,
+    );
+  return budgets;
 }

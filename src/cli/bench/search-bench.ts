@@ -49,8 +49,14 @@ export interface SearchBenchOptions {
   database: 'embedded' | 'postgres';
   /** PostgreSQL only: search the corpus an earlier run left in the database (same --segments) instead of loading one. */
   reuse?: boolean;
-  /** `maxRerank` budgets whose recall and latency are measured in-process, besides the configured one. */
-  budgets?: readonly number[];
+  /** Other search budgets whose recall and latency are measured in-process, besides the configured one. */
+  budgets?: readonly SearchBudget[];
+}
+
+/** A search budget: candidate groups from the ANN stage (the plugin's when absent) and segments re-ranked at most. */
+export interface SearchBudget {
+  candidates?: number;
+  maxRerank: number;
 }
 
 /** Hits compared for recall (the page size of the search). */
@@ -245,14 +251,22 @@ export async function runSearchBench(
         reranked.push(store.value.reranked);
       }
     }
-    // Recall against budget: the same grouped search with other `maxRerank` budgets, in-process.
-    const budgets = [...new Set([retrieval.config.maxRerank, ...(options.budgets ?? [])])].sort((a, b) => a - b);
-    const sweep: { budget: number; ms: number[]; tops: string[][]; reranked: number[] }[] = [];
-    for (const budget of budgets) {
-      const context = { ...retrieval, config: { ...retrieval.config, maxRerank: budget } };
+    // Recall against budget: the same grouped search with other budgets (candidate groups, segments
+    // re-ranked at most), in-process.
+    const budgets: Required<SearchBudget>[] = [
+      { candidates: retrieval.config.candidates, maxRerank: retrieval.config.maxRerank },
+      ...(options.budgets ?? []).map((b) => ({
+        candidates: b.candidates ?? retrieval.config.candidates,
+        maxRerank: b.maxRerank,
+      })),
+    ];
+    const sweep: { budget: string; ms: number[]; tops: string[][]; reranked: number[] }[] = [];
+    for (const { candidates: groupsWanted, maxRerank } of budgets) {
+      const budget = `candidates ${groupsWanted}, maxRerank ${maxRerank}`;
+      const context = { ...retrieval, config: { ...retrieval.config, candidates: groupsWanted, maxRerank } };
       const run = { budget, ms: [] as number[], tops: [] as string[][], reranked: [] as number[] };
       for (const [i, text] of texts.entries()) {
-        progress.update(i, texts.length, `grouped search, maxRerank ${budget}`);
+        progress.update(i, texts.length, `grouped search, ${budget}`);
         await searchSegments(context, text); // warm: the frame cache holds what this budget reads
         const searched = await timed(() => searchSegments(context, text));
         run.ms.push(searched.ms);
@@ -319,7 +333,7 @@ export async function runSearchBench(
     for (const run of sweep) {
       const recall = recalls(run.tops);
       report.measure(
-        `recall@${K}, grouped search with maxRerank ${run.budget}: mean`,
+        `recall@${K}, grouped search with ${run.budget}: mean`,
         mean(recall),
         '',
         `worst query ${Math.min(...recall)}; in-process p50 ${quantile(run.ms, 0.5).toFixed(0)} ms, ` +

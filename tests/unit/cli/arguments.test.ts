@@ -72,7 +72,7 @@ describe('hbi: usage errors exit 2 and do nothing', () => {
     [['bench', 'search', '--database', 'mysql'], '--database must be embedded or postgres'],
     [['bench', 'search', '--database', 'postgres'], '--database postgres needs --database-url'],
     [['bench', 'search', '--reuse'], '--reuse needs --database postgres'],
-    [['bench', 'search', '--budgets', '2000,lots'], '--budgets must be whole numbers'],
+    [['bench', 'search', '--budgets', '2000,lots'], '--budgets must be comma-separated'],
   ])('hbi %j', async (argv, message) => {
     const { code, stderr, stdout } = await hbi(argv);
     expect(code).toBe(EXIT_CODES.USAGE);
