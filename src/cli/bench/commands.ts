@@ -170,7 +170,7 @@ export const BENCH_COMMANDS: readonly Command[] = [
         type: 'string',
         value: '<[c:]n,…>',
         description:
-          "Also measure recall and latency in-process at these budgets: maxRerank, or candidates:maxRerank (default: the plugin's only)",
+          "Also measure recall and latency in-process at these budgets: maxRerank, or candidates:maxRerank[:expandGroups] (default: the plugin's only)",
       },
     },
     settings: (args) => {
@@ -252,15 +252,20 @@ function noiseOption(args: ParsedArgs): number {
 function budgetsOption(args: ParsedArgs): SearchBudget[] {
   const given = stringOption(args, 'budgets');
   if (given === undefined) return [];
-  const budgets = given.split(',').map((part) => {
-    const [first, second] = part.trim().split(':').map(Number);
-    return second === undefined ? { maxRerank: first! } : { candidates: first!, maxRerank: second };
+  const budgets = given.split(',').map((part): SearchBudget => {
+    const [first, second, third] = part.trim().split(':').map(Number);
+    if (second === undefined) return { maxRerank: first! };
+    return { candidates: first!, maxRerank: second, ...(third === undefined ? {} : { expandGroups: third }) };
   });
   const whole = (value: number | undefined, max: number) =>
     value === undefined || (Number.isInteger(value) && value >= 1 && value <= max);
-  if (budgets.some((b) => !whole(b.maxRerank, 20_000) || !whole(b.candidates, 1000)))
+  if (
+    budgets.some(
+      (b) => !whole(b.maxRerank, 20_000) || !whole(b.candidates, 1000) || !whole(b.expandGroups, 1000),
+    )
+  )
     throw new UsageError(
-      `--budgets must be comma-separated maxRerank values (1–20000), each optionally after candidates (1–1000) and a colon, got ${JSON.stringify(given)}`,
+      `--budgets must be comma-separated maxRerank values (1–20000), or candidates:maxRerank[:expandGroups], got ${JSON.stringify(given)}`,
     );
   return budgets;
 }

@@ -57,6 +57,8 @@ export interface SearchBenchOptions {
 export interface SearchBudget {
   candidates?: number;
   maxRerank: number;
+  /** Groups expanded first regardless of the bound (the plugin's `expandGroups` when absent). */
+  expandGroups?: number;
 }
 
 /** Hits compared for recall (the page size of the search). */
@@ -254,16 +256,24 @@ export async function runSearchBench(
     // Recall against budget: the same grouped search with other budgets (candidate groups, segments
     // re-ranked at most), in-process.
     const budgets: Required<SearchBudget>[] = [
-      { candidates: retrieval.config.candidates, maxRerank: retrieval.config.maxRerank },
+      {
+        candidates: retrieval.config.candidates,
+        maxRerank: retrieval.config.maxRerank,
+        expandGroups: retrieval.config.expandGroups,
+      },
       ...(options.budgets ?? []).map((b) => ({
         candidates: b.candidates ?? retrieval.config.candidates,
         maxRerank: b.maxRerank,
+        expandGroups: b.expandGroups ?? retrieval.config.expandGroups,
       })),
     ];
     const sweep: { budget: string; ms: number[]; tops: string[][]; reranked: number[] }[] = [];
-    for (const { candidates: groupsWanted, maxRerank } of budgets) {
-      const budget = `candidates ${groupsWanted}, maxRerank ${maxRerank}`;
-      const context = { ...retrieval, config: { ...retrieval.config, candidates: groupsWanted, maxRerank } };
+    for (const { candidates: groupsWanted, maxRerank, expandGroups } of budgets) {
+      const budget = `candidates ${groupsWanted}, maxRerank ${maxRerank}, expandGroups ${expandGroups}`;
+      const context = {
+        ...retrieval,
+        config: { ...retrieval.config, candidates: groupsWanted, maxRerank, expandGroups },
+      };
       const run = { budget, ms: [] as number[], tops: [] as string[][], reranked: [] as number[] };
       for (const [i, text] of texts.entries()) {
         progress.update(i, texts.length, `grouped search, ${budget}`);
@@ -277,11 +287,16 @@ export async function runSearchBench(
     }
     const exact: number[] = [];
     const truths: Set<string>[] = [];
+    const groupRanks: number[] = [];
+    const groupOf = await inOwnerScope('benchmark', () => groupsOfSegments(kernel.db, modelVersionId));
+    const indexOf = new Map(inserted.value.map((segment, i) => [segment.segmentId, i]));
     for (const [i, text] of texts.entries()) {
       progress.update(i, texts.length, 'exact scan (HBI over every segment)');
-      const run = await timed(() => exactTop(kernel.encoder, text, inserted.value));
+      const run = await timed(() => exactScores(kernel.encoder, text, inserted.value));
       exact.push(run.ms);
-      truths.push(new Set(run.value));
+      const top = topIds(run.value, inserted.value);
+      truths.push(new Set(top));
+      groupRanks.push(worstGroupRank(run.value, top, groupOf, indexOf));
     }
     progress.finish();
     const peakRss = process.resourceUsage().maxRSS * 1024;
@@ -330,6 +345,12 @@ export async function runSearchBench(
       `the bench process: server${options.database === 'embedded' ? ', PGlite' : ''} and the corpus's tensors held for the exact scan (${((options.segments * 4.2) / 1024).toFixed(0)} MiB of them)`,
     );
     report.measure('memory (RSS) peak', peakRss / 1024 ** 2, 'MiB', 'maxRSS of the bench process');
+    report.measure(
+      `groups that hold HBI's top ${K}: the worst rank of their representative by exact score`,
+      Math.max(...groupRanks),
+      '',
+      `per query ${groupRanks.join(', ')} (1 = the best group); the grouped search must expand at least that many groups`,
+    );
     for (const run of sweep) {
       const recall = recalls(run.tops);
       report.measure(
@@ -552,19 +573,52 @@ async function readSegments(
   }
 }
 
-/** The ids of the K best segments by HBI score over all of `segments`. */
-async function exactTop(
+/** The HBI score of every one of `segments` for `text`. */
+async function exactScores(
   encoder: SharedEncoder,
   text: string,
   segments: readonly SyntheticSegment[],
-): Promise<string[]> {
+): Promise<Float32Array> {
   const encoded = await encoder.encodeText(text);
   const scores = new Float32Array(segments.length);
   for (let start = 0; start < segments.length; start += EXACT_CHUNK) {
     scores.set(await encoder.interaction([encoded], segments.slice(start, start + EXACT_CHUNK)), start);
   }
+  return scores;
+}
+
+/** The ids of the K best-scored segments. */
+function topIds(scores: Float32Array, segments: readonly SyntheticSegment[]): string[] {
   return [...scores.keys()]
     .sort((a, b) => scores[b]! - scores[a]!)
     .slice(0, K)
     .map((index) => segments[index]!.segmentId);
+}
+
+/** Each segment's group (its representative's id; a representative's is its own). */
+async function groupsOfSegments(db: Database, modelVersionId: string): Promise<Map<string, string>> {
+  const { rows } = await db.query<{ segment_id: string; group_id: string }>(
+    `SELECT "segment_id", coalesce("duplicate_of", "segment_id") AS "group_id" FROM "segment_embeddings"
+     WHERE "model_version_id" = $1`,
+    [modelVersionId],
+  );
+  return new Map(rows.map((row) => [row.segment_id, row.group_id]));
+}
+
+/**
+ * Of the groups holding `top`, the worst rank (1-based) of its representative among all
+ * representatives ordered by exact score: how many groups, best representative first, a search must
+ * expand to find all of `top`.
+ */
+function worstGroupRank(
+  scores: Float32Array,
+  top: readonly string[],
+  groupOf: ReadonlyMap<string, string>,
+  indexOf: ReadonlyMap<string, number>,
+): number {
+  const representatives = [...new Set(groupOf.values())]
+    .map((id) => ({ id, score: scores[indexOf.get(id) ?? -1] ?? -Infinity }))
+    .sort((a, b) => b.score - a.score);
+  const rank = new Map(representatives.map((rep, i) => [rep.id, i + 1]));
+  return Math.max(...top.map((id) => rank.get(groupOf.get(id) ?? id) ?? Infinity));
 }

@@ -14,6 +14,12 @@ export const retrievalConfigSchema = z.strictObject({
    * near-duplicate group that can still reach this many best hits (search.ts).
    */
   exactTop: z.number().int().min(1).max(1000).default(10),
+  /**
+   * Near-duplicate groups whose members the re-rank takes in first, best representatives first,
+   * before the bound decides on the rest (search.ts); more costs latency, buys recall on corpora of
+   * large mixed groups.
+   */
+  expandGroups: z.number().int().min(1).max(1000).default(1),
   /** Most segments one search re-ranks, representatives and group members together. */
   maxRerank: z.number().int().min(1).max(20_000).default(2000),
   /** Longest search (or ranked) text accepted, in characters. */

@@ -112,7 +112,7 @@ async function groupedSearch(
     const floor = nthBest(hits, config.exactTop);
     const round =
       spread === undefined
-        ? waiting.splice(0, 1)
+        ? waiting.splice(0, config.expandGroups)
         : takeWhere(waiting, ({ score }) => score + (spread ?? 0) >= floor);
     if (round.length === 0) break;
     const members = await segments.groupMembers({
