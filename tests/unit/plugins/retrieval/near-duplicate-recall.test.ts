@@ -135,6 +135,26 @@ describe('search candidates that survive near-duplicates (recall@10 against an e
       expect(mean(grouped)).toBeGreaterThanOrEqual(0.95);
       expect(mean(plain)).toBeLessThan(mean(grouped));
     }, 120_000);
+
+    it('expands expandGroups groups first, whatever the bound says: every group re-ranks every segment', async () => {
+      const everything = {
+        ...corpus.retrieval,
+        config: { ...corpus.retrieval.config, candidates: 1000, expandGroups: 1000, maxRerank: 20_000 },
+      };
+      const text = corpus.texts[0]!;
+      const [outcome] = await searchTask.handle([{ id: 'q', input: { text } }], everything);
+      if (!outcome?.ok) throw outcome?.error ?? new Error('no outcome');
+      expect(outcome.value.reranked).toBe(corpus.segments.length);
+      const truth = await exactTop(corpus.platform, text, corpus.segments);
+      expect(
+        recall(
+          outcome.value.ranked.slice(0, K).map((hit) => hit.segmentId),
+          truth,
+        ),
+      ).toBe(1);
+      const [plain] = await searchTask.handle([{ id: 'q', input: { text } }], corpus.retrieval);
+      expect(plain?.ok && plain.value.reranked).toBeLessThan(corpus.segments.length);
+    }, 120_000);
   });
 
   describe('a corpus with few duplicates: each of 192 encodings once, with noise (192 segments)', () => {
