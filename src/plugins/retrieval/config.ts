@@ -19,9 +19,9 @@ export const retrievalConfigSchema = z.strictObject({
    * before the bound decides on the rest (search.ts); more costs latency, buys recall on corpora of
    * large mixed groups.
    */
-  expandGroups: z.number().int().min(1).max(1000).default(1),
+  expandGroups: z.number().int().min(1).max(1000).default(3),
   /** Most segments one search re-ranks, representatives and group members together. */
-  maxRerank: z.number().int().min(1).max(20_000).default(2000),
+  maxRerank: z.number().int().min(1).max(20_000).default(5000),
   /** Longest search (or ranked) text accepted, in characters. */
   maxTextLength: z.number().int().min(1).max(10_000).default(1000),
   /** Most texts one rankTexts request may rank against a segment. */
