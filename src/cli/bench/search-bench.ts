@@ -12,8 +12,10 @@ import { HbiError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { TaskContext } from '../../core/plugins/define-plugin.js';
 import { startPlatform } from '../../core/platform.js';
-import type { VectorModel } from '../../core/segments/vector-store.js';
+import type { StoredTensorRow, VectorModel } from '../../core/segments/vector-store.js';
 import {
+  STORED_TENSOR_COLUMNS,
+  storedTensors,
   bytesToFloat32,
   ensureVectorIndex,
   toVectorLiteral,
@@ -549,25 +551,13 @@ async function readSegments(
   const out: SyntheticSegment[] = [];
   let after = '00000000-0000-0000-0000-000000000000';
   for (;;) {
-    const { rows } = await db.query<{
-      segment_id: string;
-      frame_tokens: Uint8Array;
-      frame_weights: Uint8Array;
-      frame_mask: Uint8Array;
-    }>(
-      `SELECT "segment_id", "frame_tokens", "frame_weights", "frame_mask" FROM "segment_embeddings"
+    const { rows } = await db.query<StoredTensorRow>(
+      `SELECT ${STORED_TENSOR_COLUMNS} FROM "segment_embeddings"
        WHERE "model_version_id" = $1 AND "segment_id" > $2 ORDER BY "segment_id" LIMIT 10000`,
       [modelVersionId, after],
     );
     if (rows.length === 0) return out;
-    for (const row of rows) {
-      out.push({
-        segmentId: row.segment_id,
-        frameTokens: bytesToFloat32(row.frame_tokens),
-        frameWeights: bytesToFloat32(row.frame_weights),
-        frameMask: bytesToFloat32(row.frame_mask),
-      });
-    }
+    for (const row of rows) out.push({ segmentId: row.segment_id, ...storedTensors(row) });
     after = rows.at(-1)!.segment_id;
     onProgress(out.length);
   }

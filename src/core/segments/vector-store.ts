@@ -369,13 +369,8 @@ export class VectorStore {
       else missing.push(row);
     }
     if (missing.length === 0) return;
-    const { rows: read } = await tx.query<{
-      segment_id: string;
-      frame_tokens: Uint8Array;
-      frame_weights: Uint8Array;
-      frame_mask: Uint8Array;
-    }>(
-      `SELECT "segment_id", "frame_tokens", "frame_weights", "frame_mask" FROM "segment_embeddings"
+    const { rows: read } = await tx.query<StoredTensorRow>(
+      `SELECT ${STORED_TENSOR_COLUMNS} FROM "segment_embeddings"
        WHERE "model_version_id" = $1 AND "segment_id" = ANY($2::uuid[])`,
       [this.#model.id, missing.map((row) => row.segment_id)],
     );
@@ -383,11 +378,7 @@ export class VectorStore {
     for (const row of missing) {
       const stored = byId.get(row.segment_id);
       if (!stored) continue;
-      const tensors = {
-        frameTokens: bytesToFloat32(stored.frame_tokens),
-        frameWeights: bytesToFloat32(stored.frame_weights),
-        frameMask: bytesToFloat32(stored.frame_mask),
-      };
+      const tensors = storedTensors(stored);
       this.#frameCache.set(row.segment_id, tensors);
       Object.assign(row, { tensors });
     }
@@ -616,6 +607,26 @@ export async function ensureVectorIndex(
      WHERE "model_version_id" = '${modelVersionId}'`;
   // Index builds are the owner's work (db/scope.ts).
   await inOwnerScope('vector index', () => db.exec(sql));
+}
+
+/** A segment's frame tensors as stored (BYTEA columns), by segment id. */
+export interface StoredTensorRow {
+  segment_id: string;
+  frame_tokens: Uint8Array;
+  frame_weights: Uint8Array;
+  frame_mask: Uint8Array;
+}
+
+/** The columns of a `StoredTensorRow`, for a SELECT from "segment_embeddings". */
+export const STORED_TENSOR_COLUMNS = `"segment_id", "frame_tokens", "frame_weights", "frame_mask"`;
+
+/** The decoded tensors of a stored row. */
+export function storedTensors(row: StoredTensorRow): FrameTensors {
+  return {
+    frameTokens: bytesToFloat32(row.frame_tokens),
+    frameWeights: bytesToFloat32(row.frame_weights),
+    frameMask: bytesToFloat32(row.frame_mask),
+  };
 }
 
 /** `[0.1,0.2,…]`, the literal pgvector parses from a `$n::vector` parameter. */
