@@ -292,13 +292,14 @@ export async function runSearchBench(
     const groupRanks: number[] = [];
     const groupOf = await inOwnerScope('benchmark', () => groupsOfSegments(kernel.db, modelVersionId));
     const indexOf = new Map(inserted.value.map((segment, i) => [segment.segmentId, i]));
+    const representatives = [...new Set(groupOf.values())];
     for (const [i, text] of texts.entries()) {
       progress.update(i, texts.length, 'exact scan (HBI over every segment)');
       const run = await timed(() => exactScores(kernel.encoder, text, inserted.value));
       exact.push(run.ms);
       const top = topIds(run.value, inserted.value);
       truths.push(new Set(top));
-      groupRanks.push(worstGroupRank(run.value, top, groupOf, indexOf));
+      groupRanks.push(worstGroupRank(run.value, top, groupOf, indexOf, representatives));
     }
     progress.finish();
     const peakRss = process.resourceUsage().maxRSS * 1024;
@@ -605,10 +606,11 @@ function worstGroupRank(
   top: readonly string[],
   groupOf: ReadonlyMap<string, string>,
   indexOf: ReadonlyMap<string, number>,
+  representatives: readonly string[],
 ): number {
-  const representatives = [...new Set(groupOf.values())]
+  const ranked = representatives
     .map((id) => ({ id, score: scores[indexOf.get(id) ?? -1] ?? -Infinity }))
     .sort((a, b) => b.score - a.score);
-  const rank = new Map(representatives.map((rep, i) => [rep.id, i + 1]));
+  const rank = new Map(ranked.map((rep, i) => [rep.id, i + 1]));
   return Math.max(...top.map((id) => rank.get(groupOf.get(id) ?? id) ?? Infinity));
 }
