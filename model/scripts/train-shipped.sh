@@ -21,9 +21,10 @@ export OMP_WAIT_POLICY=PASSIVE
 [ -f "$data/meta.json" ] && [ -d "$data/videos/comp" ] || "$py" -m hbi.data.synthclips --out "$data" --seed 0 --workers 2
 "$py" -m hbi.data.cache --data "$data" --frames 8 --size 64
 # Stage 1: the shipped recipe (hbi/train/recipes.py): the VGG-style max-pool frame encoder with a pooled
-# "what" path, words to ~1/3 then ~1/6 and frames 8 -> 4 -> 1, 300 steps of frame pre-training on the
-# per-frame scene targets, the scene losses over the objects that are there, 700 joint steps of 64
-# clips with 3 questions each (see model/RESULTS.md).
+# "what" path that also sees each frame's change to the next sampled frame, words to ~1/3 then ~1/6 and
+# frames 8 -> 4 -> 2, 300 steps of frame pre-training on the per-frame scene and change targets, the
+# scene losses over the objects that are there, 1000 joint steps of 64 clips with 3 questions each
+# (see model/RESULTS.md).
 "$py" -m hbi.train.train --recipe shipped --data "$data" --out "$run" --seed 0 --resume
 # Stage 2 replaces the QA head with the "clip" head (a clip summary read like the scene head's, plus each
 # frame in its place, modulated by the question; started from the scene head's first layer) and trains it

@@ -5,20 +5,21 @@ shipped script, the ablation ladder and a hand-run experiment cannot drift apart
 
 ``--recipe NAME`` stands for the recipe's flags, placed before the others on the command line: a flag
 given explicitly after it wins (argparse keeps the last value), so ``--recipe shipped --steps 300``
-is the shipped recipe at 300 steps. ``shipped`` is the recipe of the package in models/; ``motion``
-the candidate that sees motion (issue 15). ``<name>-no-scene`` is the same model and budget without
+is the shipped recipe at 300 steps. ``shipped`` is the recipe of the package in models/: the model that
+sees each frame's change to the next (issue 15); ``motion`` is the same recipe under the name it was
+developed with; ``static`` the package before it (2026-11-28), which saw frames only. ``<name>-no-scene`` is the same model and budget without
 any ground-truth scene supervision (no scene losses, no frame pre-training on scene targets): what
 real footage, which has no scene annotations, allows.
 """
 from __future__ import annotations
 
-# The package in models/hbi-synth-tiny (2026-11-28): the VGG-style max-pool frame encoder with a pooled
+# The package of 2026-11-28 (before issue 15): the VGG-style max-pool frame encoder with a pooled
 # "what" path (it learns shape; the 4x4 patchify default does not at this budget), words merged to ~1/3
 # then ~1/6 of the level below, frames 8 -> 4 -> 1 (a degenerate event level), 700 joint steps.
-SHIPPED_ARCHITECTURE = ["--conv-stem", "maxpool", "--conv-channels", "32,64,128", "--conv-pooled",
+STATIC_ARCHITECTURE = ["--conv-stem", "maxpool", "--conv-channels", "32,64,128", "--conv-pooled",
                         "--word-ratios", "0.3333333333333333,0.16666666666666666", "--frame-ratios", "0.5,0.25"]
-SHIPPED_BUDGET = ["--steps", "700", "--batch", "64", "--eval-every", "350", "--questions", "3", "--threads", "2"]
-# The candidate that reads motion and order (issue 15): the same encoder also sees each frame's change
+STATIC_BUDGET = ["--steps", "700", "--batch", "64", "--eval-every", "350", "--questions", "3", "--threads", "2"]
+# The package in models/hbi-synth-tiny since 2026-12-06, which reads motion and order (issue 15): the same encoder also sees each frame's change
 # to the next sampled frame, frames 8 -> 4 -> 2 (a real event level), 1000 joint steps.
 MOTION_ARCHITECTURE = ["--conv-stem", "maxpool", "--conv-channels", "32,64,128", "--conv-pooled",
                        "--word-ratios", "0.3333333333333333,0.16666666666666666", "--frame-ratios", "0.5,0.5",
@@ -29,10 +30,12 @@ MOTION_BUDGET = ["--steps", "1000", "--batch", "64", "--eval-every", "500", "--q
 SCENE = ["--scene-aux", "--scene-present-only", "--frame-pretrain", "300"]
 
 RECIPES: dict[str, list[str]] = {
-    "shipped": SHIPPED_ARCHITECTURE + SHIPPED_BUDGET + SCENE,
-    "shipped-no-scene": SHIPPED_ARCHITECTURE + SHIPPED_BUDGET,
+    "shipped": MOTION_ARCHITECTURE + MOTION_BUDGET + SCENE,
+    "shipped-no-scene": MOTION_ARCHITECTURE + MOTION_BUDGET,
     "motion": MOTION_ARCHITECTURE + MOTION_BUDGET + SCENE,
     "motion-no-scene": MOTION_ARCHITECTURE + MOTION_BUDGET,
+    "static": STATIC_ARCHITECTURE + STATIC_BUDGET + SCENE,
+    "static-no-scene": STATIC_ARCHITECTURE + STATIC_BUDGET,
 }
 
 
