@@ -31,7 +31,7 @@ export OMP_WAIT_POLICY=PASSIVE
 # on the frozen encoder's cached tokens; test/comp are evaluated once, on the final model.
 [ "$run/heads.pt" -nt "$run/best.pt" ] || "$py" -m hbi.train.tune_heads --data "$data" --run "$run" --qa-head clip --steps 4000 --lr 1e-3 --eval-every 1000 --threads 2 --no-captions --test
 "$py" -m hbi.export.demo --data "$data" --out "$repo/examples/demo-library" --count 200
-"$py" -m hbi.export.package --run "$run" --checkpoint heads.pt --data "$data" --out "$repo/models/hbi-synth-tiny" --demo "$repo/examples/demo-library"
+"$py" -m hbi.export.package --run "$run" --checkpoint heads.pt --data "$data" --version 2.0.0 --out "$repo/models/hbi-synth-tiny" --demo "$repo/examples/demo-library"
 # Twin accuracy, the oracle ceilings, the question-only QA baseline and restricted-caption retrieval
 # (hbi/eval/binding.py; renders the twins, ~10 min) → manifest metrics.<split>.twins / .ceilings.
 "$py" -m hbi.eval.binding --data "$data" --package "$repo/models/hbi-synth-tiny" --threads 2 --out "$run/binding.json" --write-manifest

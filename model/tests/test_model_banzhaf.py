@@ -136,3 +136,70 @@ def test_the_game_moves_with_shifts_and_scales_of_the_matrix_as_the_standardised
     exact_z = similarity_banzhaf_exact(z[0].double()).float()
     net.predict_z = lambda z_, wm_, fm_: exact_z[None]
     assert torch.allclose(net(m, wm, fm)[0], similarity_banzhaf_exact(m[0].double()).float(), atol=1e-5)
+
+
+def test_the_batched_exact_interaction_equals_enumeration_with_padding_and_ties():
+    import numpy as np
+
+    from hbi.eval.banzhaf_check import exact_banzhaf
+    from hbi.model.banzhaf import similarity_banzhaf_exact, similarity_banzhaf_exact_batch
+
+    g = torch.Generator().manual_seed(3)
+    shapes = [(6, 8), (3, 4), (1, 2), (2, 1), (9, 5), (1, 1)]  # valid (words, frames) per matrix
+    L, T = 11, 8
+    m = torch.rand(len(shapes), L, T, generator=g) * 2 - 1
+    m[1, :, 2] = m[1, :, 0]  # a tied column
+    m[4, 3] = m[4, 1]  # a tied row
+    wm = torch.zeros(len(shapes), L)
+    fm = torch.zeros(len(shapes), T)
+    for b, (lw, tf) in enumerate(shapes):
+        wm[b, :lw] = 1
+        fm[b, :tf] = 1
+    out = similarity_banzhaf_exact_batch(m, wm, fm)
+    assert out.dtype == torch.float64 and out.shape == (len(shapes), L, T)
+    for b, (lw, tf) in enumerate(shapes):
+        cut = m[b, :lw, :tf]
+        if lw + tf <= 12:  # full enumeration of every coalition
+            assert torch.allclose(out[b, :lw, :tf].float(), similarity_banzhaf_exact(cut), atol=1e-6)
+        assert np.allclose(out[b, :lw, :tf].numpy(), exact_banzhaf(cut.numpy()), atol=1e-10)
+        assert out[b, lw:].abs().sum() == 0 and out[b, :, tf:].abs().sum() == 0
+    # the padding may sit anywhere: a frame masked in the middle is not a player
+    fm_mid = torch.ones(1, 4)
+    fm_mid[0, 1] = 0
+    m1 = torch.rand(1, 5, 4, generator=g)
+    got = similarity_banzhaf_exact_batch(m1, torch.ones(1, 5), fm_mid)[0]
+    want = similarity_banzhaf_exact(m1[0][:, [0, 2, 3]])
+    assert torch.allclose(got[:, [0, 2, 3]].float(), want, atol=1e-6) and got[:, 1].abs().max() == 0
+
+
+def test_the_exact_target_is_scale_free():
+    from hbi.model.banzhaf import similarity_banzhaf_exact_batch, standardised_softmax_target
+
+    g = torch.Generator().manual_seed(4)
+    m = torch.rand(2, 7, 8, generator=g)
+    wm, fm = torch.ones(2, 7), torch.ones(2, 8)
+    wm[1, 5:] = 0
+    z = standardised_softmax_target(similarity_banzhaf_exact_batch(m, wm, fm), wm, fm)
+    # the game moves with its matrix: shifting and scaling it leaves the standardised target unchanged
+    z2 = standardised_softmax_target(similarity_banzhaf_exact_batch(3.0 * m + 0.5, wm, fm), wm, fm)
+    assert torch.allclose(z, z2, atol=1e-4)
+    cell = wm[:, :, None] * fm[:, None, :]
+    assert torch.allclose((z * cell).sum((1, 2)), torch.zeros(2), atol=1e-4)
+    assert torch.allclose(((z * cell) ** 2).sum((1, 2)) / cell.sum((1, 2)), torch.ones(2), atol=1e-4)
+
+
+def test_l_bi_with_exact_targets_needs_no_network_and_trains():
+    from hbi.model.config import PRESETS
+    from hbi.model.hbi import HBIModel
+
+    cfg = PRESETS["tiny"].replace(banzhaf_target="exact")
+    model = HBIModel(cfg)
+    assert model.banzhaf_teacher is None
+    g = torch.Generator().manual_seed(0)
+    words = [(torch.randn(2, n, cfg.embed_dim, generator=g, requires_grad=True), torch.ones(2, n), None) for n in (6, 2, 1)]
+    frames = [(torch.randn(2, n, cfg.embed_dim, generator=g, requires_grad=True), torch.ones(2, n), None) for n in (8, 4, 2)]
+    loss = model.banzhaf_loss(words, frames)
+    loss.backward()
+    assert torch.isfinite(loss) and loss > 0 and words[0][0].grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="banzhaf_target"):
+        HBIModel(cfg.replace(banzhaf_target="sampled"))

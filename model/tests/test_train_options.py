@@ -31,7 +31,7 @@ def test_init_from_may_lack_only_the_scene_heads():
 
 
 def _args(**kw):
-    base = dict(conv_stem=None, conv_channels=None, conv_pooled=False, word_ratios=None, frame_ratios=None, motion_input=None)
+    base = dict(conv_stem=None, conv_channels=None, conv_pooled=False, word_ratios=None, frame_ratios=None, motion_input=None, banzhaf_target=None)
     base.update(kw)
     return argparse.Namespace(**base)
 
@@ -106,9 +106,9 @@ def test_a_recipe_stands_for_its_flags_and_explicit_flags_override_it():
     # the flags parse as the training command's, the last --steps wins, and the shipped script uses the recipe
     from hbi.train import train
 
-    ap_args = arch_overrides(argparse.Namespace(conv_stem="maxpool", conv_channels="32,64,128", conv_pooled=True, motion_input="diff",
+    ap_args = arch_overrides(argparse.Namespace(conv_stem="maxpool", conv_channels="32,64,128", conv_pooled=True, motion_input="diff", banzhaf_target="exact",
                                                 word_ratios=None, frame_ratios="0.5,0.5"))
-    assert ap_args["motion_input"] == "diff" and ap_args["frame_ratios"] == (0.5, 0.5)
+    assert ap_args["motion_input"] == "diff" and ap_args["frame_ratios"] == (0.5, 0.5) and ap_args["banzhaf_target"] == "exact"
     script = (Path(train.__file__).parents[2] / "scripts" / "train-shipped.sh").read_text()
     assert "--recipe shipped " in script
 

@@ -54,7 +54,11 @@ class ModelConfig:
     # ablation switches
     fine_grained: bool = True  # token-level similarity (entity level); off = global embeddings only
     hierarchy: bool = True  # action + event levels with DPC-KNN merging and self-distillation
-    banzhaf: bool = True  # Banzhaf-interaction KL (needs a pre-trained prediction network)
+    banzhaf: bool = True  # Banzhaf-interaction KL (L_BI)
+    # L_BI's target: "network" = the frozen pre-trained prediction network's B̂ (METHOD §5); "exact" = the
+    # exact interaction (hbi.model.banzhaf.similarity_banzhaf_exact_batch, 2^T frame sets, cheap at T ≤ 8),
+    # standardised per matrix (the raw values are ~1e-4 at the entity level, and their softmax is uniform)
+    banzhaf_target: str = "network"
     reconstruction: bool = True  # V2 representation reconstruction (cross-modal gated fusion)
     self_distill: bool = True  # with the hierarchy: the entity level teaches the coarser levels (KL)
     qa: bool = True

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .banzhaf import BanzhafPredictor, banzhaf_kl
+from .banzhaf import BanzhafPredictor, banzhaf_kl, similarity_banzhaf_exact_batch, standardised_softmax_target
 from .config import ModelConfig
 from .dpc_knn import TokenMerge
 from .encoders import TextTransformer, TokenWeights, VideoEncoder
@@ -16,6 +16,7 @@ from .similarity import Reconstruction, paired_matrix, pool_from_matrix, reconst
 
 QA_LEVEL_WEIGHTS = {"entity": 0.4, "action": 0.4, "event": 0.2}
 QA_HEADS = ("levels", "clip")
+BANZHAF_TARGETS = ("network", "exact")
 
 
 def level_capacity(tokens: int, ratios: tuple[float, ...]) -> int:
@@ -55,7 +56,9 @@ class HBIModel(nn.Module):
         self.global_scale = nn.Parameter(torch.tensor(math.log(20.0)))
         # Built for every preset; levels that the ablation switches off are simply never called.
         self.level_modules = nn.ModuleList([Level(cfg, n, i) for i, n in enumerate(("entity", "action", "event"))])
-        self.banzhaf_teacher = BanzhafPredictor() if cfg.banzhaf else None
+        if cfg.banzhaf_target not in BANZHAF_TARGETS:
+            raise ValueError(f"banzhaf_target must be one of {BANZHAF_TARGETS}, got {cfg.banzhaf_target!r}")
+        self.banzhaf_teacher = BanzhafPredictor() if cfg.banzhaf and cfg.banzhaf_target == "network" else None
         if self.banzhaf_teacher is not None:
             self.banzhaf_teacher.requires_grad_(False)
         if cfg.qa_head not in QA_HEADS:
@@ -191,15 +194,20 @@ class HBIModel(nn.Module):
         return out
 
     def banzhaf_loss(self, words: list, frames: list) -> torch.Tensor:
-        """L_BI summed over levels, on the matched pairs' word×frame matrices."""
-        assert self.banzhaf_teacher is not None
+        """L_BI summed over levels, on the matched pairs' word×frame matrices; the target is the frozen
+        prediction network's B̂ or the exact interaction, standardised (ModelConfig.banzhaf_target)."""
+        exact = self.cfg.banzhaf_target == "exact"
+        assert exact or self.banzhaf_teacher is not None
         total = words[0][0].new_zeros(())
         for lvl, (w, wm, _), (f, fm, _) in zip(self.level_modules, words, frames):
             if lvl.reconstruction is not None:
                 w, f = lvl.reconstruction.paired(w, wm, f, fm)
             m = paired_matrix(w, f)
             with torch.no_grad():
-                target = self.banzhaf_teacher(m.detach(), wm, fm)
+                if exact:
+                    target = standardised_softmax_target(similarity_banzhaf_exact_batch(m, wm, fm), wm, fm)
+                else:
+                    target = self.banzhaf_teacher(m.detach(), wm, fm)
             total = total + banzhaf_kl(target, m, wm, fm)
         return total
 

@@ -24,7 +24,7 @@ from hbi.eval.evaluate import evaluate
 from hbi.model.config import ABLATIONS, PRESETS, ModelConfig
 from hbi.model.encoders import CONV_STEMS, MOTION_INPUTS
 from hbi.train.recipes import RECIPES, expand
-from hbi.model.hbi import HBIModel
+from hbi.model.hbi import BANZHAF_TARGETS, HBIModel
 from hbi.provenance import git_commit
 from hbi.train.banzhaf_pretrain import load_or_pretrain
 from hbi.train.frame_pretrain import pretrain_frames
@@ -60,6 +60,8 @@ def arch_overrides(args: argparse.Namespace) -> dict:
         out["word_ratios"] = _floats(args.word_ratios, "--word-ratios", 2)
     if args.frame_ratios:
         out["frame_ratios"] = _floats(args.frame_ratios, "--frame-ratios", 2)
+    if args.banzhaf_target:
+        out["banzhaf_target"] = args.banzhaf_target
     return out
 
 
@@ -113,6 +115,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--test", action="store_true", help="after training, evaluate best.pt on test and comp")
+    ap.add_argument("--banzhaf-target", default=None, choices=BANZHAF_TARGETS, help="L_BI's target: network = the pre-trained prediction network (METHOD), exact = the exact interaction, standardised per matrix (default: the preset's, network)")
     ap.add_argument("--banzhaf-cache", default=None, help="pre-trained Banzhaf predictor file (made when missing)")
     ap.add_argument("--init-from", default=None, help="start from this checkpoint's weights and config (fresh optimiser and schedule): a fine-tuning stage")
     ap.add_argument("--loss-weight", action="append", default=[], metavar="NAME=W", help="scale one loss term (e.g. qa=3); repeatable")
