@@ -133,3 +133,34 @@ def test_write_manifest_metrics(tmp_path):
     assert m["ceilings"] == {"oracle_static": 63.0}
     assert m["retrieval"] == {"t2v": {"R@1": 1.0}}  # untouched
     assert m["restricted_retrieval"] == {"motion_only": {"t2v": {"R@1": 0.1}}}
+
+
+def test_a_package_without_an_interaction_graph_scores_by_its_global_embeddings(tmp_path):
+    import torch
+
+    from hbi.data.tokenizer import build_tokenizer, encode_batch, save_tokenizer
+    from hbi.export.package import export_graphs
+    from hbi.model.config import ABLATIONS, PRESETS
+    from hbi.model.hbi import HBIModel
+
+    tok = build_tokenizer("a red circle moves left blue square stays in place small green cross fades away".split())
+    torch.manual_seed(0)
+    model = HBIModel(PRESETS["tiny"].replace(vocab_size=tok.get_vocab_size(), **ABLATIONS["baseline"])).eval()
+    export_graphs(model, tmp_path)
+    assert not (tmp_path / "interaction.onnx").exists()
+    save_tokenizer(tok, tmp_path / "tokenizer.json")
+    (tmp_path / "manifest.json").write_text(json.dumps({"dims": {"max_words": model.cfg.max_words}}))
+    scorer = B.PackageScorer(tmp_path)
+    assert scorer.global_only
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 256, (3, model.cfg.frames, model.cfg.image_size, model.cfg.image_size, 3), dtype=np.uint8)
+    texts = ["a red circle moves left", "a blue square stays in place"]
+    v, t = scorer.videos(frames), scorer.texts(texts)
+    got = scorer.scores(t, v)
+    ids, mask, _ = encode_batch(scorer.tok, texts, model.cfg.max_words)
+    with torch.no_grad():
+        _, _, gv = model.encode_video(torch.from_numpy(frames), torch.ones(3, model.cfg.frames))
+        _, _, gt = model.encode_text(torch.from_numpy(ids), torch.from_numpy(mask))
+    want = (gt @ gv.T).numpy()
+    assert got.shape == (2, 3) and np.allclose(got, want, atol=1e-4)
+    assert np.allclose(scorer.paired(t, v, np.array([0, 1]), np.array([2, 0])), want[[0, 1], [2, 0]], atol=1e-4)

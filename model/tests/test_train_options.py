@@ -141,3 +141,45 @@ def test_ablation_rows_train_on_the_recipe_and_tabulate_seeds_as_mean_and_sd(tmp
     lines = [line for line in text.splitlines() if line.startswith("| (")]
     assert len(lines) == 2 and lines[0].startswith("| (a) global embedding only | 0, 1 | 61.0 ± 1.4 | 61.0 ± 1.4 | 51.0 ± 1.4 | 55.0")
     assert "| 80.0 | 70.0 | 60.0 | 30.0 |" in lines[1]
+
+
+def test_an_ablation_row_stopped_after_training_resumes_at_scoring_and_is_recorded(tmp_path, monkeypatch):
+    import json
+    import subprocess
+
+    from hbi.train import ablation
+
+    ran: list[str] = []
+    real_run = subprocess.run
+
+    def fake_run(cmd, stdout=None, stderr=None, check=False, **kw):  # in-process fake of the three steps
+        if "-m" not in cmd:  # git, for the commit
+            return real_run(cmd, stdout=stdout, stderr=stderr, check=check, **kw)
+        module = cmd[cmd.index("-m") + 1]
+        ran.append(module)
+        run = tmp_path / "out" / "b-s0"
+        if module == "hbi.train.train":
+            (run / "result.json").write_text(json.dumps({"git_commit": "c0ffee", "best_step": 1000, "test": {"retrieval": {"t2v": {"R@1": 70.0}}}}))
+        elif module == "hbi.eval.binding":
+            if len([m for m in ran if m == "hbi.eval.binding"]) == 1:
+                raise subprocess.CalledProcessError(1, cmd)  # the first scoring fails, as a missing graph did
+            (run / "binding.json").write_text(json.dumps({"test": {"twins": {"motion": 90.0, "order": 60.0, "binding": 80.0}}}))
+        stdout.write("train full:  50%|##   | 500/1000\rtrain full: 100%|#####| 1000/1000\n")
+        return subprocess.CompletedProcess(cmd, 0)
+
+    monkeypatch.setattr(ablation.subprocess, "run", fake_run)
+    out = tmp_path / "out"
+    with pytest.raises(subprocess.CalledProcessError):
+        ablation.run_row("d", out, "b", 0, [], 2)
+    state = json.loads((out / "b-s0" / "progress.json").read_text())
+    assert ran == ["hbi.train.train", "hbi.export.package", "hbi.eval.binding"] and state["trained"] >= state["started"]
+    row = ablation.run_row("d", out, "b", 0, [], 2)  # resumes: no second training
+    assert ran[3:] == ["hbi.export.package", "hbi.eval.binding"]
+    assert row["test"]["t2v_R@1"] == 70.0 and row["test"]["twins_binding"] == 80.0
+    assert row["train_wall_seconds"] == pytest.approx(state["trained"] - state["started"], abs=0.1)
+    assert row["wall_seconds"] >= row["train_wall_seconds"]
+    assert ablation.run_row("d", out, "b", 0, [], 2) == row and len(ran) == 5  # finished: never run again
+    target = ablation.record_row(out / "b-s0", tmp_path / "record" / "out")
+    assert sorted(p.name for p in target.iterdir()) == ["binding.json", "progress.json", "result.json", "row.json", "train.log"]
+    log = (target / "train.log").read_text()
+    assert "100%" in log and "500/1000" not in log and log.count("$ ") == 5

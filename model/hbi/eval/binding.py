@@ -322,7 +322,9 @@ def twin_frames(out: Path, sub: str, scenes: list[dict], frames: int = 8, size: 
 
 # ---------------------------------------------------------------- the package's graphs
 class PackageScorer:
-    """The package's video, text and interaction graphs through ONNX Runtime."""
+    """The package's video, text and interaction graphs through ONNX Runtime. A package without an
+    `interaction` graph (a global-embedding-only model: ablation row a) scores by the cosine of the
+    two graphs' global embeddings, as that model was trained to."""
 
     def __init__(self, package: Path, threads: int = 1) -> None:
         import onnxruntime as ort
@@ -333,17 +335,19 @@ class PackageScorer:
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
         self.manifest = json.loads((package / "manifest.json").read_text())
-        self.s = {g: ort.InferenceSession(str(package / f"{g}.onnx"), opts, providers=["CPUExecutionProvider"]) for g in ("video", "text", "interaction")}
+        graphs = [g for g in ("video", "text", "interaction") if g in ("video", "text") or (package / f"{g}.onnx").exists()]
+        self.s = {g: ort.InferenceSession(str(package / f"{g}.onnx"), opts, providers=["CPUExecutionProvider"]) for g in graphs}
+        self.global_only = "interaction" not in self.s
         self.tok = load_tokenizer(package / "tokenizer.json")
         self.max_words = self.manifest["dims"]["max_words"]
 
     def videos(self, frames: np.ndarray, batch: int = 100) -> dict[str, np.ndarray]:
-        outs: dict[str, list] = {"f": [], "fw": [], "fm": []}
+        outs: dict[str, list] = {"f": [], "fw": [], "fm": [], "g": []}
         for s in range(0, len(frames), batch):
             x = np.ascontiguousarray(frames[s:s + batch])
             fm = np.ones(x.shape[:2], np.float32)
-            f, fw, _ = self.s["video"].run(None, {"frames": x, "frame_mask": fm})
-            outs["f"].append(f), outs["fw"].append(fw), outs["fm"].append(fm)
+            f, fw, g = self.s["video"].run(None, {"frames": x, "frame_mask": fm})
+            outs["f"].append(f), outs["fw"].append(fw), outs["fm"].append(fm), outs["g"].append(g)
         return {k: np.concatenate(v) for k, v in outs.items()}
 
     def texts(self, texts: list[str], batch: int = 200) -> dict[str, np.ndarray]:
@@ -353,16 +357,20 @@ class PackageScorer:
         bad = [(t, u) for t, u in zip(texts, unknown) if u]
         if bad:
             raise ValueError(f"words outside the vocabulary: {bad[:3]}")
-        outs: dict[str, list] = {"w": [], "ww": []}
+        outs: dict[str, list] = {"w": [], "ww": [], "g": []}
         for s in range(0, len(texts), batch):
-            w, ww, _ = self.s["text"].run(None, {"input_ids": ids[s:s + batch], "attention_mask": mask[s:s + batch]})
-            outs["w"].append(w), outs["ww"].append(ww)
-        return {"w": np.concatenate(outs["w"]), "ww": np.concatenate(outs["ww"]), "wm": mask.astype(np.float32)}
+            w, ww, g = self.s["text"].run(None, {"input_ids": ids[s:s + batch], "attention_mask": mask[s:s + batch]})
+            outs["w"].append(w), outs["ww"].append(ww), outs["g"].append(g)
+        return {"w": np.concatenate(outs["w"]), "ww": np.concatenate(outs["ww"]), "wm": mask.astype(np.float32), "g": np.concatenate(outs["g"])}
 
     def scores(self, t: dict, v: dict, rows: np.ndarray | None = None, cols: np.ndarray | None = None, chunk: int = 50) -> np.ndarray:
         """scores [Q,V] of texts t (rows) × videos v (cols)."""
         rows = np.arange(len(t["w"])) if rows is None else rows
         cols = np.arange(len(v["f"])) if cols is None else cols
+        if self.global_only:
+            unit_t = t["g"][rows] / np.linalg.norm(t["g"][rows], axis=-1, keepdims=True).clip(min=1e-12)
+            unit_v = v["g"][cols] / np.linalg.norm(v["g"][cols], axis=-1, keepdims=True).clip(min=1e-12)
+            return unit_t @ unit_v.T
         out = []
         for s in range(0, len(rows), chunk):
             r = rows[s:s + chunk]

@@ -16,7 +16,9 @@ Rows (each a set of ModelConfig switches, hbi.model.config.ABLATIONS, on one rec
 Rows may be run one at a time, across sessions: each (row, seed) trains into OUT/<row>-s<seed>/ with
 its output in train.log, then is exported to a package there and scored by hbi.eval.binding (twins);
 OUT/<row>-s<seed>/row.json records the command, commit, seed, wall time, log and figures. A row with a
-row.json is never trained again; one stopped half-way resumes from its last checkpoint.
+row.json is never trained again; one stopped half-way resumes from its last checkpoint, and one stopped
+after training (OUT/<row>-s<seed>/progress.json records when it started and when training ended) goes on
+with the export and the twin scoring; its wall time is training plus scoring, without the pause.
 """
 from __future__ import annotations
 
@@ -76,12 +78,20 @@ def run_row(data: str, out: Path, key: str, seed: int, extra: list[str], threads
     run.mkdir(parents=True, exist_ok=True)
     commit = git_commit()
     command = train_command(data, run, key, seed, extra, recipe)
-    started = time.time()
+    # progress.json: when the row started and when its training ended (epoch seconds), so a row stopped
+    # after training (say in the twin scoring) resumes at export and keeps its true wall times
+    state_path = run / "progress.json"
+    state = json.loads(state_path.read_text()) if state_path.exists() else {}
+    state.setdefault("started", time.time())
+    state_path.write_text(json.dumps(state) + "\n")
     with open(run / "train.log", "a") as log:
-        log.write(f"$ {' '.join(command)}\n")
-        log.flush()
-        subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, check=True)
-        trained = time.time() - started
+        if "trained" not in state:
+            log.write(f"$ {' '.join(command)}\n")
+            log.flush()
+            subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, check=True)
+            state["trained"] = time.time()
+            state_path.write_text(json.dumps(state) + "\n")
+        scoring = time.time()
         package = run / "package"
         for step in ([sys.executable, "-m", "hbi.export.package", "--run", str(run), "--checkpoint", "best.pt", "--data", data, "--out", str(package)],
                      [sys.executable, "-m", "hbi.eval.binding", "--data", data, "--package", str(package), "--threads", str(threads),
@@ -93,11 +103,28 @@ def run_row(data: str, out: Path, key: str, seed: int, extra: list[str], threads
     binding = json.loads((run / "binding.json").read_text())
     row = {"row": key, "label": ROWS[key][2], "ablation": ROWS[key][0], "recipe": row_recipe(key, recipe), "seed": seed,
            "command": " ".join(["python", *command[1:]]), "expanded_command": result.get("expanded_command"),
-           "git_commit": commit, "train_commit": result.get("git_commit"), "wall_seconds": round(time.time() - started, 1),
-           "train_wall_seconds": round(trained, 1), "log": str(run / "train.log"), "best_step": result.get("best_step"),
+           "git_commit": commit, "train_commit": result.get("git_commit"), "wall_seconds": round(state["trained"] - state["started"] + time.time() - scoring, 1),
+           "train_wall_seconds": round(state["trained"] - state["started"], 1), "log": str(run / "train.log"), "best_step": result.get("best_step"),
            **figures(result, binding)}
     done.write_text(json.dumps(row, indent=2) + "\n")
     return row
+
+
+RECORDED = ("row.json", "result.json", "binding.json", "log.jsonl", "progress.json")
+
+
+def record_row(run: Path, dest: Path) -> Path:
+    """Copies a finished row's record (row.json, result.json, binding.json, log.jsonl, progress.json and
+    train.log with each progress bar reduced to its last state) into dest/<row>-s<seed>/ — small text
+    files meant to be committed (model/ablation/), unlike the run folder's checkpoints."""
+    target = dest / run.name
+    target.mkdir(parents=True, exist_ok=True)
+    for name in RECORDED:
+        if (run / name).exists():
+            (target / name).write_text((run / name).read_text())
+    lines = [line.split("\r")[-1] for line in (run / "train.log").read_bytes().decode(errors="replace").split("\n")]
+    (target / "train.log").write_text("\n".join(lines))
+    return target
 
 
 def fmt(values: list) -> str:
@@ -142,6 +169,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="for rows a and e; the others run the first seed")
     ap.add_argument("--threads", type=int, default=2, help="threads of the twin scoring")
     ap.add_argument("--table", action="store_true", help="print the table of the finished rows and stop")
+    ap.add_argument("--record", default="ablation", help="folder the finished rows' records are copied to, for committing (default: model/ablation)")
     ap.add_argument("extra", nargs="*", help="after --: more training flags for every row (e.g. -- --steps 300 for a smoke run)")
     args = ap.parse_args(argv)
     out = Path(args.out)
@@ -154,6 +182,8 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"[ablation] row {key} seed {seed}: test t2v R@1 {row['test']['t2v_R@1']}, twins "
                       f"{[row['test'][f'twins_{k}'] for k in TWIN_KINDS]}, QA {row['test']['qa']}, {row['wall_seconds'] / 60:.1f} min", file=sys.stderr)
     rows = collect(out)
+    for done in sorted(out.glob("*-s*/row.json")):
+        record_row(done.parent, Path(args.record) / out.name)
     text = table(rows)
     out.mkdir(parents=True, exist_ok=True)
     (out / "table.md").write_text(text)
