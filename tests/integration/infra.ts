@@ -77,12 +77,28 @@ export async function createTestDatabase(
   return {
     name,
     url: url.toString(),
-    drop: async () => {
+    drop: () => dropDatabase(databaseUrl, name),
+  };
+}
+
+/**
+ * DROP DATABASE … WITH (FORCE), retried: FORCE may terminate only the connections of roles the caller
+ * is a member of; a backend of another role in the database — most likely an autovacuum worker after
+ * a test's bulk writes, on a loaded machine — makes PostgreSQL refuse with 42501 ("must be a member of
+ * the role whose process is being terminated"), seen once in a fresh-machine check. It is transient.
+ */
+async function dropDatabase(databaseUrl: string, name: string, attempts = 10): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
       await withClient(databaseUrl, (client) =>
         client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`),
       );
-    },
-  };
+      return;
+    } catch (error) {
+      if ((error as { code?: string }).code !== '42501' || attempt >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+    }
+  }
 }
 
 /** Runs `work` on one plain `pg` connection to `url`. */
