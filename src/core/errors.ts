@@ -115,9 +115,29 @@ export const DATABASE_DEPENDENCY = 'database';
 /** Prisma's codes for a server it cannot reach, a closed connection or an exhausted pool. */
 const PRISMA_CONNECTION_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']);
 
+/** Node's errno codes of a network connection that failed or broke. */
+const SOCKET_ERROR_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ENETRESET',
+  'ENOTCONN',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EADDRNOTAVAIL',
+]);
+/** System calls whose errno means a connection could not be made, whatever the code. */
+const SOCKET_SYSCALLS = new Set(['connect', 'getaddrinfo']);
+
 /**
  * True for a connection that failed, not a statement: node-postgres and socket codes (`ECONNREFUSED`,
- * `ECONNRESET`, …), SQLSTATE classes 08 (connection exception) and 57P (operator intervention: the
+ * `ECONNRESET`, …; not a file's `ENOENT` or `EACCES`), SQLSTATE classes 08 (connection exception) and 57P (operator intervention: the
  * server shutting down), Prisma's connection codes, and codeless errors for a connection that ended
  * ("Connection terminated …", "… not queryable").
  */
@@ -126,7 +146,10 @@ export function isConnectionError(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string' && code !== '') {
     return (
-      /^E[A-Z]+$/.test(code) ||
+      SOCKET_ERROR_CODES.has(code) ||
+      // a socket that could not be opened (a Unix socket path that is missing, say: ENOENT); the same
+      // codes from a file operation (open, read, …) are not a connection
+      (/^E[A-Z_]+$/.test(code) && SOCKET_SYSCALLS.has(String((error as { syscall?: unknown }).syscall))) ||
       code.startsWith('08') ||
       code.startsWith('57P') ||
       PRISMA_CONNECTION_CODES.has(code) ||

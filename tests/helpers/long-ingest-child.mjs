@@ -17,7 +17,12 @@ const load = (module) => import(pathToFileURL(path.join(dist, module)).href);
 function ffmpegChildren() {
   let count = 0;
   for (const task of readdirSync('/proc/self/task')) {
-    const children = readFileSync(`/proc/self/task/${task}/children`, 'utf8').trim();
+    let children;
+    try {
+      children = readFileSync(`/proc/self/task/${task}/children`, 'utf8').trim();
+    } catch {
+      continue; // the thread ended between the listing and the read
+    }
     for (const pid of children ? children.split(' ') : []) {
       try {
         if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'ffmpeg') count += 1;

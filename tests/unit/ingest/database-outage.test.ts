@@ -43,6 +43,24 @@ describe('isDatabaseOutage', () => {
       true,
     );
 
+    // a Unix socket that is not there is a connection that failed…
+    const noSocket = Object.assign(new Error('connect ENOENT /run/postgresql/.s.PGSQL.5432'), {
+      code: 'ENOENT',
+      syscall: 'connect',
+    });
+    expect(isDatabaseOutage(noSocket)).toBe(true);
+    // …a file that is not there, or not readable, is not (it once made a failed ingest say the database
+    // did not answer, and the ingest worker wait for it)
+    for (const [code, syscall] of [
+      ['ENOENT', 'open'],
+      ['EACCES', 'open'],
+      ['EIO', 'read'],
+      ['EISDIR', 'read'],
+    ]) {
+      const file = Object.assign(new Error(`${code}: ${syscall} /data/clip.mp4`), { code, syscall });
+      expect(isDatabaseOutage(file), code).toBe(false);
+      expect(isDatabaseOutage(new Error('segment callback failed', { cause: file })), code).toBe(false);
+    }
     expect(isDatabaseOutage(Object.assign(new Error('duplicate key'), { code: '23505' }))).toBe(false);
     expect(isDatabaseOutage(new HbiError('UNAVAILABLE', 'Kafka is down'))).toBe(false);
     expect(isDatabaseOutage(new HbiError('BAD_USER_INPUT', 'not a video'))).toBe(false);
