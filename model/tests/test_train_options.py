@@ -97,9 +97,10 @@ def test_a_recipe_stands_for_its_flags_and_explicit_flags_override_it():
     for name in RECIPES:
         if name.endswith("-no-scene"):
             assert not set(SCENE) & set(RECIPES[name]) and RECIPES[name] + SCENE == RECIPES[name.removesuffix("-no-scene")]
-    # the shipped recipe is the model that sees motion, with a real (2-token) event level
+    # the shipped recipe is the model that sees motion, with a real (2-token) event level and exact L_BI targets
     shipped = RECIPES["shipped"]
-    assert shipped == RECIPES["motion"] and shipped[shipped.index("--motion-input") + 1] == "diff"
+    assert shipped[shipped.index("--motion-input") + 1] == "diff" and shipped[shipped.index("--banzhaf-target") + 1] == "exact"
+    assert [a for a in shipped if a not in ("--banzhaf-target", "exact")] == RECIPES["motion"]
     assert shipped[shipped.index("--frame-ratios") + 1] == "0.5,0.5" and "--motion-input" not in RECIPES["static"]
     with pytest.raises(SystemExit, match="unknown --recipe 'fast'"):
         expand(["--recipe", "fast"])
