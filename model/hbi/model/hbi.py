@@ -166,15 +166,28 @@ class HBIModel(nn.Module):
         wmask = batch["caption_mask"].float()
         f_tok, f_w, v_emb = self.encode_video(batch["frames"], fmask)
         w_tok, w_w, t_emb = self.encode_text(batch["caption_ids"], batch["caption_mask"])
+        # Hard-negative captions (hbi.data.negatives): more wrong captions for every clip, video→text only.
+        hard = "negative_ids" in batch
+        if hard:
+            nmask = batch["negative_mask"].float()
+            n_tok, n_w, n_emb = self.encode_text(batch["negative_ids"], batch["negative_mask"])
+            n_valid = batch["negative_valid"]
         out: dict[str, torch.Tensor] = {}
-        out["global"] = symmetric_infonce(t_emb @ v_emb.T * self.global_scale.exp().clamp(max=100.0))
+        g_scale = self.global_scale.exp().clamp(max=100.0)
+        out["global"] = symmetric_infonce(t_emb @ v_emb.T * g_scale, n_emb @ v_emb.T * g_scale if hard else None,
+                                          n_valid if hard else None)
         n = len(cfg.levels)
         if n:
             words = self.words_by_level(w_tok, wmask, w_w, n)
             frames = self.frames_by_level(f_tok, fmask, f_w, n)
             scores = self.level_scores(words, frames)
-            logits = [s * lvl.logit_scale.exp().clamp(max=100.0) for s, lvl in zip(scores, self.level_modules)]
-            out["contrastive"] = sum(symmetric_infonce(lg) for lg in logits) / n
+            scales = [lvl.logit_scale.exp().clamp(max=100.0) for lvl in self.level_modules[:n]]
+            logits = [s * k for s, k in zip(scores, scales)]
+            if hard:
+                negs = [s * k for s, k in zip(self.level_scores(self.words_by_level(n_tok, nmask, n_w, n), frames), scales)]
+                out["contrastive"] = sum(symmetric_infonce(lg, ng, n_valid) for lg, ng in zip(logits, negs)) / n
+            else:
+                out["contrastive"] = sum(symmetric_infonce(lg) for lg in logits) / n
             if cfg.hierarchy and cfg.self_distill:
                 teacher = logits[0].detach()
                 out["self_distill"] = 2.0 * sum(distill_kl(teacher, lg) for lg in logits[1:]) / (n - 1)
@@ -212,10 +225,21 @@ class HBIModel(nn.Module):
         return total
 
 
-def symmetric_infonce(logits: torch.Tensor) -> torch.Tensor:
-    """Symmetric InfoNCE over a batch whose matched pairs lie on the diagonal of logits [B,B]."""
+def symmetric_infonce(logits: torch.Tensor, negatives: torch.Tensor | None = None, valid: torch.Tensor | None = None) -> torch.Tensor:
+    """Symmetric InfoNCE over a batch whose matched pairs lie on the diagonal of logits [texts B, videos B].
+
+    negatives [N, B]: the logits of N more captions that match no video (hard negatives), each an extra
+    wrong answer in every video's row of the video→text term; valid [N] (1: a real negative) leaves the
+    others out. The text→video term is unchanged: a negative caption has no video to find.
+    """
     target = torch.arange(logits.shape[0], device=logits.device)
-    return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target))
+    v2t = logits.T
+    if negatives is not None:
+        extra = negatives.T
+        if valid is not None:
+            extra = extra.masked_fill(valid[None, :] <= 0, -1e4)
+        v2t = torch.cat([v2t, extra], dim=1)
+    return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(v2t, target))
 
 
 def distill_kl(teacher: torch.Tensor, student: torch.Tensor) -> torch.Tensor:

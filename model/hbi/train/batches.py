@@ -9,6 +9,7 @@ import torch
 
 from hbi.data import grammar as G
 from hbi.data import scenes as S
+from hbi.data.negatives import negative_caption
 from hbi.data.recipe import uniform_indices
 from hbi.data.dataset import load_meta, load_split
 from hbi.data.tokenizer import encode_batch, load_tokenizer
@@ -133,6 +134,7 @@ class Split:
     qa_first: np.ndarray  # [N+1] offsets of each clip's questions in the QA rows
     scene: np.ndarray | None = None  # [N, len(SCENE_GROUPS)] scene targets (None unless loaded with scenes=True)
     frame_scene: np.ndarray | None = None  # [N, T, len(FRAME_SCENE_GROUPS)] per-frame scene targets
+    tokenizer: object | None = None  # the split's tokenizer (hard-negative captions are tokenised per batch)
 
     @property
     def size(self) -> int:
@@ -168,7 +170,7 @@ def load_tokenised(data: str | Path, split: str, frames: int, size: int, max_wor
         scene = np.stack([scene_targets(r["scene"]) for r in records])
         per_frame = np.stack([frame_scene_targets(r["scene"], frames, frame_changes) for r in records])
     return Split(split, video, records, ids.reshape(n, per, -1), mask.reshape(n, per, -1), np.array(qa_clip),
-                 qids, qmask, np.array(answer), qtype, np.array(first), scene, per_frame)
+                 qids, qmask, np.array(answer), qtype, np.array(first), scene, per_frame, tok)
 
 
 def twin_batches(records: list[dict], batch: int, rng: np.random.Generator) -> list[np.ndarray]:
@@ -196,12 +198,14 @@ def trim(ids: np.ndarray, mask: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]
 
 
 def make_batch(split: Split, idx: np.ndarray, rng: np.random.Generator, heads: bool, questions: int = 1,
-               scene: bool = False, frame_scene: bool = False) -> dict[str, torch.Tensor]:
+               scene: bool = False, frame_scene: bool = False, negatives: tuple[str, ...] = ()) -> dict[str, torch.Tensor]:
     """Training batch for clips idx: a random caption each, random questions, another caption as target.
 
     questions: how many of each clip's questions (distinct, at random; 0 = all of them). With more
     than one, `question_clip` [Q] maps each question to its clip's row. scene: add the clips' scene
     targets [B, len(SCENE_GROUPS)]; frame_scene: the per-frame ones [B, T, len(FRAME_SCENE_GROUPS)].
+    negatives: hard-negative kinds (hbi.data.negatives): each clip's caption edited in one of them →
+    negative_ids/mask [B,L] and negative_valid [B] (0 where no edit applies; the row then repeats the caption).
     """
     b = len(idx)
     per = split.caption_ids.shape[1]
@@ -211,6 +215,18 @@ def make_batch(split: Split, idx: np.ndarray, rng: np.random.Generator, heads: b
         "frame_mask": torch.ones(b, split.frames.shape[1]),
     }
     out["caption_ids"], out["caption_mask"] = trim(split.caption_ids[idx, c], split.caption_mask[idx, c])
+    if negatives:
+        if split.tokenizer is None:
+            raise ValueError(f"split {split.name!r} has no tokenizer for hard-negative captions: load it with load_tokenised")
+        texts, valid = [], []
+        for i, ci in zip(idx, c):
+            own = split.records[i]["captions"][ci]
+            neg = negative_caption(own, rng, negatives)
+            texts.append(own if neg is None else neg[0])
+            valid.append(neg is not None)
+        ids, mask, _ = encode_batch(split.tokenizer, texts, split.caption_ids.shape[-1])
+        out["negative_ids"], out["negative_mask"] = trim(ids, mask)
+        out["negative_valid"] = torch.tensor(valid, dtype=torch.float32)
     if heads:
         if questions != 1:
             picks = []

@@ -20,6 +20,7 @@ import torch
 from tqdm import tqdm
 
 from hbi.data.dataset import load_meta
+from hbi.data.negatives import KINDS as NEGATIVE_KINDS
 from hbi.eval.evaluate import evaluate
 from hbi.model.config import ABLATIONS, PRESETS, ModelConfig
 from hbi.model.encoders import CONV_STEMS, MOTION_INPUTS
@@ -129,11 +130,16 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--frame-pretrain", type=int, default=0, metavar="N", help="with --scene-aux: first N steps of the frame encoder alone on the per-frame scene targets (single frames of 256 clips per step), then the joint training")
     ap.add_argument("--scene-present-only", action="store_true", help="with --scene-aux: average each object-attribute group over the objects that are there, not over every colour")
     ap.add_argument("--scene-aux", action="store_true", help="add the auxiliary scene losses: the pooled frame tokens predict each object's shape, motion, order and size, and each frame token what is visible where, from the ground-truth scene (training only)")
+    ap.add_argument("--hard-negatives", default="", metavar="KINDS", help="comma-separated hard-negative caption kinds (order, binding, motion; hbi.data.negatives): each clip's caption edited in one of them is one more wrong caption for every clip")
     ap.add_argument("--recipe", default=None, choices=sorted(RECIPES), help="a named recipe's flags (hbi.train.recipes), before the others: explicit flags override it")
     given = list(sys.argv[1:] if argv is None else argv)
     commit = git_commit()  # the code that runs: taken before anything can change under it
     args = ap.parse_args(expand(given))
     weights = parse_loss_weights(args.loss_weight)
+    negatives = tuple(k.strip() for k in args.hard_negatives.split(",") if k.strip())
+    bad = [k for k in negatives if k not in NEGATIVE_KINDS]
+    if bad:
+        raise SystemExit(f"--hard-negatives: unknown kinds {bad}; use a comma-separated subset of {', '.join(NEGATIVE_KINDS)}")
     if args.threads:
         torch.set_num_threads(args.threads)
     # Tiny Adam moments and attention probabilities drift into denormal floats, which are ~100x
@@ -202,7 +208,8 @@ def main(argv: list[str] | None = None) -> dict:
         idx = epoch_batches.pop(0)
         for g in opt.param_groups:
             g["lr"] = lr_at(step, args.steps, args.lr)
-        losses = model.losses(make_batch(train, idx, rng, heads, args.questions, bool(cfg.scene_classes), bool(cfg.frame_scene_classes)))
+        losses = model.losses(make_batch(train, idx, rng, heads, args.questions, bool(cfg.scene_classes), bool(cfg.frame_scene_classes),
+                                         negatives))
         loss = sum(weights.get(k, 1.0) * v for k, v in losses.items())
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -227,7 +234,7 @@ def main(argv: list[str] | None = None) -> dict:
             model.train()
     bar.close()
     elapsed = time.time() - started
-    summary: dict = {"preset": args.preset, "ablation": args.ablation, "heads": heads, "steps": args.steps, "batch": args.batch, "init_from": args.init_from, "loss_weights": weights, "questions_per_clip": args.questions, "scene_aux": bool(cfg.scene_classes), "frame_pretrain": pretrained, "lr": args.lr, "seed": args.seed, "train_seconds": round(elapsed, 1), "best_val_score": best, "command": " ".join(["python", "-m", "hbi.train.train", *given]), "expanded_command": " ".join(["python", "-m", "hbi.train.train", *expand(given)]), "data_seed": meta["seed"], "git_commit": commit}
+    summary: dict = {"preset": args.preset, "ablation": args.ablation, "heads": heads, "steps": args.steps, "batch": args.batch, "init_from": args.init_from, "loss_weights": weights, "questions_per_clip": args.questions, "hard_negatives": list(negatives), "scene_aux": bool(cfg.scene_classes), "frame_pretrain": pretrained, "lr": args.lr, "seed": args.seed, "train_seconds": round(elapsed, 1), "best_val_score": best, "command": " ".join(["python", "-m", "hbi.train.train", *given]), "expanded_command": " ".join(["python", "-m", "hbi.train.train", *expand(given)]), "data_seed": meta["seed"], "git_commit": commit}
     if args.test:
         ck = torch.load(out / "best.pt", map_location="cpu", weights_only=False)
         model.load_state_dict(ck["model"])
