@@ -124,8 +124,17 @@ describe('cluster mode through a PostgreSQL restart mid-ingest', () => {
         `SELECT "status", "attempts", "error" FROM "jobs" WHERE "id" = ANY($1::uuid[])`,
         [jobIds],
       ).catch(() => []);
+      // Every worker's last lines and every line about a dead letter or a failed handler, wherever it is:
+      // a job left QUEUED with no attempt is a message that never reached a handler that could run it.
+      const logs = workers
+        .map((worker, i) => {
+          const lines = worker.logs().split('\n');
+          const notable = lines.filter((line) => /dead-letter|handler failed|lost the database/.test(line));
+          return `--- worker ${i}: notable\n${notable.slice(-20).join('\n')}\n--- worker ${i}: last lines\n${lines.slice(-30).join('\n')}`;
+        })
+        .join('\n');
       throw new Error(
-        `${error.message}: ${JSON.stringify(states)}\n--- worker\n${workers[0]!.logs().split('\n').slice(-30).join('\n')}`,
+        `${error.message}: ${JSON.stringify(states)}\n${logs}\n--- gateway\n${gateway.logs().split('\n').slice(-20).join('\n')}`,
       );
     });
     const jobs = await query<{ status: string; video_id: string }>(
