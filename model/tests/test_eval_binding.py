@@ -90,6 +90,15 @@ def test_twin_accuracy_counts_both_sides_and_ties():
     assert B.twin_accuracy([(1.0, 1.0, 0.0, 1.0)]) == pytest.approx(25.0)
 
 
+def test_twin_sides_tell_the_video_encoder_from_the_text_encoder():
+    # (s(c_a, a), s(c_a, b), s(c_b, b), s(c_b, a)): both captions prefer their own clip ...
+    assert B.twin_sides([(1.0, 0.0, 1.0, 0.0)]) == {"video": pytest.approx(100.0), "text": pytest.approx(100.0)}
+    # ... caption a scores both clips highest (a text-side scale effect): video side right, text side half
+    sides = B.twin_sides([(0.9, 0.5, 0.4, 0.1)])
+    assert sides["video"] == pytest.approx(100.0) and sides["text"] == pytest.approx(50.0)
+    assert B.twin_sides([(0.5, 0.5, 0.5, 0.5)]) == {"video": pytest.approx(50.0), "text": pytest.approx(50.0)}
+
+
 def test_question_only_baseline():
     train = [{"qa": [{"question": "q1", "answer": "yes", "type": "yesno"}]},
              {"qa": [{"question": "q1", "answer": "yes", "type": "yesno"}, {"question": "q2", "answer": "red", "type": "colour"}]},

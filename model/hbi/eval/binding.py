@@ -270,6 +270,19 @@ def twin_accuracy(pairs: list[tuple[float, float, float, float]]) -> float:
     return 100.0 * float(won.sum() / (2 * len(p)))
 
 
+def twin_sides(pairs: list[tuple[float, float, float, float]]) -> dict[str, float]:
+    """Which encoder misses a kind of twin: the same four scores as twin_accuracy read the other way too.
+    ``video`` — a caption scores its own clip above the twin (twin accuracy itself); ``text`` — a clip
+    scores its own caption above the twin's (% of 2·N comparisons, ties ½). A model blind to a factor in
+    its text encoder loses both; in its video encoder alone, also both; the two differ where the score's
+    scale differs between captions (the interaction graph's per-text weights)."""
+    if not pairs:
+        return {"video": float("nan"), "text": float("nan")}
+    p = np.asarray(pairs, np.float64)
+    return {"video": twin_accuracy(pairs),
+            "text": twin_accuracy([(a, d, c, b) for a, b, c, d in p.tolist()])}
+
+
 def oracle_twin_accuracy(pairs: list[tuple[dict, dict]], reader: str) -> float:
     """Twin accuracy of an oracle reader: a pair is told apart when the two scenes read differently."""
     scores = []
@@ -388,6 +401,10 @@ class PackageScorer:
         return np.concatenate(out) if out else np.zeros(0)
 
 
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / np.linalg.norm(x, axis=-1, keepdims=True).clip(min=1e-12)
+
+
 # ---------------------------------------------------------------- one split
 def load_records(data: Path, split: str) -> list[dict]:
     with open(data / f"{split}.jsonl") as f:
@@ -458,7 +475,12 @@ def evaluate_split(data: Path, split: str, scorer: PackageScorer | None, train: 
         s_bb = scorer.paired(both_caps, both, b, b)
         s_ba = scorer.paired(both_caps, both, b, a)
         twins[kind] = twin_accuracy(list(zip(s_aa, s_ab, s_bb, s_ba)))
-        log(f"[{split}] {kind} twins: {twins[kind]:.1f} % over {n} pairs")
+        # The global embeddings' cosine between each clip and its twin, and between their two captions
+        # (1: the encoder maps both to the same point, blind to the factor).
+        cosine = {side: float(np.mean(np.sum(_unit(x[k][:n]) * _unit(x[k][n:]), -1))) for side, x, k in (("video", both, "g"), ("text", both_caps, "g"))}
+        twins.setdefault("diagnosis", {})[kind] = {"sides": twin_sides(list(zip(s_aa, s_ab, s_bb, s_ba))), "global_cosine": cosine}
+        log(f"[{split}] {kind} twins: {twins[kind]:.1f} % over {n} pairs (text side {twins['diagnosis'][kind]['sides']['text']:.1f}; "
+            f"global cosine of the twins: video {cosine['video']:.3f}, text {cosine['text']:.3f})")
     return result
 
 
