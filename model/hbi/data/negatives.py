@@ -28,7 +28,7 @@ SEQUENCE_MARKERS: tuple[tuple[str, ...], ...] = (("and", "then"), ("after", "tha
 LEADING_MARKERS = ("first",)
 _COLOURS = frozenset(G.COLOURS)
 # every motion phrase of the grammar → its motion, longest phrases first
-_PHRASES: tuple[tuple[tuple[str, ...], str], ...] = tuple(sorted(
+_MOTION_OF: dict[tuple[str, ...], str] = dict(sorted(
     ((tuple(p.split()), m) for m, ps in G.MOTION_PHRASES.items() for p in ps), key=lambda pm: -len(pm[0])))
 
 
@@ -86,12 +86,12 @@ def change_motion(words: list[str], rng: np.random.Generator) -> list[str] | Non
     found: list[tuple[int, int, str]] = []  # (start, length, motion)
     i = 0
     while i < len(words):
-        hit = next(((p, m) for p, m in _PHRASES if tuple(words[i:i + len(p)]) == p), None)
-        if hit is None:
+        phrase = _match(words, i, _MOTION_OF)
+        if phrase is None:
             i += 1
             continue
-        found.append((i, len(hit[0]), hit[1]))
-        i += len(hit[0])
+        found.append((i, len(phrase), _MOTION_OF[phrase]))
+        i += len(phrase)
     if not found:
         return None
     start, length, motion = found[int(rng.integers(len(found)))]

@@ -292,6 +292,11 @@ def oracle_twin_accuracy(pairs: list[tuple[dict, dict]], reader: str) -> float:
     return twin_accuracy(scores)
 
 
+def _unit(x: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (a zero row stays zero)."""
+    return x / np.linalg.norm(x, axis=-1, keepdims=True).clip(min=1e-12)
+
+
 # ---------------------------------------------------------------- rendering the twins
 def _encode(args) -> None:
     from hbi.data.synthclips import encode_chunk
@@ -381,9 +386,7 @@ class PackageScorer:
         rows = np.arange(len(t["w"])) if rows is None else rows
         cols = np.arange(len(v["f"])) if cols is None else cols
         if self.global_only:
-            unit_t = t["g"][rows] / np.linalg.norm(t["g"][rows], axis=-1, keepdims=True).clip(min=1e-12)
-            unit_v = v["g"][cols] / np.linalg.norm(v["g"][cols], axis=-1, keepdims=True).clip(min=1e-12)
-            return unit_t @ unit_v.T
+            return _unit(t["g"][rows]) @ _unit(v["g"][cols]).T
         out = []
         for s in range(0, len(rows), chunk):
             r = rows[s:s + chunk]
@@ -399,10 +402,6 @@ class PackageScorer:
             m = self.scores(t, v, r, c, chunk=len(r))
             out.append(np.diag(m))
         return np.concatenate(out) if out else np.zeros(0)
-
-
-def _unit(x: np.ndarray) -> np.ndarray:
-    return x / np.linalg.norm(x, axis=-1, keepdims=True).clip(min=1e-12)
 
 
 # ---------------------------------------------------------------- one split

@@ -183,11 +183,8 @@ class HBIModel(nn.Module):
             scores = self.level_scores(words, frames)
             scales = [lvl.logit_scale.exp().clamp(max=100.0) for lvl in self.level_modules[:n]]
             logits = [s * k for s, k in zip(scores, scales)]
-            if hard:
-                negs = [s * k for s, k in zip(self.level_scores(self.words_by_level(n_tok, nmask, n_w, n), frames), scales)]
-                out["contrastive"] = sum(symmetric_infonce(lg, ng, n_valid) for lg, ng in zip(logits, negs)) / n
-            else:
-                out["contrastive"] = sum(symmetric_infonce(lg) for lg in logits) / n
+            negs = [s * k for s, k in zip(self.level_scores(self.words_by_level(n_tok, nmask, n_w, n), frames), scales)] if hard else [None] * n
+            out["contrastive"] = sum(symmetric_infonce(lg, ng, n_valid if hard else None) for lg, ng in zip(logits, negs)) / n
             if cfg.hierarchy and cfg.self_distill:
                 teacher = logits[0].detach()
                 out["self_distill"] = 2.0 * sum(distill_kl(teacher, lg) for lg in logits[1:]) / (n - 1)
