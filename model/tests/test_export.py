@@ -84,8 +84,10 @@ def test_shipped_package_reproduces_pytorch_on_real_clips():
 @pytest.mark.parametrize("arch", [{}, {"conv_stem": "maxpool", "conv_channels": (32, 64, 128), "conv_pooled": True},
                                   {"conv_stem": "maxpool", "conv_channels": (32, 64, 128), "conv_pooled": True, "qa_head": "clip"},
                                   {"conv_stem": "maxpool", "conv_channels": (32, 64, 128), "conv_pooled": True, "motion_input": "diff",
-                                   "frame_ratios": (0.5, 0.5)}],
-                         ids=["patchify", "maxpool-pooled", "maxpool-pooled-clip-qa", "motion-diff-event-2"])
+                                   "frame_ratios": (0.5, 0.5)},
+                                  {"conv_stem": "maxpool", "conv_channels": (32, 64, 128), "conv_pooled": True, "motion_input": "diff",
+                                   "frame_ratios": (0.5, 0.5), "time_code": True}],
+                         ids=["patchify", "maxpool-pooled", "maxpool-pooled-clip-qa", "motion-diff-event-2", "time-code"])
 def test_export_parity_with_dynamic_shapes_on_real_clips(tmp_path, arch):
     torch.manual_seed(0)
     model = HBIModel(TINY.replace(vocab_size=int(json.loads((PACKAGE / "manifest.json").read_text())["dims"]["vocab"]), answers=28, **arch)).eval()
@@ -93,6 +95,8 @@ def test_export_parity_with_dynamic_shapes_on_real_clips(tmp_path, arch):
         if isinstance(m, torch.nn.BatchNorm2d):
             m.running_mean.uniform_(-0.5, 0.5)
             m.running_var.uniform_(0.5, 2.0)
+    if model.video.time_code is not None:  # a trained code, not the zeros it starts at
+        torch.nn.init.normal_(model.video.time_code, std=0.5)
     state = {k: v.clone() for k, v in model.state_dict().items()}
     export_graphs(model, tmp_path)
     # exporting leaves the model as it was: in eval mode, BatchNorm statistics untouched

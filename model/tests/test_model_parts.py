@@ -149,3 +149,26 @@ def test_motion_input_diff_sees_the_change_to_the_next_frame_and_never_padding()
         assert base.shape == (2, 8, TINY.embed_dim)
     with pytest.raises(ValueError, match="motion_input"):
         VideoEncoder(TINY.replace(motion_input="flow"))
+
+
+def test_time_code_starts_at_zero_and_adds_one_learned_code_per_frame_position():
+    from hbi.model.encoders import VideoEncoder
+
+    torch.manual_seed(0)
+    base = VideoEncoder(TINY).eval()
+    timed = VideoEncoder(TINY.replace(time_code=True)).eval()
+    missing, unexpected = timed.load_state_dict(base.state_dict(), strict=False)
+    assert missing == ["time_code"] and not unexpected  # a checkpoint without it loads (fine-tuning)
+    frames = torch.randint(0, 256, (2, 8, 64, 64, 3), dtype=torch.uint8)
+    mask = torch.ones(2, 8)
+    mask[1, 6:] = 0
+    with torch.no_grad():
+        want = base(frames, mask)
+        assert torch.equal(timed(frames, mask), want)  # at zero: the checkpoint's model exactly
+        timed.time_code.normal_()
+        got = timed(frames, mask)
+        # frame t gains code t whatever the clip: the same frames reversed in time get other codes
+        assert torch.allclose(got - want, timed.time_code.expand(2, 8, -1), atol=1e-5)
+        back = timed(frames.flip(1), mask)
+        assert torch.allclose(back - base(frames.flip(1), mask), timed.time_code.expand(2, 8, -1), atol=1e-5)
+    assert base.time_code is None

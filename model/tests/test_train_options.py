@@ -7,7 +7,7 @@ import torch
 
 from hbi.model.config import TINY
 from hbi.model.encoders import CONV_STEMS, ConvFrameEncoder, conv_features
-from hbi.train.train import arch_overrides, check_init_keys, parse_loss_weights
+from hbi.train.train import arch_overrides, check_init_keys, param_groups, parse_loss_weights
 
 
 def test_loss_weights_parse_name_equals_number():
@@ -21,9 +21,10 @@ def test_malformed_loss_weight_is_a_usage_error_naming_the_form(bad):
         parse_loss_weights([bad])
 
 
-def test_init_from_may_lack_only_the_scene_heads():
+def test_init_from_may_lack_only_the_scene_heads_and_the_time_code():
     check_init_keys("a.pt", [], [])
     check_init_keys("a.pt", ["scene_head.mlp.0.weight", "frame_scene_head.mlp.1.bias"], [])
+    check_init_keys("a.pt", ["video.time_code"], [])
     with pytest.raises(SystemExit, match="does not fit"):
         check_init_keys("a.pt", ["video.frame.proj.weight"], [])
     with pytest.raises(SystemExit, match="does not fit"):
@@ -31,7 +32,7 @@ def test_init_from_may_lack_only_the_scene_heads():
 
 
 def _args(**kw):
-    base = dict(conv_stem=None, conv_channels=None, conv_pooled=False, word_ratios=None, frame_ratios=None, motion_input=None, banzhaf_target=None)
+    base = dict(conv_stem=None, conv_channels=None, conv_pooled=False, word_ratios=None, frame_ratios=None, motion_input=None, banzhaf_target=None, time_code=False)
     base.update(kw)
     return argparse.Namespace(**base)
 
@@ -42,6 +43,7 @@ def test_architecture_flags_become_config_changes():
     assert got == {"conv_stem": "maxpool", "conv_channels": (32, 64, 128), "conv_pooled": True, "word_ratios": (0.3333, 0.1667), "frame_ratios": (0.5, 0.25)}
     cfg = TINY.replace(**got)
     assert cfg.conv_stem == "maxpool" and cfg.frame_ratios == (0.5, 0.25)
+    assert arch_overrides(_args(time_code=True)) == {"time_code": True}
 
 
 @pytest.mark.parametrize("bad", ["0.5", "0.5,x", "0.5,0.25,0.1"])
@@ -108,7 +110,7 @@ def test_a_recipe_stands_for_its_flags_and_explicit_flags_override_it():
     from hbi.train import train
 
     ap_args = arch_overrides(argparse.Namespace(conv_stem="maxpool", conv_channels="32,64,128", conv_pooled=True, motion_input="diff", banzhaf_target="exact",
-                                                word_ratios=None, frame_ratios="0.5,0.5"))
+                                                word_ratios=None, frame_ratios="0.5,0.5", time_code=False))
     assert ap_args["motion_input"] == "diff" and ap_args["frame_ratios"] == (0.5, 0.5) and ap_args["banzhaf_target"] == "exact"
     script = (Path(train.__file__).parents[2] / "scripts" / "train-shipped.sh").read_text()
     assert "--recipe shipped " in script
@@ -184,3 +186,16 @@ def test_an_ablation_row_stopped_after_training_resumes_at_scoring_and_is_record
     assert sorted(p.name for p in target.iterdir()) == ["binding.json", "progress.json", "result.json", "row.json", "train.log"]
     log = (target / "train.log").read_text()
     assert "100%" in log and "500/1000" not in log and log.count("$ ") == 5
+
+
+def test_the_time_code_has_its_own_rate_and_no_weight_decay():
+    from hbi.model.hbi import HBIModel
+
+    plain = param_groups(HBIModel(TINY), 0.05)
+    assert len(plain) == 2 and plain[0]["weight_decay"] == 0.05
+    model = HBIModel(TINY.replace(time_code=True))
+    groups = param_groups(model, 0.05, time_code_lr=30.0)
+    assert len(groups) == 3 and groups[2] == {"params": [model.video.time_code], "weight_decay": 0.0, "lr_scale": 30.0}
+    # every trainable parameter in exactly one group
+    ids = [id(p) for g in groups for p in g["params"]]
+    assert sorted(ids) == sorted(id(p) for p in model.parameters() if p.requires_grad)

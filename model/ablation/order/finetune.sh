@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # The fine-tune pair of RESULTS.md ("Order"): 300 steps from the shipped stage-1 checkpoint (runs/exact = ablation row e-s0),
-# with (hn) and without (ctl) hard-negative captions; usage: bash ablation/order/finetune.sh hn --hard-negatives order,binding,motion
+# with (hn) and without (ctl) hard-negative captions, and with a learned time code on the frame tokens (tc, tc30);
+# usage: bash ablation/order/finetune.sh hn --hard-negatives order,binding,motion
+#        bash ablation/order/finetune.sh ctl
+#        bash ablation/order/finetune.sh tc --time-code;  bash ablation/order/finetune.sh tc30 --time-code --time-code-lr 30
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export OMP_WAIT_POLICY=PASSIVE

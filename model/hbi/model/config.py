@@ -28,6 +28,9 @@ class ModelConfig:
     vit_layers: int = 12
     vit_heads: int = 12
     temporal_layers: int = 2  # temporal transformer over frame tokens (paper: 4)
+    # a learned code per frame position added to the frame tokens after the temporal transformer (zero
+    # at the start): a direct "when" component, so that each word's best frame can depend on the time
+    time_code: bool = False
     # text
     vocab_size: int = 256
     max_words: int = 32  # L, including [BOS]/[EOS]

@@ -196,6 +196,8 @@ class VideoEncoder(nn.Module):
         self.frame_position = nn.Parameter(torch.zeros(cfg.frames, d))
         nn.init.normal_(self.frame_position, std=0.02)
         self.temporal = Transformer(d, cfg.temporal_layers, cfg.heads)
+        # zero at the start, so a model fine-tuned with it begins exactly where its checkpoint was
+        self.time_code = nn.Parameter(torch.zeros(cfg.frames, d)) if cfg.time_code else None
 
     def frame_tokens(self, frames: torch.Tensor, following: torch.Tensor | None = None) -> torch.Tensor:
         """uint8 frames [N,H,W,3] → per-frame tokens [N,D] (before the temporal transformer).
@@ -221,7 +223,8 @@ class VideoEncoder(nn.Module):
             following = torch.where(has_next[:, :, None, None, None], nxt, frames).reshape(b * t, h, w, 3)
         x = self.frame_tokens(frames.reshape(b * t, h, w, 3), following).reshape(b, t, -1)
         h_in = x + self.frame_position[:t]
-        return x + self.temporal(h_in, additive_mask(frame_mask, self.cfg.heads))
+        out = x + self.temporal(h_in, additive_mask(frame_mask, self.cfg.heads))
+        return out if self.time_code is None else out + self.time_code[:t]
 
 
 class TextTransformer(nn.Module):

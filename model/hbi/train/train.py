@@ -63,7 +63,21 @@ def arch_overrides(args: argparse.Namespace) -> dict:
         out["frame_ratios"] = _floats(args.frame_ratios, "--frame-ratios", 2)
     if args.banzhaf_target:
         out["banzhaf_target"] = args.banzhaf_target
+    if args.time_code:
+        out["time_code"] = True
     return out
+
+
+def param_groups(model: HBIModel, weight_decay: float, time_code_lr: float = 1.0) -> list[dict]:
+    """AdamW groups: matrices decay, vectors do not; the time code (zero at the start) has its own group,
+    without decay and with its rate scaled by `time_code_lr` (the group's ``lr_scale``, read by the loop)."""
+    timed = ("video.time_code",)
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    groups = [{"params": [p for n, p in named if p.ndim >= 2 and n not in timed], "weight_decay": weight_decay},
+              {"params": [p for n, p in named if p.ndim < 2 and n not in timed], "weight_decay": 0.0}]
+    if model.video.time_code is not None:
+        groups.append({"params": [model.video.time_code], "weight_decay": 0.0, "lr_scale": time_code_lr})
+    return groups
 
 
 def lr_at(step: int, total: int, base: float, warmup: float = 0.05) -> float:
@@ -89,8 +103,8 @@ def parse_loss_weights(items: list[str]) -> dict[str, float]:
 
 def check_init_keys(path: str, missing: list[str], unexpected: list[str]) -> None:
     """--init-from may lack only the auxiliary scene heads (--scene-aux on a checkpoint trained
-    without them, which start fresh); any other difference is a checkpoint that does not fit."""
-    new_heads = ("scene_head.", "frame_scene_head.")
+    without them, which start fresh) and the time code (--time-code, which starts at zero); any other difference is a checkpoint that does not fit."""
+    new_heads = ("scene_head.", "frame_scene_head.", "video.time_code")
     if unexpected or any(not k.startswith(new_heads) for k in missing):
         raise SystemExit(f"--init-from {path} does not fit this model: missing {missing}, unexpected {unexpected}")
 
@@ -127,6 +141,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--motion-input", default=None, choices=MOTION_INPUTS, help="what the frame encoder sees besides each frame: diff = the change to the next sampled frame (default: the preset's, none)")
     ap.add_argument("--word-ratios", default=None, metavar="A,E", help="action and event clusters as fractions of the level below (default: the preset's)")
     ap.add_argument("--frame-ratios", default=None, metavar="A,E", help="the same for frames")
+    ap.add_argument("--time-code", action="store_true", help="add a learned code per frame position to the frame tokens after the temporal transformer (zero at the start; also with --init-from)")
+    ap.add_argument("--time-code-lr", type=float, default=1.0, metavar="X", help="the time code's learning rate as a multiple of --lr (it starts at zero and has no weight decay)")
     ap.add_argument("--frame-pretrain", type=int, default=0, metavar="N", help="with --scene-aux: first N steps of the frame encoder alone on the per-frame scene targets (single frames of 256 clips per step), then the joint training")
     ap.add_argument("--scene-present-only", action="store_true", help="with --scene-aux: average each object-attribute group over the objects that are there, not over every colour")
     ap.add_argument("--scene-aux", action="store_true", help="add the auxiliary scene losses: the pooled frame tokens predict each object's shape, motion, order and size, and each frame token what is visible where, from the ground-truth scene (training only)")
@@ -159,6 +175,8 @@ def main(argv: list[str] | None = None) -> dict:
     cfg = ModelConfig.from_dict(init["config"]) if init else build_config(args.preset, args.ablation, vocab, len(answers), heads)
     if not init:
         cfg = cfg.replace(**arch_overrides(args))
+    elif args.time_code:
+        cfg = cfg.replace(time_code=True)  # a zero-initialised addition: the checkpoint's model unchanged at step 0
     changes = cfg.motion_input == "diff"  # each frame token also learns what changed to the next frame
     if args.scene_aux:
         frame_groups = frame_scene_groups(changes)
@@ -177,9 +195,7 @@ def main(argv: list[str] | None = None) -> dict:
     if init:
         check_init_keys(args.init_from, *model.load_state_dict(init["model"], strict=False))
         print(f"[train] initialised from {args.init_from} (step {init.get('step')})", file=sys.stderr)
-    decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim >= 2]
-    no_decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim < 2]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=args.lr)
+    opt = torch.optim.AdamW(param_groups(model, args.weight_decay, args.time_code_lr), lr=args.lr)
 
     step, best, rng = 0, -1.0, np.random.default_rng(args.seed)
     epoch_batches: list[np.ndarray] = []
@@ -207,7 +223,7 @@ def main(argv: list[str] | None = None) -> dict:
             epoch_batches = twin_batches(train.records, args.batch, rng)
         idx = epoch_batches.pop(0)
         for g in opt.param_groups:
-            g["lr"] = lr_at(step, args.steps, args.lr)
+            g["lr"] = lr_at(step, args.steps, args.lr) * g.get("lr_scale", 1.0)
         losses = model.losses(make_batch(train, idx, rng, heads, args.questions, bool(cfg.scene_classes), bool(cfg.frame_scene_classes),
                                          negatives))
         loss = sum(weights.get(k, 1.0) * v for k, v in losses.items())
