@@ -199,3 +199,12 @@ def test_the_time_code_has_its_own_rate_and_no_weight_decay():
     # every trainable parameter in exactly one group
     ids = [id(p) for g in groups for p in g["params"]]
     assert sorted(ids) == sorted(id(p) for p in model.parameters() if p.requires_grad)
+
+
+def test_a_time_code_rate_without_a_time_code_is_a_usage_error_naming_the_fix(tmp_path):
+    from hbi.train.train import main
+
+    (tmp_path / "meta.json").write_text('{"answers": ["yes", "no"]}')
+    (tmp_path / "tokenizer.json").write_text('{"model": {"vocab": {"a": 0, "b": 1}}}')
+    with pytest.raises(SystemExit, match="add --time-code"):
+        main(["--data", str(tmp_path), "--out", str(tmp_path / "run"), "--time-code-lr", "30"])

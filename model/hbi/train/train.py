@@ -71,12 +71,12 @@ def arch_overrides(args: argparse.Namespace) -> dict:
 def param_groups(model: HBIModel, weight_decay: float, time_code_lr: float = 1.0) -> list[dict]:
     """AdamW groups: matrices decay, vectors do not; the time code (zero at the start) has its own group,
     without decay and with its rate scaled by `time_code_lr` (the group's ``lr_scale``, read by the loop)."""
-    timed = ("video.time_code",)
-    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
-    groups = [{"params": [p for n, p in named if p.ndim >= 2 and n not in timed], "weight_decay": weight_decay},
-              {"params": [p for n, p in named if p.ndim < 2 and n not in timed], "weight_decay": 0.0}]
-    if model.video.time_code is not None:
-        groups.append({"params": [model.video.time_code], "weight_decay": 0.0, "lr_scale": time_code_lr})
+    code = model.video.time_code
+    rest = [p for p in model.parameters() if p.requires_grad and p is not code]
+    groups = [{"params": [p for p in rest if p.ndim >= 2], "weight_decay": weight_decay},
+              {"params": [p for p in rest if p.ndim < 2], "weight_decay": 0.0}]
+    if code is not None:
+        groups.append({"params": [code], "weight_decay": 0.0, "lr_scale": time_code_lr})
     return groups
 
 
@@ -103,9 +103,10 @@ def parse_loss_weights(items: list[str]) -> dict[str, float]:
 
 def check_init_keys(path: str, missing: list[str], unexpected: list[str]) -> None:
     """--init-from may lack only the auxiliary scene heads (--scene-aux on a checkpoint trained
-    without them, which start fresh) and the time code (--time-code, which starts at zero); any other difference is a checkpoint that does not fit."""
-    new_heads = ("scene_head.", "frame_scene_head.", "video.time_code")
-    if unexpected or any(not k.startswith(new_heads) for k in missing):
+    without them, which start fresh) and the time code (--time-code, which starts at zero); any other
+    difference is a checkpoint that does not fit."""
+    may_start_fresh = ("scene_head.", "frame_scene_head.", "video.time_code")
+    if unexpected or any(not k.startswith(may_start_fresh) for k in missing):
         raise SystemExit(f"--init-from {path} does not fit this model: missing {missing}, unexpected {unexpected}")
 
 
@@ -177,6 +178,8 @@ def main(argv: list[str] | None = None) -> dict:
         cfg = cfg.replace(**arch_overrides(args))
     elif args.time_code:
         cfg = cfg.replace(time_code=True)  # a zero-initialised addition: the checkpoint's model unchanged at step 0
+    if args.time_code_lr != 1.0 and not cfg.time_code:
+        raise SystemExit("--time-code-lr sets the time code's rate, and this model has none: add --time-code")
     changes = cfg.motion_input == "diff"  # each frame token also learns what changed to the next frame
     if args.scene_aux:
         frame_groups = frame_scene_groups(changes)
