@@ -5,8 +5,10 @@ shipped script, the ablation ladder and a hand-run experiment cannot drift apart
 
 ``--recipe NAME`` stands for the recipe's flags, placed before the others on the command line: a flag
 given explicitly after it wins (argparse keeps the last value), so ``--recipe shipped --steps 300``
-is the shipped recipe at 300 steps. ``shipped`` is the recipe of the package in models/ (2.1.0): the
-model that sees each frame's change to the next (issue 15), with exact Banzhaf targets for L_BI;
+is the shipped recipe at 300 steps. ``shipped`` is the recipe of the package in models/: the
+model that sees each frame's change to the next (issue 15), with exact Banzhaf targets for L_BI (2.1.0
+is this recipe as it stands; 2.2.0 is it with ``--ablation banzhaf --threads 1``, row (d) of the ladder:
+no self-distillation or reconstruction — see model/scripts/train-shipped.sh);
 ``motion`` is the same with the prediction network's targets (the package 2.0.0); ``static`` the package
 before it (1.0.0, 2026-11-28), which saw frames only. ``<name>-no-scene`` is the same model and budget without
 any ground-truth scene supervision (no scene losses, no frame pre-training on scene targets): what
