@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# One command, end to end on a CPU: benchmark → frame cache → Banzhaf predictor → training (best
+# One command, end to end on a CPU: benchmark → frame cache → training (best
 # checkpoint on val) → stage 2: the QA head tuned on the frozen encoder (best on val) → test/comp
 # evaluation → demo library → model package → the Python reference evaluation of the demo library
-# (examples/demo-library/reference-eval.json, read by the platform's train/serve parity test). Every stage is cached or
+# (examples/demo-library/reference-eval.json, read by the platform's train/serve parity test) → the greedy captions of
+# the first demo clips (tests/fixtures/demo-reference/greedy-captions.json, read by tests/e2e/ask-caption.test.ts). Every stage is cached or
 # resumable: re-running after an interruption picks up where it stopped.
 #
 #   bash model/scripts/train-shipped.sh            # writes models/hbi-synth-tiny and examples/demo-library
@@ -40,3 +41,4 @@ export OMP_WAIT_POLICY=PASSIVE
 # (hbi/eval/binding.py; renders the twins, ~10 min) → manifest metrics.<split>.twins / .ceilings.
 "$py" -m hbi.eval.binding --data "$data" --package "$repo/models/hbi-synth-tiny" --threads 2 --out "$run/binding.json" --write-manifest
 "$py" -m hbi.export.demo_eval --run "$run" --checkpoint heads.pt --demo "$repo/examples/demo-library" --package "$repo/models/hbi-synth-tiny"
+"$py" "$repo/tests/fixtures/demo-reference/make-reference.py"

@@ -113,13 +113,14 @@ def level_matrix_graph(package: Path, out: Path) -> list[str]:
         for x in node.input:
             consumers.setdefault(x, []).append(node)
     # pool_from_matrix: s + (1 − fmask)·NEG → ReduceMax over T, and s + (1 − wmask)·NEG → ReduceMax over L.
+    # Found by its consumers, not by the node that makes it: the exporter ends the cosine matrix with a Div
+    # in the full model and with a Transpose when the graph has no reconstruction (row d, 2.2.0).
     found = []
     for node in model.graph.node:
-        if node.op_type != "Div":
-            continue
-        adds = [c for c in consumers.get(node.output[0], []) if c.op_type == "Add"]
-        if len(adds) == 2 and all(any(cc.op_type == "ReduceMax" for cc in consumers.get(a.output[0], [])) for a in adds):
-            found.append(node.output[0])
+        for name in node.output:
+            adds = [c for c in consumers.get(name, []) if c.op_type == "Add"]
+            if len(adds) == 2 and all(any(cc.op_type == "ReduceMax" for cc in consumers.get(a.output[0], [])) for a in adds):
+                found.append(name)
     if len(found) != 3:
         raise RuntimeError(f"expected 3 level matrices in interaction.onnx, found {len(found)}")
     for name in found:
