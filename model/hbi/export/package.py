@@ -24,7 +24,7 @@ from hbi.data.recipe import RECIPE
 from hbi.export.graphs import graph_specs
 from hbi.model.config import PRESETS, ModelConfig
 from hbi.model.hbi import HBIModel
-from hbi.provenance import git_commit
+from hbi.provenance import git_commit, repo_relative
 
 FORMAT = "hbi-model-package/1"
 OPSET = 17
@@ -157,7 +157,8 @@ def main(argv: list[str] | None = None) -> dict:
         shutil.copy(Path(args.data) / "tokenizer.json", out / "tokenizer.json")
         source = tuned if tuned is not None else result
         metrics = {s: {k: source[s][k] for k in ("retrieval", "qa", "captioning") if k in source[s]} for s in ("test", "comp") if s in source}
-        provenance = {"command": result["command"] + (f" && {tuned['command']}" if tuned else ""), "data_seed": result["data_seed"], "train_seed": result["seed"],
+        # paths written from the repository root: a package records how it was built, not where
+        provenance = {"command": repo_relative(result["command"] + (f" && {tuned['command']}" if tuned else "")), "data_seed": result["data_seed"], "train_seed": result["seed"],
                       "git_commit": result["git_commit"], **({"heads_git_commit": tuned["git_commit"]} if tuned and "git_commit" in tuned else {}),
                       "best_step": ck["step"], "train_seconds": result["train_seconds"],
                       "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
