@@ -59,6 +59,39 @@ describe('hbi bench at toy sizes', () => {
     expect(report.ratios.every((ratio) => ratio.value > 0)).toBe(true);
   });
 
+  it('interaction: the configured package’s interaction graph against a baseline package’s', async () => {
+    const report = await bench(
+      'interaction',
+      '--baseline-model',
+      TINY_PACKAGE,
+      '--candidates',
+      '4',
+      '--calls',
+      '2',
+      '--rounds',
+      '2',
+    );
+    const [configured, baseline] = report.measurements;
+    expect(report.measurements).toHaveLength(2);
+    expect(configured!.name).toMatch(/\(configured\): interaction graph, 1 query × 4 candidates$/);
+    expect(baseline!.name).toMatch(/\(baseline\): interaction graph, 1 query × 4 candidates$/);
+    expect(configured!.value).toBeGreaterThan(0);
+    expect(baseline!.value).toBeGreaterThan(0);
+    // the ratio is the two medians' quotient, in calls per second
+    expect(report.ratios).toHaveLength(1);
+    expect(report.ratios[0]!.value).toBeCloseTo(baseline!.value / configured!.value, 9);
+  });
+
+  it('interaction: without --baseline-model, or with a folder that is no package, a usage error naming the fix', async () => {
+    for (const flags of [[], ['--baseline-model', path.join(temp.dir, 'no-such-package')]]) {
+      const captured = captureIo({ HBI_MODEL_DIR: TINY_PACKAGE, HBI_DATA_DIR: path.join(temp.dir, 'data') });
+      const code = await runCli(['bench', 'interaction', ...flags, '--out', temp.dir], captured.io);
+      expect(code).toBe(2);
+      expect(captured.stderr()).toMatch(/--baseline-model .*(is required|is not a model package)/);
+      expect(captured.stderr()).toContain('git worktree add');
+    }
+  });
+
   it('ingest: end to end vs encoder alone, with the breakdown', async () => {
     const report = await bench(
       'ingest',

@@ -1,5 +1,5 @@
 /**
- * `hbi bench encoder|search|ingest` (and `cluster`, `load`: own command shapes, cluster-bench.ts and load-bench.ts): each measures the platform against a baseline in the same run,
+ * `hbi bench encoder|interaction|search|ingest` (and `cluster`, `load`: own command shapes, cluster-bench.ts and load-bench.ts): each measures the platform against a baseline in the same run,
  * shows a progress line on stderr, prints a markdown table (or JSON with --json) and writes both to
  * `--out`. Sizes are flags, so a run fits a few minutes on a laptop; docs/benchmarks.md records runs.
  * They run on the embedded adapters in temporary folders whatever the cluster settings say.
@@ -20,6 +20,7 @@ import { createProgress } from '../progress.js';
 import { clusterBenchCommand } from './cluster-bench.js';
 import { runEncoderBench } from './encoder-bench.js';
 import { runIngestBench } from './ingest-bench.js';
+import { runInteractionBench } from './interaction-bench.js';
 import { loadBenchCommand } from './load-bench.js';
 import { renderMarkdown, startReport, writeReport } from './report.js';
 import type { SearchBudget } from './search-bench.js';
@@ -128,6 +129,41 @@ export const BENCH_COMMANDS: readonly Command[] = [
       rounds: intOption(args, 'rounds', 5, 1, 100),
     }),
     run: runEncoderBench,
+  }),
+  benchCommand({
+    name: 'interaction',
+    summary: "Benchmark the model package's interaction graph (the search re-rank) against another package's",
+    details:
+      "Runs HBI_MODEL_DIR's interaction graph and --baseline-model's, one query against --candidates segments,\n" +
+      "as bare ONNX Runtime sessions with the server's session options, in alternating rounds; reports the\n" +
+      'median ms per call of each and configured ÷ baseline in calls per second (> 1: the configured one is cheaper).',
+    options: {
+      'baseline-model': {
+        type: 'string',
+        value: '<dir>',
+        description: 'The package to compare against (required), e.g. an earlier version from a git worktree',
+      },
+      candidates: size('Segments scored per call (default 100, the re-rank budget)'),
+      words: size('Valid words in the query (default 10)'),
+      calls: size('Calls per contender per round (default 20)'),
+      rounds: size('Alternating rounds; medians are reported (default 7)'),
+    },
+    settings: (args) => {
+      const baselineModel = stringOption(args, 'baseline-model');
+      if (!baselineModel)
+        throw new UsageError(
+          '--baseline-model <dir> is required: the package to compare against, e.g. ' +
+            'git worktree add /tmp/old <rev> && hbi bench interaction --baseline-model /tmp/old/models/hbi-synth-tiny',
+        );
+      return {
+        baselineModel,
+        candidates: intOption(args, 'candidates', 100, 1, 20_000),
+        words: intOption(args, 'words', 10, 1, 1024),
+        calls: intOption(args, 'calls', 20, 1, 10_000),
+        rounds: intOption(args, 'rounds', 7, 1, 100),
+      };
+    },
+    run: runInteractionBench,
   }),
   benchCommand({
     name: 'search',

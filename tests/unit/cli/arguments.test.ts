@@ -68,6 +68,11 @@ describe('hbi: usage errors exit 2 and do nothing', () => {
     [['migrate', 'now'], 'takes at most 0 argument'],
     [['bench', 'search', '--noise', 'loud'], '--noise must be a number'],
     [['bench', 'encoder', '--clips', '0'], '--clips must be an integer from 1'],
+    [['bench', 'interaction'], '--baseline-model <dir> is required'],
+    [
+      ['bench', 'interaction', '--baseline-model', 'x', '--candidates', '0'],
+      '--candidates must be an integer from 1',
+    ],
     [['bench', 'search', '--copies', '4', '--segments', '100'], 'Give --segments or --copies, not both'],
     [['bench', 'search', '--database', 'mysql'], '--database must be embedded or postgres'],
     [['bench', 'search', '--database', 'postgres'], '--database postgres needs --database-url'],
