@@ -135,7 +135,7 @@ export const BENCH_COMMANDS: readonly Command[] = [
     summary: "Benchmark the model package's interaction graph (the search re-rank) against another package's",
     details:
       "Runs HBI_MODEL_DIR's interaction graph and --baseline-model's, one query against --candidates segments,\n" +
-      "as bare ONNX Runtime sessions with the server's session options, in alternating rounds; reports the\n" +
+      'opened and fed as the server opens and feeds it, in alternating rounds; reports the\n' +
       'median ms per call of each and configured ÷ baseline in calls per second (> 1: the configured one is cheaper).',
     options: {
       'baseline-model': {

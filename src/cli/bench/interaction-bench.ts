@@ -1,16 +1,17 @@
 /**
  * `hbi bench interaction`: the cost of the configured package's `interaction` graph — what a search's
  * re-rank runs, one query against its candidates — against a baseline package's, in one process. Both
- * graphs run as bare onnxruntime-node sessions with the server's session options, each on inputs of its
- * own package's shapes; rounds alternate which goes first and medians are reported, so a noisy neighbour
- * hits both alike. The inputs are seeded Gaussian tokens (a caption of --words valid words, every frame
- * valid, softmax weights): the graph's operations are the same whatever the values, so its cost is too.
+ * graphs are opened and fed as the server does (`openOnnxSession`, `interactionInputs`), each on inputs of
+ * its own package's shapes; rounds alternate which goes first and medians are reported, so a noisy
+ * neighbour hits both alike. The inputs are seeded Gaussian tokens (a caption of --words valid words, every
+ * frame valid, softmax weights): the graph's operations are the same whatever the values, so its cost is too.
  */
-import ort from 'onnxruntime-node';
-
 import type { Config } from '../../core/config.js';
 import { resolveExecutionProviders } from '../../core/encoder/execution-providers.js';
-import { sessionCreateOptions } from '../../core/encoder/onnx-session.js';
+import { interactionInputs } from '../../core/encoder/interaction.js';
+import type { InferenceRunner } from '../../core/encoder/onnx-session.js';
+import { openOnnxSession } from '../../core/encoder/onnx-session.js';
+import type { FrameTensors, TensorMap, WordTensors } from '../../core/encoder/types.js';
 import type { Logger } from '../../core/logger.js';
 import type { ModelPackage } from '../../core/model/package-loader.js';
 import { loadModelPackage } from '../../core/model/package-loader.js';
@@ -33,8 +34,8 @@ export interface InteractionBenchOptions {
 
 interface Contender {
   label: string;
-  session: ort.InferenceSession;
-  feeds: Record<string, ort.Tensor>;
+  runner: InferenceRunner;
+  feeds: TensorMap;
   msPerCall: number[];
 }
 
@@ -59,29 +60,31 @@ export async function runInteractionBench(
     timeoutMs: config.gpuProbeTimeoutMs,
     logger,
   });
-  const sessionOptions = sessionCreateOptions({
-    executionProviders: providers,
-    intraOpThreads: config.intraOpThreads,
-    spinning: config.onnxSpinning,
-  });
   const contenders: Contender[] = [];
   try {
-    for (const [label, modelPackage] of [
-      [`${packageId(current)} (configured)`, current],
-      [`${packageId(baseline)} (baseline)`, baseline],
+    for (const [role, modelPackage] of [
+      ['configured', current],
+      ['baseline', baseline],
     ] as const) {
-      const session = await ort.InferenceSession.create(
-        modelPackage.file(modelPackage.graph('interaction')!.file),
-        sessionOptions,
-      );
-      contenders.push({ label, session, feeds: inputs(modelPackage, options), msPerCall: [] });
+      const runner = await openOnnxSession(modelPackage.file(modelPackage.graph('interaction')!.file), {
+        executionProviders: providers,
+        intraOpThreads: config.intraOpThreads,
+        spinning: config.onnxSpinning,
+      });
+      const { name, version } = modelPackage.manifest;
+      contenders.push({
+        label: `${name}@${version} (${role})`,
+        runner,
+        feeds: inputs(modelPackage, options),
+        msPerCall: [],
+      });
     }
-    for (const contender of contenders) await contender.session.run(contender.feeds); // warm-up
+    for (const contender of contenders) await contender.runner.run(contender.feeds); // warm-up
     for (let round = 0; round < options.rounds; round++) {
       const order = round % 2 === 0 ? contenders : [...contenders].reverse();
       for (const contender of order) {
         const run = await timed(async () => {
-          for (let call = 0; call < options.calls; call++) await contender.session.run(contender.feeds);
+          for (let call = 0; call < options.calls; call++) await contender.runner.run(contender.feeds);
         });
         contender.msPerCall.push(run.ms / options.calls);
       }
@@ -89,17 +92,14 @@ export async function runInteractionBench(
     }
     progress.finish();
     const [configured, base] = contenders.map((contender) => median(contender.msPerCall)) as [number, number];
-    for (const [contender, ms] of [
-      [contenders[0]!, configured],
-      [contenders[1]!, base],
-    ] as const) {
+    contenders.forEach((contender, index) =>
       report.measure(
         `${contender.label}: interaction graph, 1 query × ${options.candidates} candidates`,
-        ms,
+        index === 0 ? configured : base,
         'ms per call',
         `median of ${options.rounds} rounds of ${options.calls} calls`,
-      );
-    }
+      ),
+    );
     report.ratio(
       'configured ÷ baseline, calls per second (> 1: the configured graph is cheaper)',
       base / configured,
@@ -109,43 +109,32 @@ export async function runInteractionBench(
         `Inputs: seeded Gaussian tokens in each package's shapes, ${options.words} valid words, every frame valid.`,
     );
   } finally {
-    for (const contender of contenders) await contender.session.release();
+    for (const contender of contenders) await contender.runner.release();
   }
 }
 
-function packageId(modelPackage: ModelPackage): string {
-  return `${modelPackage.manifest.name}@${modelPackage.manifest.version}`;
-}
-
-/** The interaction graph's six inputs for one query against `candidates` segments, in the package's shapes. */
-function inputs(modelPackage: ModelPackage, options: InteractionBenchOptions): Record<string, ort.Tensor> {
+/** The interaction graph's inputs for one query against `candidates` segments, in the package's shapes. */
+function inputs(modelPackage: ModelPackage, options: InteractionBenchOptions): TensorMap {
   const { embed, frames, max_words: maxWords } = modelPackage.manifest.dims;
-  const words = Math.min(options.words, maxWords);
   const normal = gaussian(seededRandom(1));
   const noise = (n: number) => Float32Array.from({ length: n }, normal);
-  const softmaxRows = (rows: number, width: number, valid: number) => {
-    const out = new Float32Array(rows * width);
-    for (let row = 0; row < rows; row++) {
-      const logits = Array.from({ length: valid }, normal);
-      const top = Math.max(...logits);
-      const exp = logits.map((value) => Math.exp(value - top));
-      const sum = exp.reduce((total, value) => total + value, 0);
-      exp.forEach((value, column) => (out[row * width + column] = value / sum));
-    }
-    return out;
+  /** `width` values: softmax weights over the first `valid`, 0 after; and the matching 0/1 mask. */
+  const weightsAndMask = (width: number, valid: number) => {
+    const exp = Array.from({ length: valid }, () => Math.exp(normal()));
+    const sum = exp.reduce((total, value) => total + value, 0);
+    const weights = new Float32Array(width);
+    exp.forEach((value, index) => (weights[index] = value / sum));
+    return { weights, mask: new Float32Array(width).fill(1, 0, valid) };
   };
-  const mask = (rows: number, width: number, valid: number) => {
-    const out = new Float32Array(rows * width);
-    for (let row = 0; row < rows; row++) out.fill(1, row * width, row * width + valid);
-    return out;
+  const caption = weightsAndMask(maxWords, Math.min(options.words, maxWords));
+  const text: WordTensors = {
+    wordTokens: noise(maxWords * embed),
+    wordWeights: caption.weights,
+    wordMask: caption.mask,
   };
-  const v = options.candidates;
-  return {
-    word_tokens: new ort.Tensor('float32', noise(maxWords * embed), [1, maxWords, embed]),
-    word_weights: new ort.Tensor('float32', softmaxRows(1, maxWords, words), [1, maxWords]),
-    word_mask: new ort.Tensor('float32', mask(1, maxWords, words), [1, maxWords]),
-    frame_tokens: new ort.Tensor('float32', noise(v * frames * embed), [v, frames, embed]),
-    frame_weights: new ort.Tensor('float32', softmaxRows(v, frames, frames), [v, frames]),
-    frame_mask: new ort.Tensor('float32', mask(v, frames, frames), [v, frames]),
-  };
+  const segments = Array.from({ length: options.candidates }, (): FrameTensors => {
+    const clip = weightsAndMask(frames, frames);
+    return { frameTokens: noise(frames * embed), frameWeights: clip.weights, frameMask: clip.mask };
+  });
+  return interactionInputs([text], segments);
 }
